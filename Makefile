@@ -1,0 +1,163 @@
+# vdisk: a bare-metal arm64 virtio-blk backend that runs as its own Xen domain.
+#
+#   make            build build/vdisk.img (arm64 Linux Image) and build/vdisk.elf
+#   make run        boot Xen + dom0 + vdisk in QEMU and show vdisk's console
+#   make test       host unit tests, image checks and the real-Xen rig tests
+#   make unit       host unit tests only
+#   make rig-test   rig tests only (GIC=3 or GIC=2 to pick one)
+#
+# Missing Debian packages are installed by tools/deps.sh; downloads and builds of
+# outside parts are cached in $(CACHE), outside git.
+
+CROSS    ?= aarch64-linux-gnu-
+CC       := $(CROSS)gcc
+OBJCOPY  := $(CROSS)objcopy
+HOSTCC   ?= gcc
+CACHE    ?= $(or $(VDISK_CACHE),$(HOME)/.cache/vdisk)
+export VDISK_CACHE := $(CACHE)
+
+B        := build
+PICOLIBC := /usr/lib/picolibc/aarch64-linux-gnu
+LIBFDT_A := $(CACHE)/arm64/libfdt-dev/usr/lib/aarch64-linux-gnu/libfdt.a
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+FW_SRCS := \
+	arch/arm64/head.S \
+	arch/arm64/vectors.S \
+	arch/arm64/hypercall.S \
+	arch/arm64/cpu.c \
+	arch/arm64/exception.c \
+	arch/arm64/mmu.c \
+	arch/arm64/gic.c \
+	arch/arm64/timer.c \
+	arch/arm64/pl011.c \
+	arch/arm64/psci.c \
+	hyp/xen.c \
+	hyp/evtchn.c \
+	hyp/console.c \
+	hyp/xs_ring.c \
+	hyp/xs.c \
+	boot/main.c \
+	boot/log.c \
+	boot/config.c \
+	boot/dt.c \
+	boot/loop.c \
+	boot/diag.c \
+	boot/libc.c
+
+FW_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(FW_SRCS)))
+
+FW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter \
+	-ffreestanding -fno-common -fpie -fno-plt -fno-stack-protector \
+	-ffunction-sections -fdata-sections \
+	-mgeneral-regs-only -mstrict-align -mno-outline-atomics -march=armv8-a \
+	-nostdinc -isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
+	-I$(B)/include -I. -Iarch/include -Iarch/arm64/include \
+	-DVDISK_VERSION='"$(VERSION)"' -MMD -MP
+FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z,text \
+	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
+	-Wl,-T,linker.ld -Wl,-Map,$(B)/vdisk.map
+
+.PHONY: all deps run test unit rig-test image-test clean distclean
+all: $(B)/vdisk.img
+
+# Host packages (Debian) and the arm64 libfdt.a. The stamp reruns the script when it changes.
+DEPS_STAMP := $(CACHE)/stamps/deps-$(shell cksum tools/deps.sh | cut -d' ' -f1)
+$(DEPS_STAMP): tools/deps.sh
+	tools/deps.sh
+	@mkdir -p $(dir $@) && touch $@
+deps: $(DEPS_STAMP)
+
+$(LIBFDT_A): | $(DEPS_STAMP)
+	tools/arm64-pkg.sh libfdt-dev
+
+# Public headers from Debian packages, under one private include root so that the
+# cross build never sees the host's /usr/include.
+$(B)/include/.stamp: | $(DEPS_STAMP)
+	@mkdir -p $(B)/include
+	ln -sfn /usr/include/xen $(B)/include/xen
+	ln -sf /usr/include/libfdt.h /usr/include/fdt.h /usr/include/libfdt_env.h $(B)/include/
+	@touch $@
+
+$(B)/fw/%.o: %.c $(B)/include/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(FW_CFLAGS) -c $< -o $@
+
+$(B)/fw/%.o: %.S $(B)/include/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) $(FW_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(B)/vdisk.elf: $(FW_OBJS) linker.ld Makefile $(LIBFDT_A)
+	@echo "  LD      $@"
+	@$(CC) $(FW_LDFLAGS) -o $@ $(FW_OBJS) -Wl,--start-group $(LIBFDT_A) \
+		$(PICOLIBC)/lib/libc.a -lgcc -Wl,--end-group
+	tools/check-elf.sh $@
+
+$(B)/vdisk.img: $(B)/vdisk.elf
+	$(OBJCOPY) -O binary $< $@
+	@echo "vdisk: $@ $$(stat -c %s $@) bytes"
+
+-include $(FW_OBJS:.o=.d)
+
+# ---- host unit tests -------------------------------------------------------
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-I. -Iarch/include -Iarch/fake/include -DHOST_TEST -MMD -MP
+HOST_LIBS := -lfdt
+
+# Each unit test binary: its test file plus the firmware sources it exercises.
+UNIT_TESTS := xs_ring xs evtchn config dt log
+unit_xs_ring_SRCS := hyp/xs_ring.c
+unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c
+unit_evtchn_SRCS  := hyp/evtchn.c arch/fake/fake.c boot/log.c
+unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c
+unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c
+unit_log_SRCS     := boot/log.c arch/fake/fake.c
+
+UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)
+DTS_FILES := $(wildcard tests/unit/dts/*.dts)
+DTB_FILES := $(DTS_FILES:tests/unit/dts/%.dts=$(B)/host/dtb/%.dtb)
+
+$(B)/host/dtb/%.dtb: tests/unit/dts/%.dts | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -o $@ $<
+
+$(B)/host/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
+
+.SECONDEXPANSION:
+$(B)/host/test_%: $(B)/host/tests/unit/test_%.o $(B)/host/tests/unit/test.o \
+		$$(patsubst %.c,$(B)/host/%.o,$$(unit_$$*_SRCS))
+	@echo "  HOSTLD  $@"
+	@$(HOSTCC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+-include $(wildcard $(B)/host/*/*.d $(B)/host/*/*/*.d)
+
+unit: $(UNIT_BINS) $(DTB_FILES)
+	tests/unit/run.sh $(UNIT_BINS)
+
+# ---- image checks, rig, run ------------------------------------------------
+image-test: $(B)/vdisk.img
+	tests/image/run.sh $(B)/vdisk.img $(B)/vdisk.elf
+
+GIC ?= 3 2
+rig-test: $(B)/vdisk.img
+	tests/rig/run.sh $(GIC)
+
+test: $(B)/vdisk.img $(UNIT_BINS) $(DTB_FILES)
+	tests/run-all.sh
+
+run: $(B)/vdisk.img
+	tests/rig/run.sh --demo
+
+clean:
+	rm -rf $(B)
+
+# Also drops the cache of downloads and builds (Xen, dom0, arm64 packages).
+distclean: clean
+	rm -rf $(CACHE)

@@ -1,0 +1,64 @@
+/* Report of an unexpected exception: class, syndrome and all registers (Arm ARM D17.2.37). */
+#include <stdint.h>
+
+#include "boot/log.h"
+#include "boot/main.h"
+
+/** Registers saved by vectors.S, in this order (FRAME_SIZE there is its size). */
+struct exception_frame {
+	uint64_t x[31];
+	uint64_t sp;
+	uint64_t elr;
+	uint64_t spsr;
+	uint64_t esr;
+	uint64_t far;
+};
+
+_Static_assert(sizeof(struct exception_frame) == 288, "vectors.S FRAME_SIZE");
+
+static const char *const kinds[4] = {"synchronous", "IRQ", "FIQ", "SError"};
+static const char *const origins[4] = {"EL1 with SP_EL0", "EL1 with SP_EL1", "EL0 AArch64",
+				       "EL0 AArch32"};
+
+static const char *class_name(unsigned int ec)
+{
+	switch (ec) {
+	case 0x00: return "unknown reason";
+	case 0x01: return "WFI/WFE trap";
+	case 0x07: return "FP/SIMD access trap";
+	case 0x0e: return "illegal execution state";
+	case 0x15: return "SVC";
+	case 0x16: return "HVC";
+	case 0x17: return "SMC";
+	case 0x18: return "system register trap";
+	case 0x20: return "instruction abort from lower EL";
+	case 0x21: return "instruction abort";
+	case 0x22: return "PC alignment fault";
+	case 0x24: return "data abort from lower EL";
+	case 0x25: return "data abort";
+	case 0x26: return "SP alignment fault";
+	case 0x2f: return "SError";
+	case 0x3c: return "BRK";
+	default: return "other";
+	}
+}
+
+void arch_exception_report(const struct exception_frame *f, uint64_t kind);
+
+/** Called by vectors.S on any exception; prints the frame and stops vdisk as crashed. */
+void arch_exception_report(const struct exception_frame *f, uint64_t kind)
+{
+	unsigned int ec = (unsigned int)(f->esr >> 26) & 0x3f;
+
+	log_error("exception: %s from %s: %s (ESR %#llx EC %#x ISS %#llx)", kinds[kind & 3],
+		  origins[(kind >> 2) & 3], class_name(ec), (unsigned long long)f->esr, ec,
+		  (unsigned long long)(f->esr & 0x1ffffff));
+	log_error("exception: ELR %#018llx FAR %#018llx SPSR %#llx SP %#018llx",
+		  (unsigned long long)f->elr, (unsigned long long)f->far,
+		  (unsigned long long)f->spsr, (unsigned long long)f->sp);
+	for (unsigned int i = 0; i < 30; i += 2)
+		log_error("exception: x%-2u %016llx  x%-2u %016llx", i, (unsigned long long)f->x[i],
+			  i + 1, (unsigned long long)f->x[i + 1]);
+	log_error("exception: x30 %016llx", (unsigned long long)f->x[30]);
+	main_crash("unexpected exception");
+}

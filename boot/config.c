@@ -1,0 +1,111 @@
+/*
+ * Boot arguments: "key=value" words separated by blanks, as in xl's extra= string.
+ * A bad word names its key and value in one log line and leaves the default in place.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/config.h"
+#include "boot/log.h"
+
+#define WORD_MAX 128
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end != '\0' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool set_loglevel(const char *value, struct config *cfg)
+{
+	unsigned long n;
+
+	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(value, level_names[i]) == 0) {
+			cfg->loglevel = (enum log_level)i;
+			return true;
+		}
+	}
+	if (!parse_uint(value, LOG_DEBUG, &n)) {
+		log_error("bootargs: loglevel='%s' is not one of error, warn, info, debug, 0-3",
+			  value);
+		return false;
+	}
+	cfg->loglevel = (enum log_level)n;
+	return true;
+}
+
+static bool set_evtchn_bench(const char *value, struct config *cfg)
+{
+	unsigned long n;
+
+	if (!parse_uint(value, CONFIG_EVTCHN_BENCH_MAX, &n)) {
+		log_error("bootargs: evtchn_bench='%s' is not a number from 0 to %u", value,
+			  CONFIG_EVTCHN_BENCH_MAX);
+		return false;
+	}
+	cfg->evtchn_bench = (unsigned int)n;
+	return true;
+}
+
+static bool apply(char *word, struct config *cfg)
+{
+	char *eq = strchr(word, '=');
+	const char *value;
+
+	if (!eq) {
+		log_error("bootargs: '%s' has no value (expected key=value)", word);
+		return false;
+	}
+	*eq = '\0';
+	value = eq + 1;
+	if (strcmp(word, "loglevel") == 0)
+		return set_loglevel(value, cfg);
+	if (strcmp(word, "evtchn_bench") == 0)
+		return set_evtchn_bench(value, cfg);
+	log_error("bootargs: unknown key '%s' (value '%s') ignored", word, value);
+	return false;
+}
+
+int config_parse(const char *bootargs, struct config *cfg)
+{
+	int errors = 0;
+
+	cfg->loglevel = LOG_INFO;
+	cfg->evtchn_bench = 200;
+	while (*bootargs) {
+		char word[WORD_MAX];
+		size_t len;
+
+		while (isspace((unsigned char)*bootargs))
+			bootargs++;
+		len = strcspn(bootargs, " \t\n\r");
+		if (len == 0)
+			break;
+		if (len >= sizeof(word)) {
+			log_error("bootargs: word '%.32s...' is longer than %d bytes", bootargs,
+				  WORD_MAX - 1);
+			errors++;
+		} else {
+			memcpy(word, bootargs, len);
+			word[len] = '\0';
+			errors += !apply(word, cfg);
+		}
+		bootargs += len;
+	}
+	return errors;
+}

@@ -1,0 +1,22 @@
+/* vdisk's settings from the kernel command line (/chosen/bootargs, set by xl's extra=). */
+#ifndef BOOT_CONFIG_H
+#define BOOT_CONFIG_H
+
+#include "boot/log.h"
+
+/** Upper bound of evtchn_bench, so that a typo cannot stall start-up for minutes. */
+#define CONFIG_EVTCHN_BENCH_MAX 10000u
+
+/** Every setting, with its default filled in by config_parse. */
+struct config {
+	enum log_level loglevel;  /* loglevel=error|warn|info|debug (or 0-3) */
+	unsigned int evtchn_bench; /* evtchn_bench=N: upcall latency samples at start, 0 = off */
+};
+
+/**
+ * Parses space-separated key=value words into cfg (defaults first). Each bad word is
+ * logged with its key and value and skipped; returns the number of bad words.
+ */
+int config_parse(const char *bootargs, struct config *cfg);
+
+#endif

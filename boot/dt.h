@@ -1,0 +1,45 @@
+/* What vdisk reads from the device tree it was booted with (libfdt). */
+#ifndef BOOT_DT_H
+#define BOOT_DT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/gic.h"
+#include "arch/psci.h"
+
+#define DT_MEMORY_MAX 8
+#define DT_XEN_REGIONS_MAX 8
+
+/** An address range from a reg property. */
+struct dt_range {
+	uint64_t base;
+	uint64_t size;
+};
+
+/** The facts vdisk needs, gathered in one pass over the tree. */
+struct dt_info {
+	struct dt_range memory[DT_MEMORY_MAX];
+	unsigned int memory_count;
+	struct gic_config gic;
+	unsigned int timer_irq;       /* EL1 virtual timer PPI */
+
+	bool xen;                     /* /hypervisor compatible "xen,xen" */
+	char xen_compatible[32];      /* e.g. "xen,xen-4.17" */
+	struct dt_range xen_regions[DT_XEN_REGIONS_MAX]; /* grant table, then extended regions */
+	unsigned int xen_region_count;
+	unsigned int upcall_irq;      /* event channel upcall PPI */
+
+	uint64_t uart_base;           /* PL011 for output without Xen, 0 if none */
+	uint64_t uart_size;
+	enum psci_conduit psci;
+	const char *bootargs;         /* /chosen/bootargs, "" if absent */
+};
+
+/**
+ * Parses the tree at fdt into info. Returns 0, or -EINVAL after logging the node and
+ * property that is missing or malformed.
+ */
+int dt_parse(const void *fdt, struct dt_info *info);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * The log. Lines written before a console backend is known (early boot, before Xen's
+ * console ring is found) are kept in a buffer and replayed when log_set_sink() is called.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/timer.h"
+#include "boot/log.h"
+
+#define LINE_MAX_LEN 256
+#define EARLY_SIZE   8192
+
+static log_sink_fn sink;
+static enum log_level max_level = LOG_INFO;
+static char early[EARLY_SIZE];
+static size_t early_len;
+static size_t early_lost;
+
+static const char *const prefixes[] = {
+	[LOG_ERROR] = "ERROR: ",
+	[LOG_WARN] = "WARNING: ",
+	[LOG_INFO] = "",
+	[LOG_DEBUG] = "debug: ",
+};
+
+void log_printf(enum log_level level, const char *fmt, ...)
+{
+	char line[LINE_MAX_LEN];
+	uint64_t ns = arch_timer_now_ns();
+	va_list ap;
+	int len;
+	int n;
+
+	if (level > max_level)
+		return;
+	len = snprintf(line, sizeof(line), "[%5llu.%06llu] %s", (unsigned long long)(ns / 1000000000u),
+		       (unsigned long long)(ns % 1000000000u / 1000u), prefixes[level]);
+	va_start(ap, fmt);
+	n = vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	len += n;
+	if ((size_t)len > sizeof(line) - 2) {
+		/* Truncated by vsnprintf: mark it, and keep room for the newline. */
+		len = sizeof(line) - 2;
+		memcpy(line + len - 3, "...", 3);
+	}
+	line[len++] = '\n';
+	line[len] = '\0';
+
+	if (sink) {
+		sink(line, (size_t)len);
+		return;
+	}
+	if (early_len + (size_t)len > sizeof(early)) {
+		early_lost += (size_t)len;
+		return;
+	}
+	memcpy(early + early_len, line, (size_t)len);
+	early_len += (size_t)len;
+}
+
+void log_set_sink(log_sink_fn fn)
+{
+	sink = fn;
+	if (!sink || early_len == 0)
+		return;
+	sink(early, early_len);
+	early_len = 0;
+	if (early_lost)
+		log_warn("log: %zu bytes of early log did not fit in the buffer", early_lost);
+}
+
+void log_set_level(enum log_level level)
+{
+	max_level = level;
+}
+
+size_t log_lost_bytes(void)
+{
+	return early_lost;
+}

@@ -1,0 +1,26 @@
+/* The main loop: sleep in WFI, acknowledge interrupts, dispatch event channels and watches. */
+#ifndef BOOT_LOOP_H
+#define BOOT_LOOP_H
+
+#include <stdint.h>
+
+/** Interrupt numbers the loop listens to, from the device tree. */
+struct loop_irqs {
+	unsigned int upcall; /* Xen event channel upcall PPI, 0 without Xen */
+	unsigned int timer;  /* EL1 virtual timer PPI */
+};
+
+/** Enables the interrupts at the GIC. */
+void loop_init(const struct loop_irqs *irqs);
+/**
+ * Sleeps until an interrupt arrives or deadline_ns (absolute, 0 = none) passes, then
+ * dispatches event channels. Watch handlers do not run here. Returns -ETIMEDOUT once the
+ * deadline has passed, else 0.
+ */
+int loop_wait(uint64_t deadline_ns);
+/** Serves events until a shutdown is requested; returns the SHUTDOWN_* reason. */
+unsigned int loop_run(void);
+/** Asks loop_run to return with a SHUTDOWN_* reason. */
+void loop_stop(unsigned int reason);
+
+#endif

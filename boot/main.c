@@ -1,0 +1,296 @@
+/*
+ * Start-up: device tree, configuration, Xen (version, shared_info, console, GIC, event
+ * channels, xenstore), then the main loop until the toolstack asks us to stop.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/xen.h>
+#include <xen/sched.h>
+#include <xen/hvm/params.h>
+#include <xen/io/xs_wire.h>
+
+#include "arch/cpu.h"
+#include "arch/gic.h"
+#include "arch/mmu.h"
+#include "arch/pl011.h"
+#include "arch/psci.h"
+#include "arch/timer.h"
+#include "boot/config.h"
+#include "boot/diag.h"
+#include "boot/dt.h"
+#include "boot/log.h"
+#include "boot/loop.h"
+#include "boot/main.h"
+#include "hyp/console.h"
+#include "hyp/evtchn.h"
+#include "hyp/xen.h"
+#include "hyp/xs.h"
+
+static struct dt_info dt;
+static struct config cfg;
+static struct xen_info xen;
+static struct shared_info shared_page __attribute__((aligned(XEN_PAGE_SIZE)));
+static struct diag_latency latency;
+
+static struct {
+	uint16_t domid;
+	char name[64];
+	char path[64];
+} self;
+
+static void console_io_sink(const char *buf, size_t len)
+{
+	xen_console_io_write(buf, len);
+}
+
+void main_crash(const char *why)
+{
+	log_error("fatal: %s", why);
+	if (dt.xen)
+		xen_shutdown(SHUTDOWN_crash);
+	arch_psci_system_off(dt.psci);
+	arch_cpu_halt();
+}
+
+static void map_or_die(const char *what, uint64_t base, uint64_t size, enum mmu_attr attr)
+{
+	int rc = arch_mmu_map(base, size, attr);
+
+	if (rc) {
+		log_error("mmu: cannot map %s at %#llx+%#llx (%d)", what, (unsigned long long)base,
+			  (unsigned long long)size, rc);
+		main_crash("memory map");
+	}
+}
+
+static void log_platform(void)
+{
+	for (unsigned int i = 0; i < dt.memory_count; i++)
+		log_info("memory: %#llx-%#llx (%llu MiB)", (unsigned long long)dt.memory[i].base,
+			 (unsigned long long)(dt.memory[i].base + dt.memory[i].size),
+			 (unsigned long long)(dt.memory[i].size >> 20));
+	if (dt.gic.version == 3)
+		log_info("gic: GICv3, distributor %#llx, redistributors %#llx",
+			 (unsigned long long)dt.gic.dist_base,
+			 (unsigned long long)dt.gic.redist_base);
+	else
+		log_info("gic: GICv2, distributor %#llx, CPU interface %#llx",
+			 (unsigned long long)dt.gic.dist_base, (unsigned long long)dt.gic.cpu_base);
+	log_info("timer: %llu Hz, virtual timer PPI %u",
+		 (unsigned long long)arch_timer_frequency(), dt.timer_irq);
+	log_info("bootargs: '%s'", dt.bootargs);
+}
+
+/* No hypervisor: say what we found on the UART, then power off; there is nothing to serve. */
+static void __attribute__((noreturn)) run_bare(void)
+{
+	if (dt.uart_base) {
+		map_or_die("UART", dt.uart_base, dt.uart_size ? dt.uart_size : 0x1000, MMU_DEVICE);
+		arch_pl011_init(dt.uart_base);
+		log_set_sink(arch_pl011_write);
+	}
+	log_platform();
+	log_warn("xen: no /hypervisor node: not running under Xen, nothing to serve");
+	log_info("powering off");
+	arch_psci_system_off(dt.psci);
+	log_error("psci: SYSTEM_OFF failed");
+	arch_cpu_halt();
+}
+
+static void shutdown_requested(const char *path, void *arg);
+
+/* Reads and clears control/shutdown in one transaction, as Linux's manage.c does. */
+static int take_shutdown_request(xs_txn_t tx, void *arg)
+{
+	char *value = arg;
+	int rc = xs_read(tx, "control/shutdown", value, 32);
+
+	if (rc == -ENOENT || (rc >= 0 && value[0] == '\0')) {
+		value[0] = '\0';
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	return xs_write(tx, "control/shutdown", "");
+}
+
+static void shutdown_requested(const char *path, void *arg)
+{
+	char value[32];
+	int rc = xs_transaction(take_shutdown_request, value);
+
+	if (rc) {
+		log_error("control: reading control/shutdown failed (%d)", rc);
+		return;
+	}
+	if (value[0] == '\0')
+		return;
+	if (strcmp(value, "poweroff") == 0 || strcmp(value, "halt") == 0) {
+		log_info("control: shutdown request '%s'", value);
+		loop_stop(SHUTDOWN_poweroff);
+	} else if (strcmp(value, "reboot") == 0) {
+		log_info("control: shutdown request '%s'", value);
+		loop_stop(SHUTDOWN_reboot);
+	} else {
+		log_warn("control: shutdown request '%s' is not supported, ignored", value);
+	}
+}
+
+static int xenstore_start(void)
+{
+	uint64_t pfn, port;
+	char buf[16];
+	char *end;
+	int rc;
+
+	if (xen_hvm_param_get(HVM_PARAM_STORE_PFN, &pfn) || pfn == 0 || pfn == ~0ull ||
+	    xen_hvm_param_get(HVM_PARAM_STORE_EVTCHN, &port) || port == 0) {
+		log_warn("xenstore: none for this domain");
+		return -ENODEV;
+	}
+	map_or_die("xenstore ring", pfn << XEN_PAGE_SHIFT, XEN_PAGE_SIZE, MMU_NORMAL);
+	rc = xs_init((struct xenstore_domain_interface *)(uintptr_t)(pfn << XEN_PAGE_SHIFT),
+		     (uint32_t)port);
+	if (rc)
+		return rc;
+
+	/* Polled: the event channel machinery is not needed to learn who we are. */
+	rc = xs_read(XS_TXN_NONE, "domid", buf, sizeof(buf));
+	if (rc < 0) {
+		log_error("xenstore: reading our domid failed (%d)", rc);
+		return rc;
+	}
+	unsigned long id = strtoul(buf, &end, 10);
+	if (*end != '\0' || id >= DOMID_FIRST_RESERVED) {
+		log_error("xenstore: domid '%s' is not a domain id", buf);
+		return -EINVAL;
+	}
+	self.domid = (uint16_t)id;
+	log_info("xenstore: ring at %#llx, event channel %llu (polling)",
+		 (unsigned long long)(pfn << XEN_PAGE_SHIFT), (unsigned long long)port);
+
+	rc = xs_use_evtchn();
+	if (rc) {
+		log_error("xenstore: binding event channel %llu failed (%d)",
+			  (unsigned long long)port, rc);
+		return rc;
+	}
+	if ((rc = xs_get_domain_path(self.domid, self.path, sizeof(self.path))) < 0 ||
+	    (rc = xs_read(XS_TXN_NONE, "name", self.name, sizeof(self.name))) < 0) {
+		log_error("xenstore: reading our domain path and name failed (%d)", rc);
+		return rc;
+	}
+	log_info("xenstore: domain %u '%s' at %s (event channel)", self.domid, self.name,
+		 self.path);
+	return 0;
+}
+
+static void control_start(void)
+{
+	int rc;
+
+	if ((rc = xs_write(XS_TXN_NONE, "control/feature-poweroff", "1")) ||
+	    (rc = xs_write(XS_TXN_NONE, "control/feature-reboot", "1")))
+		log_warn("control: cannot advertise shutdown features (%d)", rc);
+	rc = xs_watch("control/shutdown", shutdown_requested, NULL);
+	if (rc < 0)
+		log_error("control: cannot watch control/shutdown (%d); xl shutdown will not work",
+			  rc);
+}
+
+static void __attribute__((noreturn)) run_xen(void)
+{
+	struct loop_irqs irqs = {.upcall = dt.upcall_irq, .timer = dt.timer_irq};
+	bool have_xenstore;
+	unsigned int reason;
+	int rc;
+
+	rc = xen_probe(&xen);
+	if (rc)
+		main_crash("XENVER hypercalls failed");
+	rc = xen_map_shared_info(&shared_page);
+	if (rc)
+		main_crash("cannot map shared_info");
+	evtchn_init(&shared_page, &shared_page.vcpu_info[0]);
+
+	if (console_init() == 0)
+		log_set_sink(console_write);
+	else if (xen.dom0)
+		log_set_sink(console_io_sink);
+
+	log_platform();
+	log_info("xen: version %u.%u%s (%s), %s", xen.major, xen.minor, xen.extra,
+		 dt.xen_compatible, xen.dom0 ? "hardware domain" : "guest domain");
+	if (xen.major < XEN_MIN_MAJOR || (xen.major == XEN_MIN_MAJOR && xen.minor < XEN_MIN_MINOR)) {
+		log_error("xen: version %u.%u is older than %u.%u, which vdisk needs", xen.major,
+			  xen.minor, XEN_MIN_MAJOR, XEN_MIN_MINOR);
+		main_crash("Xen too old");
+	}
+	log_info("xen: event channel upcall on PPI %u", dt.upcall_irq);
+
+	map_or_die("GIC distributor", dt.gic.dist_base, dt.gic.dist_size, MMU_DEVICE);
+	if (dt.gic.version == 3)
+		map_or_die("GIC redistributors", dt.gic.redist_base, dt.gic.redist_size,
+			   MMU_DEVICE);
+	else
+		map_or_die("GIC CPU interface", dt.gic.cpu_base, dt.gic.cpu_size, MMU_DEVICE);
+	if (arch_gic_init(&dt.gic))
+		main_crash("GIC initialisation failed");
+
+	have_xenstore = xenstore_start() == 0;
+	loop_init(&irqs);
+
+	if (cfg.evtchn_bench) {
+		rc = diag_evtchn_latency(self.domid, cfg.evtchn_bench, &latency);
+		if (rc == 0)
+			log_info("evtchn: upcall latency over %u events: min %llu ns, median %llu ns, "
+				 "p99 %llu ns, max %llu ns", latency.samples,
+				 (unsigned long long)latency.min_ns,
+				 (unsigned long long)latency.median_ns,
+				 (unsigned long long)latency.p99_ns,
+				 (unsigned long long)latency.max_ns);
+		else
+			log_error("evtchn: latency measurement failed (%d)", rc);
+	}
+	if (have_xenstore) {
+		control_start();
+		diag_start(latency.samples ? &latency : NULL);
+	}
+	log_info("vdisk: ready");
+
+	reason = loop_run();
+	log_info("vdisk: shutting down (%s)", reason == SHUTDOWN_reboot ? "reboot" : "poweroff");
+	if (have_xenstore)
+		xs_write(XS_TXN_NONE, "data/vdisk/status", "stopped");
+	rc = xen_shutdown(reason);
+	log_error("xen: SCHEDOP_shutdown failed (%d)", rc);
+	arch_cpu_halt();
+}
+
+void main_start(uint64_t dtb_pa)
+{
+	const void *fdt = (const void *)(uintptr_t)dtb_pa;
+	uint64_t img_start, img_end;
+	int bad;
+
+	arch_mmu_image_bounds(&img_start, &img_end);
+	log_info("vdisk %s starting: image at %#llx-%#llx, device tree at %#llx, entered at EL%u",
+		 VDISK_VERSION, (unsigned long long)img_start, (unsigned long long)img_end,
+		 (unsigned long long)dtb_pa, arch_cpu_entry_el());
+	if (dt_parse(fdt, &dt))
+		main_crash("unusable device tree");
+	for (unsigned int i = 0; i < dt.memory_count; i++)
+		map_or_die("RAM", dt.memory[i].base, dt.memory[i].size, MMU_NORMAL);
+	arch_timer_set_irq(dt.timer_irq);
+	bad = config_parse(dt.bootargs, &cfg);
+	log_set_level(cfg.loglevel);
+	if (bad)
+		log_warn("bootargs: %d bad setting(s), defaults used for them", bad);
+	if (dt.xen)
+		run_xen();
+	run_bare();
+}

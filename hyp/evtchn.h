@@ -1,0 +1,37 @@
+/* Event channels, 2-level ABI (public/event_channel.h), with a per-port dispatch table. */
+#ifndef HYP_EVTCHN_H
+#define HYP_EVTCHN_H
+
+#include <stdint.h>
+
+struct shared_info;
+struct vcpu_info;
+
+/** Handler run from the main loop when `port` is pending; `arg` is what evtchn_bind got. */
+typedef void (*evtchn_handler_fn)(uint32_t port, void *arg);
+
+/** Uses this shared_info and vCPU 0's vcpu_info for the pending/mask bitmaps. */
+void evtchn_init(struct shared_info *shared, struct vcpu_info *vcpu);
+/** EVTCHNOP_alloc_unbound: a port that `remote_dom` may bind to; returns port or -errno. */
+int evtchn_alloc_unbound(uint16_t remote_dom);
+/** EVTCHNOP_bind_interdomain to (remote_dom, remote_port); returns the local port or -errno. */
+int evtchn_bind_interdomain(uint16_t remote_dom, uint32_t remote_port);
+/** EVTCHNOP_send on a local port; returns 0 or -errno. */
+int evtchn_send(uint32_t port);
+/** EVTCHNOP_close; also forgets the port's handler. Returns 0 or -errno. */
+int evtchn_close(uint32_t port);
+/** Sets the handler of `port` and unmasks it; returns 0, or -EINVAL for a bad port. */
+int evtchn_bind(uint32_t port, evtchn_handler_fn fn, void *arg);
+/** Masks `port` so that it raises no upcall. */
+void evtchn_mask(uint32_t port);
+/** Unmasks `port`; asks Xen to re-deliver an event that arrived while it was masked. */
+void evtchn_unmask(uint32_t port);
+/**
+ * Scans the pending bitmaps after an upcall (Linux events_2l.c order) and runs each
+ * pending, unmasked port's handler. Returns the number of handlers run.
+ */
+unsigned int evtchn_dispatch(void);
+/** Returns how many events arrived on ports without a handler (those ports get masked). */
+uint64_t evtchn_stray_count(void);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages vdisk's build, tests and rig need on the host.
+# Idempotent: installs only what is missing. Called by the Makefile; safe to run by hand.
+set -eu
+
+PACKAGES="
+make gcc libc6-dev clang llvm
+gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+picolibc-aarch64-linux-gnu libxen-dev libfdt-dev device-tree-compiler
+qemu-system-arm u-boot-qemu u-boot-tools
+cpio flex bison bc python3 xz-utils zstd dpkg-dev
+checkpolicy m4
+"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

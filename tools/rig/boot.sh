@@ -1,0 +1,130 @@
+#!/bin/bash
+# Boot Xen (built by build-xen.sh) + Debian dom0 (mk-dom0.sh) on qemu-system-aarch64 (TCG).
+#
+# Usage: tools/rig/boot.sh [--gic 3|2] [--icount] [--scenario FILE] [--add SRC:DEST]...
+#                          [--log FILE] [--timeout SECS] [--no-prepare]
+#   --gic N         GIC version of the virt machine (default 3)
+#   --icount        -smp 1 -icount shift=0,sleep=off (repeatable guest timing; Xen hangs with -smp 2)
+#   --scenario FILE shell script run in dom0 as /rig/scenario.sh after "RIG: dom0 ready";
+#                   without it the boot is interactive (dom0 shell on stdio, no timeout)
+#   --add SRC:DEST  put file (or directory) SRC at DEST in dom0 (e.g. build/vdisk.img:/rig/vdisk.img)
+#   --log FILE      console log (default: $CACHE/logs/boot-<time>-gic<N>.log); output also on stdout
+#   --timeout SECS  kill QEMU after SECS (default 300; scenario runs only)
+#   --no-prepare    do not run fetch/build-xen/mk-dom0 (use what is in the cache)
+# Env: RIG_XEN_ARGS   Xen command line
+#        (default "dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 xsm=dummy")
+#      RIG_DOM0_ARGS  dom0 kernel command line (default "console=hvc0 earlycon=xen quiet")
+#      RIG_QEMU_ARGS  extra qemu-system-aarch64 arguments (word-split)
+#      RIG_MEM        guest RAM in MB (default 2048)
+# Exit: 0 when the console shows "RIG: scenario exit 0", 1 otherwise (2 on usage errors).
+set -eu -o pipefail
+. "$(dirname -- "$0")/common.sh"
+
+usage() { sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+GIC=3 ICOUNT=0 SCENARIO="" LOG="" TIMEOUT=300 PREPARE=1
+ADDS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--gic) GIC=${2:?}; shift 2 ;;
+	--gic=*) GIC=${1#*=}; shift ;;
+	--icount) ICOUNT=1; shift ;;
+	--scenario) SCENARIO=${2:?}; shift 2 ;;
+	--scenario=*) SCENARIO=${1#*=}; shift ;;
+	--add) ADDS+=("${2:?}"); shift 2 ;;
+	--add=*) ADDS+=("${1#*=}"); shift ;;
+	--log) LOG=${2:?}; shift 2 ;;
+	--log=*) LOG=${1#*=}; shift ;;
+	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--timeout=*) TIMEOUT=${1#*=}; shift ;;
+	--no-prepare) PREPARE=0; shift ;;
+	-h | --help) usage ;;
+	*) echo "boot.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+case $GIC in 2 | 3) ;; *) die "--gic must be 2 or 3" ;; esac
+case $TIMEOUT in '' | *[!0-9]*) die "--timeout wants seconds" ;; esac
+[ -z "$SCENARIO" ] || [ -f "$SCENARIO" ] || die "scenario $SCENARIO not found"
+need_cmd qemu-system-aarch64 cpio timeout
+
+if [ "$PREPARE" = 1 ]; then
+	"$RIG_DIR/fetch.sh"
+	"$RIG_DIR/build-xen.sh"
+	"$RIG_DIR/mk-dom0.sh"
+fi
+XEN=$CACHE/xen/xen
+IMAGE=$CACHE/dom0/Image
+BASE=$CACHE/dom0/base.cpio
+for f in "$XEN" "$IMAGE" "$BASE"; do [ -f "$f" ] || die "$f missing (run without --no-prepare)"; done
+
+# ---- overlay cpio: scenario + --add files ----
+work=$(mktemp -d "${TMPDIR:-/tmp}/vdisk-rig.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+ov=$work/overlay
+mkdir -p "$ov/rig"
+if [ -n "$SCENARIO" ]; then
+	cp "$SCENARIO" "$ov/rig/scenario.sh"
+	chmod 755 "$ov/rig/scenario.sh"
+fi
+for a in "${ADDS[@]+"${ADDS[@]}"}"; do
+	src=${a%%:*}
+	dst=${a#*:}
+	[ "$src" != "$a" ] && [ -n "$src" ] && [ -n "$dst" ] || die "--add wants SRC:DEST, got '$a'"
+	case $dst in /*) ;; *) die "--add DEST must be absolute: '$dst'" ;; esac
+	[ -e "$src" ] || die "--add: $src not found"
+	mkdir -p "$ov$(dirname "$dst")"
+	cp -a "$src" "$ov$dst"
+done
+(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$work/overlay.cpio"
+cat "$BASE" "$work/overlay.cpio" >"$work/initrd.cpio" # Linux unpacks concatenated newc archives
+
+# ---- qemu ----
+XEN_ARGS=${RIG_XEN_ARGS:-dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 xsm=dummy}
+DOM0_ARGS=${RIG_DOM0_ARGS:-console=hvc0 earlycon=xen quiet}
+q() { printf '%s' "${1//,/,,}"; } # escape commas for -device option values
+if [ "$ICOUNT" = 1 ]; then
+	SMP=(-smp 1 -icount shift=0,sleep=off)
+else
+	SMP=(-smp 2)
+fi
+# shellcheck disable=SC2206
+EXTRA=(${RIG_QEMU_ARGS:-})
+QEMU=(qemu-system-aarch64 -machine "virt,gic-version=$GIC,virtualization=on" -cpu cortex-a57
+	"${SMP[@]}" -m "${RIG_MEM:-2048}" -nographic -no-reboot
+	-kernel "$XEN" -append "$XEN_ARGS"
+	-device "guest-loader,addr=0x50000000,kernel=$(q "$IMAGE"),bootargs=$(q "$DOM0_ARGS")"
+	-device "guest-loader,addr=0x54000000,initrd=$(q "$work/initrd.cpio")"
+	"${EXTRA[@]+"${EXTRA[@]}"}")
+
+if [ -z "$SCENARIO" ]; then
+	msg "interactive boot (gic $GIC; Ctrl-A x quits QEMU; 'poweroff -f' in dom0)"
+	"${QEMU[@]}"
+	exit $?
+fi
+
+if [ -z "$LOG" ]; then
+	mkdir -p "$CACHE/logs"
+	LOG=$CACHE/logs/boot-$(date +%Y%m%d-%H%M%S)-gic$GIC-$$.log
+fi
+mkdir -p "$(dirname "$LOG")"
+msg "booting: gic $GIC, $([ "$ICOUNT" = 1 ] && echo "icount, smp 1" || echo "smp 2"), scenario $SCENARIO, timeout ${TIMEOUT}s, log $LOG"
+t0=$(date +%s.%N)
+set +e
+timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee "$LOG"
+st=("${PIPESTATUS[@]}")
+set -e
+dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+if [ "${st[0]}" = 124 ] || [ "${st[0]}" = 137 ]; then
+	msg "TIMEOUT: QEMU killed after ${TIMEOUT}s (log: $LOG)"
+	exit 1
+fi
+res=$(tr -d '\r' <"$LOG" | sed -n 's/.*RIG: scenario exit \([0-9]*\).*/\1/p' | tail -n 1)
+if [ "$res" = 0 ]; then
+	msg "PASS: scenario exit 0 (${dt}s wall, log: $LOG)"
+	exit 0
+fi
+if [ -n "$res" ]; then
+	msg "FAIL: scenario exit $res (${dt}s wall, log: $LOG)"
+else
+	msg "FAIL: no 'RIG: scenario exit' line; QEMU status ${st[0]} (${dt}s wall, log: $LOG)"
+fi
+exit 1
