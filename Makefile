@@ -54,7 +54,7 @@ FW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototype
 	-mgeneral-regs-only -mstrict-align -mno-outline-atomics -march=armv8-a \
 	-nostdinc -isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
 	-I$(B)/include -I. -Iarch/include -Iarch/arm64/include \
-	-DVDISK_VERSION='"$(VERSION)"' -MMD -MP
+	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -DVDISK_VERSION='"$(VERSION)"' -MMD -MP
 FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z,text \
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-T,linker.ld -Wl,-Map,$(B)/vdisk.map
@@ -80,12 +80,12 @@ $(B)/include/.stamp: | $(DEPS_STAMP)
 	ln -sf /usr/include/libfdt.h /usr/include/fdt.h /usr/include/libfdt_env.h $(B)/include/
 	@touch $@
 
-$(B)/fw/%.o: %.c $(B)/include/.stamp
+$(B)/fw/%.o: %.c $(B)/include/.stamp Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(FW_CFLAGS) -c $< -o $@
 
-$(B)/fw/%.o: %.S $(B)/include/.stamp
+$(B)/fw/%.o: %.S $(B)/include/.stamp Makefile
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CC) $(FW_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
@@ -102,17 +102,24 @@ $(B)/vdisk.img: $(B)/vdisk.elf
 
 -include $(FW_OBJS:.o=.d)
 
+# The dom0-side helper used by the rig (and by operators): static, so dom0 needs nothing.
+$(B)/dom0/vdisk-dom0: tools/dom0/vdisk-dom0.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
 # ---- host unit tests -------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-	-I. -Iarch/include -Iarch/fake/include -DHOST_TEST -MMD -MP
+	-I. -Iarch/include -Iarch/fake/include -DHOST_TEST \
+	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -MMD -MP
 HOST_LIBS := -lfdt
 
 # Each unit test binary: its test file plus the firmware sources it exercises.
 UNIT_TESTS := xs_ring xs evtchn config dt log
 unit_xs_ring_SRCS := hyp/xs_ring.c
 unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c
-unit_evtchn_SRCS  := hyp/evtchn.c arch/fake/fake.c boot/log.c
+unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c arch/fake/fake.c boot/log.c
 unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c
 unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
@@ -121,7 +128,8 @@ UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)
 DTS_FILES := $(wildcard tests/unit/dts/*.dts)
 DTB_FILES := $(DTS_FILES:tests/unit/dts/%.dts=$(B)/host/dtb/%.dtb)
 
-$(B)/host/dtb/%.dtb: tests/unit/dts/%.dts | $(DEPS_STAMP)
+# Broken variants include the base trees, so any .dts change rebuilds every tree.
+$(B)/host/dtb/%.dtb: tests/unit/dts/%.dts $(DTS_FILES) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	dtc -q -I dts -O dtb -o $@ $<
 
@@ -130,6 +138,7 @@ $(B)/host/%.o: %.c | $(DEPS_STAMP)
 	@echo "  HOSTCC  $<"
 	@$(HOSTCC) $(HOST_CFLAGS) -c $< -o $@
 
+.SECONDARY:
 .SECONDEXPANSION:
 $(B)/host/test_%: $(B)/host/tests/unit/test_%.o $(B)/host/tests/unit/test.o \
 		$$(patsubst %.c,$(B)/host/%.o,$$(unit_$$*_SRCS))

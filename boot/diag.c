@@ -64,6 +64,8 @@ int diag_evtchn_latency(uint16_t self, unsigned int samples, struct diag_latency
 		return tx;
 	}
 	evtchn_bind((uint32_t)rx, loopback_event, NULL);
+	/* Xen marks a freshly bound interdomain port pending, in case events were lost. */
+	evtchn_bind((uint32_t)tx, evtchn_ignore, NULL);
 
 	for (n = 0; n < samples && rc == 0; n++) {
 		uint64_t deadline = arch_timer_now_ns() + SAMPLE_TIMEOUT_NS;

@@ -33,8 +33,16 @@
 static struct dt_info dt;
 static struct config cfg;
 static struct xen_info xen;
-static struct shared_info shared_page __attribute__((aligned(XEN_PAGE_SIZE)));
+/*
+ * XENMEM_add_to_physmap replaces this whole frame with Xen's shared_info page, so nothing
+ * else may share the frame: the union pads it to a full page.
+ */
+static union {
+	struct shared_info info;
+	uint8_t frame[XEN_PAGE_SIZE];
+} shared_page __attribute__((aligned(XEN_PAGE_SIZE)));
 static struct diag_latency latency;
+static bool console_attached;
 
 static struct {
 	uint16_t domid;
@@ -47,11 +55,26 @@ static void console_io_sink(const char *buf, size_t len)
 	xen_console_io_write(buf, len);
 }
 
+static bool attach_xen_console(void)
+{
+	if (console_init() == 0)
+		log_set_sink(console_write);
+	else if (xen.dom0)
+		log_set_sink(console_io_sink);
+	else
+		return false;
+	return true;
+}
+
 void main_crash(const char *why)
 {
 	log_error("fatal: %s", why);
-	if (dt.xen)
+	if (dt.xen) {
+		/* A crash before the console was up: get the buffered log out if we can. */
+		if (!console_attached)
+			attach_xen_console();
 		xen_shutdown(SHUTDOWN_crash);
+	}
 	arch_psci_system_off(dt.psci);
 	arch_cpu_halt();
 }
@@ -212,16 +235,12 @@ static void __attribute__((noreturn)) run_xen(void)
 	rc = xen_probe(&xen);
 	if (rc)
 		main_crash("XENVER hypercalls failed");
-	rc = xen_map_shared_info(&shared_page);
+	rc = xen_map_shared_info(&shared_page.info);
 	if (rc)
 		main_crash("cannot map shared_info");
-	evtchn_init(&shared_page, &shared_page.vcpu_info[0]);
+	evtchn_init(&shared_page.info, &shared_page.info.vcpu_info[0]);
 
-	if (console_init() == 0)
-		log_set_sink(console_write);
-	else if (xen.dom0)
-		log_set_sink(console_io_sink);
-
+	console_attached = attach_xen_console();
 	log_platform();
 	log_info("xen: version %u.%u%s (%s), %s", xen.major, xen.minor, xen.extra,
 		 dt.xen_compatible, xen.dom0 ? "hardware domain" : "guest domain");
@@ -241,8 +260,9 @@ static void __attribute__((noreturn)) run_xen(void)
 	if (arch_gic_init(&dt.gic))
 		main_crash("GIC initialisation failed");
 
-	have_xenstore = xenstore_start() == 0;
+	/* Before xenstore: its requests sleep until the event channel upcall wakes them. */
 	loop_init(&irqs);
+	have_xenstore = xenstore_start() == 0;
 
 	if (cfg.evtchn_bench) {
 		rc = diag_evtchn_latency(self.domid, cfg.evtchn_bench, &latency);

@@ -36,6 +36,8 @@ int console_init(void)
 		return rc;
 	ring = (struct xencons_interface *)(uintptr_t)(pfn << XEN_PAGE_SHIFT);
 	port = (uint32_t)evtchn;
+	/* xenconsoled signals when it has consumed output: that only needs to wake us. */
+	evtchn_bind(port, evtchn_ignore, NULL);
 	return 0;
 }
 

@@ -78,9 +78,15 @@ int evtchn_bind(uint32_t port, evtchn_handler_fn fn, void *arg)
 {
 	if (port == 0 || port >= PORT_COUNT || !fn)
 		return -EINVAL;
+	if (!shared)
+		return -ENODEV;
 	bindings[port] = (struct binding){.fn = fn, .arg = arg};
 	evtchn_unmask(port);
 	return 0;
+}
+
+void evtchn_ignore(uint32_t port, void *arg)
+{
 }
 
 void evtchn_mask(uint32_t port)
@@ -106,18 +112,20 @@ void evtchn_unmask(uint32_t port)
 	}
 }
 
-static void handle(uint32_t port)
+/* Runs the port's handler; returns whether there was one. */
+static bool handle(uint32_t port)
 {
 	struct binding b = bindings[port];
 
 	if (b.fn) {
 		b.fn(port, b.arg);
-		return;
+		return true;
 	}
 	/* Nobody listens here: mask it rather than be woken by it forever. */
 	stray++;
 	log_warn("evtchn: event on unbound port %u, masking it", port);
 	evtchn_mask(port);
+	return false;
 }
 
 unsigned int evtchn_dispatch(void)
@@ -145,8 +153,7 @@ unsigned int evtchn_dispatch(void)
 				/* Clear before handling so that a new event is not lost. */
 				__atomic_fetch_and(&shared->evtchn_pending[w], ~word_bit(port),
 						   __ATOMIC_SEQ_CST);
-				handle(port);
-				handled++;
+				handled += handle(port);
 			}
 		}
 	}

@@ -20,12 +20,17 @@ int evtchn_bind_interdomain(uint16_t remote_dom, uint32_t remote_port);
 int evtchn_send(uint32_t port);
 /** EVTCHNOP_close; also forgets the port's handler. Returns 0 or -errno. */
 int evtchn_close(uint32_t port);
-/** Sets the handler of `port` and unmasks it; returns 0, or -EINVAL for a bad port. */
+/**
+ * Sets the handler of `port` and unmasks it; returns 0, -EINVAL for a bad port or
+ * -ENODEV before evtchn_init.
+ */
 int evtchn_bind(uint32_t port, evtchn_handler_fn fn, void *arg);
 /** Masks `port` so that it raises no upcall. */
 void evtchn_mask(uint32_t port);
 /** Unmasks `port`; asks Xen to re-deliver an event that arrived while it was masked. */
 void evtchn_unmask(uint32_t port);
+/** A handler for ports whose events only need to wake the main loop. */
+void evtchn_ignore(uint32_t port, void *arg);
 /**
  * Scans the pending bitmaps after an upcall (Linux events_2l.c order) and runs each
  * pending, unmasked port's handler. Returns the number of handlers run.

@@ -5,6 +5,7 @@
  * the one outstanding request by req_id; XS_WATCH_EVENTs are queued for the main loop.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,12 @@ static int request(uint32_t type, xs_txn_t tx, size_t len)
 			break;
 		rc = wait_for_peer(deadline);
 	}
+	/*
+	 * loop_wait dispatches before it reports the deadline: a reply that completed in that
+	 * last wait is the answer, and leaving reply_ready set would stall receive() for good.
+	 */
+	if (xs.reply_ready)
+		rc = 0;
 	xs.waiting = false;
 	if (rc == -ETIMEDOUT)
 		log_error("xenstore: no reply to request type %u (req %u) in %llu s", type,
@@ -440,15 +447,27 @@ int xs_watch(const char *path, xs_watch_fn fn, void *arg)
 int xs_unwatch(int id)
 {
 	char token[12];
+	unsigned int kept = 0;
 	int rc;
 
 	if (id < 0 || id >= WATCH_COUNT || !xs.watches[id].used)
 		return -EINVAL;
 	watch_token(id, token, sizeof(token));
 	rc = simple(XS_UNWATCH, XS_TXN_NONE, xs.watches[id].path, token, true);
-	/* Forget it either way: queued and late events for the token are now ignored. */
+	/* Forget it either way: late events for the token are now ignored. */
 	xs.watches[id].used = false;
 	xs.watches[id].overflow = false;
+	/* Drop its queued events, or a new watch that reuses the id would receive them. */
+	for (unsigned int i = 0; i < xs.ev_count; i++) {
+		const struct event *ev = &xs.events[(xs.ev_head + i) % EVENT_QUEUE];
+
+		if (ev->watch == id)
+			continue;
+		if (kept != i)
+			xs.events[(xs.ev_head + kept) % EVENT_QUEUE] = *ev;
+		kept++;
+	}
+	xs.ev_count = kept;
 	return rc;
 }
 

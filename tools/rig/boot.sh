@@ -1,11 +1,13 @@
 #!/bin/bash
+# shellcheck disable=SC2015 # "A && B || C" is meant as "unless A and B, C"
 # Boot Xen (built by build-xen.sh) + Debian dom0 (mk-dom0.sh) on qemu-system-aarch64 (TCG).
 #
 # Usage: tools/rig/boot.sh [--gic 3|2] [--icount] [--scenario FILE] [--add SRC:DEST]...
 #                          [--log FILE] [--timeout SECS] [--no-prepare]
 #   --gic N         GIC version of the virt machine (default 3)
 #   --icount        -smp 1 -icount shift=0,sleep=off (repeatable guest timing; Xen hangs with -smp 2)
-#   --scenario FILE shell script run in dom0 as /rig/scenario.sh after "RIG: dom0 ready";
+#   --scenario FILE shell script run in dom0 as /rig/scenario.sh after "RIG: dom0 ready"
+#                   (stdin /dev/null, cwd /rig; tests/rig/lib is at /rig/lib, use . /rig/lib/rig.sh);
 #                   without it the boot is interactive (dom0 shell on stdio, no timeout)
 #   --add SRC:DEST  put file (or directory) SRC at DEST in dom0 (e.g. build/vdisk.img:/rig/vdisk.img)
 #   --log FILE      console log (default: $CACHE/logs/boot-<time>-gic<N>.log); output also on stdout
@@ -65,6 +67,9 @@ if [ -n "$SCENARIO" ]; then
 	cp "$SCENARIO" "$ov/rig/scenario.sh"
 	chmod 755 "$ov/rig/scenario.sh"
 fi
+# Scenario helper library (tests/rig/lib -> /rig/lib; scenarios: . /rig/lib/rig.sh)
+LIBDIR=$RIG_DIR/../../tests/rig/lib
+[ -d "$LIBDIR" ] && cp -a "$LIBDIR" "$ov/rig/lib"
 for a in "${ADDS[@]+"${ADDS[@]}"}"; do
 	src=${a%%:*}
 	dst=${a#*:}
@@ -82,6 +87,7 @@ XEN_ARGS=${RIG_XEN_ARGS:-dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/p
 DOM0_ARGS=${RIG_DOM0_ARGS:-console=hvc0 earlycon=xen quiet}
 q() { printf '%s' "${1//,/,,}"; } # escape commas for -device option values
 if [ "$ICOUNT" = 1 ]; then
+	# shellcheck disable=SC2054
 	SMP=(-smp 1 -icount shift=0,sleep=off)
 else
 	SMP=(-smp 2)

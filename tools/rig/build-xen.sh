@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2015 # "A && B || C" is meant as "unless A and B, C"
 # Build the arm64 Xen hypervisor from Debian's xen source package (fetched by fetch.sh) with
 # CONFIG_IOREQ_SERVER=y (Debian's binary lacks it). Result: $CACHE/xen/xen (+ xen-syms, config).
 # Rebuilds only when an input changes (source version, config fragment, FLASK modules, this script).

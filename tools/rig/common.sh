@@ -2,6 +2,7 @@
 # shellcheck shell=sh
 
 CACHE=${VDISK_CACHE:-$HOME/.cache/vdisk}
+# shellcheck disable=SC2034 # used by the scripts that source this file
 RIG_DIR=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 
 msg() { printf 'rig: %s\n' "$*" >&2; }
@@ -41,4 +42,5 @@ rig_lock() {
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
 # Arm64 sysroot made of the unpacked Debian packages (see fetch.sh).
+# shellcheck disable=SC2034
 SYSROOT=$CACHE/sysroot

@@ -16,6 +16,7 @@ for f in "$@"; do todo="$todo $f"; done
 done_list=" "
 rc=0
 while [ -n "$todo" ]; do
+	# shellcheck disable=SC2086
 	set -- $todo
 	f=$1
 	shift

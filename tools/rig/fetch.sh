@@ -73,10 +73,17 @@ fi
 [ "${RIG_OFFLINE:-0}" = 1 ] && [ -f "$APTDIR/updated" ] && refresh=no
 if [ "$refresh" = yes ]; then
 	msg "apt update (arm64, $MIRROR $SUITE{,-updates}, $SECMIRROR $SUITE-security)"
-	rig_apt_get update >"$APTDIR/update.log" 2>&1 ||
-		{ cat "$APTDIR/update.log" >&2; die "apt-get update failed (log: $APTDIR/update.log)"; }
-	grep -E '^(W|E):' "$APTDIR/update.log" >&2 || true
-	touch "$APTDIR/updated"
+	if rig_apt_get update >"$APTDIR/update.log" 2>&1; then
+		grep -E '^(W|E):' "$APTDIR/update.log" >&2 || true
+		touch "$APTDIR/updated"
+	elif [ -f "$APTDIR/updated" ] && [ -f "$CACHE/fetch.stamp" ]; then
+		grep -E '^(W|E|Err):' "$APTDIR/update.log" | head -n 5 >&2 || true
+		msg "WARNING: apt-get update failed; carrying on with the cached lists and packages"
+		refresh=no
+	else
+		cat "$APTDIR/update.log" >&2
+		die "apt-get update failed (log: $APTDIR/update.log)"
+	fi
 else
 	msg "apt lists are fresh (cached: yes)"
 fi
@@ -180,6 +187,7 @@ fi
 
 # ---- 5. verify the shared-library closure of the dom0 binaries -----------
 
+# shellcheck disable=SC2046
 "$RIG_DIR/elfdeps.sh" "$SYSROOT" $(sh "$RIG_DIR/dom0-bins.sh" "$SYSROOT") >/dev/null ||
 	die "shared-library closure incomplete: add the arm64 package providing the library above to RIG_EXTRA_LIBPKGS (or EXTRA_LIBPKGS in $0)"
 msg "dom0 binaries' shared-library closure: complete"
@@ -223,7 +231,7 @@ for v in $versions; do
 	XVER=$v
 	break
 done
-[ -n "$XVER" ] || die "no version of the xen source package could be downloaded ($(echo $versions))"
+[ -n "$XVER" ] || die "no version of the xen source package could be downloaded ($(echo "$versions" | tr "\n" " "))"
 [ "$XVER" = "$newest" ] ||
 	msg "note: building Xen from source $XVER; the newest ($newest) is not downloadable (tools stay $newest; same 4.17 ABI)"
 echo "$XVER" >"$CACHE/xen-src-version"

@@ -1,8 +1,10 @@
 #!/bin/bash
+# shellcheck disable=SC2015 # "A && B || C" is meant as "unless A and B, C"
 # Build the dom0 pieces from the arm64 sysroot (fetch.sh):
 #   $CACHE/dom0/Image       Debian's arm64 kernel Image (decompressed if needed)
 #   $CACHE/dom0/base.cpio   newc initramfs: busybox, Xen tools + libs, Xen/virtio modules, /init
 #   $CACHE/dom0/kernel-version
+#   (also /usr/bin/rig-now in dom0: CLOCK_MONOTONIC in ns, built from tools/rig/dom0/rig-now.c)
 # /init brings up the Xen toolstack, prints "RIG: dom0 ready", runs /rig/scenario.sh if present
 # (overlay cpio from boot.sh) and prints "RIG: scenario exit N", then powers off; with no
 # scenario it gives a shell on the console.
@@ -10,7 +12,7 @@
 # Env: RIG_DOM0_MODULES  kernel modules to include and load at boot (default below; deps added).
 set -eu
 . "$(dirname -- "$0")/common.sh"
-need_cmd cpio aarch64-linux-gnu-objcopy sha256sum
+need_cmd cpio aarch64-linux-gnu-objcopy aarch64-linux-gnu-gcc aarch64-linux-gnu-strip sha256sum
 
 [ -f "$SYSROOT.stamp" ] && [ -f "$CACHE/kernel-abi" ] || "$RIG_DIR/fetch.sh"
 rig_lock mk-dom0
@@ -21,7 +23,7 @@ OUT=$CACHE/dom0
 key=$({
 	cat "$SYSROOT.stamp"
 	echo "$KABI $MODULES"
-	cat "$0" "$RIG_DIR/dom0-bins.sh" "$RIG_DIR/elfdeps.sh"
+	cat "$0" "$RIG_DIR/dom0-bins.sh" "$RIG_DIR/elfdeps.sh" "$RIG_DIR/dom0/rig-now.c"
 } | sha256sum | cut -d' ' -f1)
 if stamp_ok "$OUT/stamp" "$key" && [ -f "$OUT/Image" ] && [ -f "$OUT/base.cpio" ]; then
 	msg "dom0 Image + base.cpio, kernel $KABI (cached: yes)"
@@ -83,6 +85,10 @@ for l in $libs; do
 	mkdir -p "$R$(dirname "$l")"
 	cp -L "$SYSROOT$l" "$R$l"
 done
+# rig-now: nanosecond clock for scenarios (static, from the host's cross toolchain)
+aarch64-linux-gnu-gcc -static -O2 -Wall -o "$R/usr/bin/rig-now" "$RIG_DIR/dom0/rig-now.c" ||
+	die "cannot build rig-now with aarch64-linux-gnu-gcc -static (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross)"
+aarch64-linux-gnu-strip "$R/usr/bin/rig-now"
 cp "$SYSROOT/etc/xen/xl.conf" "$R/etc/xen/xl.conf" 2>/dev/null || : >"$R/etc/xen/xl.conf"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$R/etc/group"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2015 # "A && B || C" is meant as "unless A and B, C"
 # Build a tiny busybox initramfs for a Linux domU (use the dom0 Image as the domU kernel).
 # Its /init mounts proc/sys/devtmpfs, insmods the chosen modules, prints
 # "DOMU: hello from <hostname> (uptime S)", runs /rig/domu.sh if present and prints

@@ -1,0 +1,76 @@
+# shellcheck shell=sh disable=SC2034
+# Helpers for dom0 scenarios run by tools/rig/boot.sh (busybox ash). boot.sh copies this
+# directory into dom0 as /rig/lib, so a scenario starts with:   . /rig/lib/rig.sh
+#
+# Results:  rig_pass NAME | rig_fail NAME WHY | rig_check NAME CMD... | rig_metric KEY VALUE
+#           rig_summary  (prints "RIG-SUMMARY: N failure(s)"; returns 1 if any failed)
+# Time:     rig_now_ns (CLOCK_MONOTONIC, ns, via /usr/bin/rig-now) | rig_now_ms | rig_uptime_ms
+# Waiting:  rig_wait_for SECONDS CMD...        retry CMD every 0.05 s
+#           rig_wait_log SECONDS FILE REGEX    wait until grep -q REGEX FILE
+#           rig_wait_gone SECONDS DOMNAME      wait until `xl list DOMNAME` fails
+# Domains:  rig_xl_start CFG NAME CONSOLE_FILE  xl create -p, attach `xl console` (stdin
+#           /dev/null, output to CONSOLE_FILE) in the background, xl unpause; sets RIG_DOMID
+#           and RIG_CONSOLE_PID. The console output is complete from the first line.
+#           rig_console_log NAME  -> path of xenconsoled's log for NAME
+# Prints lines "RIG-TEST: PASS name", "RIG-TEST: FAIL name: why", "RIG-METRIC: key=value"
+# (the format tests/rig/run.sh parses).
+
+RIG_FAILS=0
+
+rig_pass() { echo "RIG-TEST: PASS $1"; }
+rig_fail() { echo "RIG-TEST: FAIL $1: $2"; RIG_FAILS=$((RIG_FAILS + 1)); }
+rig_check() { # NAME CMD...: PASS if CMD succeeds
+	_rc_name=$1
+	shift
+	if "$@"; then rig_pass "$_rc_name"; else rig_fail "$_rc_name" "failed: $*"; fi
+}
+rig_metric() { echo "RIG-METRIC: $1=$2"; }
+rig_summary() {
+	echo "RIG-SUMMARY: $RIG_FAILS failure(s)"
+	[ "$RIG_FAILS" -eq 0 ]
+}
+
+rig_now_ns() {
+	if [ -x /usr/bin/rig-now ]; then
+		/usr/bin/rig-now
+	else
+		awk '{ printf "%d\n", $1 * 1000000000 }' /proc/uptime
+	fi
+}
+rig_now_ms() { echo $(($(rig_now_ns) / 1000000)); }
+rig_uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; } # 10 ms steps
+
+rig_wait_for() { # SECONDS CMD...
+	_rw_n=$(($1 * 20))
+	shift
+	while [ "$_rw_n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+		_rw_n=$((_rw_n - 1))
+	done
+	return 1
+}
+rig_wait_log() { rig_wait_for "$1" grep -q -- "$3" "$2"; } # SECONDS FILE REGEX
+rig_wait_gone() { # SECONDS DOMNAME
+	_rg_n=$(($1 * 20))
+	while xl list "$2" >/dev/null 2>&1; do
+		[ "$_rg_n" -gt 0 ] || return 1
+		sleep 0.05
+		_rg_n=$((_rg_n - 1))
+	done
+	return 0
+}
+
+rig_console_log() { echo "/var/log/xen/console/guest-$1.log"; }
+
+rig_xl_start() { # CFG NAME CONSOLE_FILE [CONSOLE_TIMEOUT_S]
+	RIG_DOMID="" RIG_CONSOLE_PID=""
+	xl create -p "$1" || return 1
+	RIG_DOMID=$(xl domid "$2") || return 1
+	timeout "${4:-600}" xl console "$2" </dev/null >"$3" 2>&1 &
+	RIG_CONSOLE_PID=$!
+	# xl console must be attached before the domain runs; it has no "attached" signal, but the
+	# console's pty is opened within a few ms; give it a margin.
+	sleep 0.5
+	xl unpause "$2"
+}

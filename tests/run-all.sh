@@ -1,0 +1,37 @@
+#!/bin/bash
+# Everything `make test` runs: host unit tests, image checks, and the real-Xen rig under
+# both GIC versions. Each suite ends with "<suite>: N passed, N failed"; this adds them up
+# and ends with the line CI reads: "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build
+passed=0 failed=0
+
+suite() { # name command...
+	local name=$1 out=build/test-$1.out
+	shift
+	echo "=== $name"
+	"$@" 2>&1 | tee "$out"
+	local status=${PIPESTATUS[0]}
+	local line
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "FAIL $name: suite ended (status $status) without a result line"
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + $(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')))
+	failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+	if [ "$status" != 0 ] && echo "$line" | grep -q " 0 failed"; then
+		echo "FAIL $name: exit status $status despite no failed test"
+		failed=$((failed + 1))
+	fi
+}
+
+suite unit make -s unit
+suite image tests/image/run.sh build/vdisk.img build/vdisk.elf
+suite rig tests/rig/run.sh ${RIG_GICS:-3 2}
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

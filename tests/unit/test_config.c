@@ -1,0 +1,212 @@
+/* boot/config.c: boot argument parsing, defaults and the log line for each bad word. */
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/config.h"
+#include "boot/log.h"
+#include "tests/unit/test.h"
+
+static char log_text[8192];
+static size_t log_len;
+
+static void capture_log(const char *buf, size_t len)
+{
+	if (len > sizeof(log_text) - 1 - log_len)
+		len = sizeof(log_text) - 1 - log_len;
+	memcpy(log_text + log_len, buf, len);
+	log_len += len;
+	log_text[log_len] = '\0';
+}
+
+/* Parses args into a config that starts out as garbage, capturing the log. */
+static int parse(const char *args, struct config *cfg)
+{
+	memset(cfg, 0x5a, sizeof(*cfg));
+	log_len = 0;
+	log_text[0] = '\0';
+	log_set_sink(capture_log);
+	return config_parse(args, cfg);
+}
+
+static unsigned int count_lines(const char *s)
+{
+	unsigned int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+TEST(config, defaults)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_INFO);
+	EXPECT_EQ(cfg.evtchn_bench, 200);
+	EXPECT_STREQ(log_text, "");
+
+	EXPECT_EQ(parse(" \t \n", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_INFO);
+	EXPECT_EQ(cfg.evtchn_bench, 200);
+}
+
+TEST(config, named_loglevel_and_bench)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("loglevel=debug evtchn_bench=50", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_DEBUG);
+	EXPECT_EQ(cfg.evtchn_bench, 50);
+	EXPECT_STREQ(log_text, "");
+
+	EXPECT_EQ(parse("loglevel=error", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_ERROR);
+	EXPECT_EQ(parse("loglevel=warn", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_WARN);
+	EXPECT_EQ(parse("loglevel=info evtchn_bench=0", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_INFO);
+	EXPECT_EQ(cfg.evtchn_bench, 0);
+	EXPECT_EQ(parse("evtchn_bench=10000", &cfg), 0);
+	EXPECT_EQ(cfg.evtchn_bench, CONFIG_EVTCHN_BENCH_MAX);
+}
+
+TEST(config, numeric_loglevel)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("loglevel=0", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_ERROR);
+	EXPECT_EQ(parse("loglevel=1", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_WARN);
+	EXPECT_EQ(parse("loglevel=3", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_DEBUG);
+	EXPECT_EQ(parse("loglevel=4", &cfg), 1);
+	EXPECT_EQ(cfg.loglevel, LOG_INFO);
+	EXPECT_CONTAINS(log_text, "loglevel='4'");
+}
+
+TEST(config, later_word_wins)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("loglevel=debug evtchn_bench=5 loglevel=warn evtchn_bench=6", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_WARN);
+	EXPECT_EQ(cfg.evtchn_bench, 6);
+}
+
+TEST(config, bad_loglevel_keeps_default_and_names_key_and_value)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("loglevel=loud evtchn_bench=7", &cfg), 1);
+	EXPECT_EQ(cfg.loglevel, LOG_INFO);
+	EXPECT_EQ(cfg.evtchn_bench, 7);
+	EXPECT_CONTAINS(log_text, "ERROR: bootargs: loglevel='loud' is not one of");
+	EXPECT_EQ(count_lines(log_text), 1);
+
+	EXPECT_EQ(parse("loglevel=", &cfg), 1);
+	EXPECT_CONTAINS(log_text, "loglevel=''");
+	EXPECT_EQ(parse("loglevel=DEBUG", &cfg), 1);
+	EXPECT_EQ(cfg.loglevel, LOG_INFO);
+}
+
+TEST(config, bad_bench_values)
+{
+	static const char *const bad[] = {
+	    "-1", "99999999", "12abc", "10001", "", "+5", "0x10", "99999999999999999999999999",
+	};
+	struct config cfg;
+	char args[64];
+	char expect[64];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(args, sizeof(args), "evtchn_bench=%s", bad[i]);
+		EXPECT_EQ(parse(args, &cfg), 1);
+		EXPECT_EQ(cfg.evtchn_bench, 200);
+		snprintf(expect, sizeof(expect),
+		         "evtchn_bench='%s' is not a number from 0 to 10000", bad[i]);
+		EXPECT_CONTAINS(log_text, expect);
+	}
+}
+
+TEST(config, unknown_key_is_reported_with_its_value)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("console=hvc0 loglevel=warn", &cfg), 1);
+	EXPECT_EQ(cfg.loglevel, LOG_WARN);
+	EXPECT_CONTAINS(log_text, "unknown key 'console' (value 'hvc0') ignored");
+
+	/* Only the first '=' splits: the rest belongs to the value. */
+	EXPECT_EQ(parse("a=b=c", &cfg), 1);
+	EXPECT_CONTAINS(log_text, "unknown key 'a' (value 'b=c')");
+	EXPECT_EQ(parse("=x", &cfg), 1);
+	EXPECT_CONTAINS(log_text, "unknown key '' (value 'x')");
+}
+
+TEST(config, word_without_equals)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("quiet evtchn_bench=3 ro", &cfg), 2);
+	EXPECT_EQ(cfg.evtchn_bench, 3);
+	EXPECT_CONTAINS(log_text, "'quiet' has no value (expected key=value)");
+	EXPECT_CONTAINS(log_text, "'ro' has no value");
+	EXPECT_EQ(count_lines(log_text), 2);
+}
+
+TEST(config, over_long_word_is_skipped_and_parsing_goes_on)
+{
+	struct config cfg;
+	char args[400];
+	char word[300];
+
+	memset(word, 'k', 200);
+	word[200] = '\0';
+	snprintf(args, sizeof(args), "%s loglevel=debug", word);
+	EXPECT_EQ(parse(args, &cfg), 1);
+	EXPECT_EQ(cfg.loglevel, LOG_DEBUG);
+	EXPECT_CONTAINS(log_text,
+	                "word 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' is longer than 127 bytes");
+
+	/* 127 bytes is the longest word kept: it is judged by its content. */
+	memset(word, 'v', 127);
+	memcpy(word, "loglevel=", 9);
+	word[127] = '\0';
+	EXPECT_EQ(parse(word, &cfg), 1);
+	EXPECT_CONTAINS(log_text, "loglevel='vvv");
+	EXPECT_NOT_CONTAINS(log_text, "longer than");
+	/* 128 bytes is too long. */
+	memset(word, 'v', 128);
+	memcpy(word, "loglevel=", 9);
+	word[128] = '\0';
+	EXPECT_EQ(parse(word, &cfg), 1);
+	EXPECT_CONTAINS(log_text, "longer than 127 bytes");
+}
+
+TEST(config, blanks_of_all_kinds_separate_words)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("  \tloglevel=warn\t\t evtchn_bench=7  \n", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_WARN);
+	EXPECT_EQ(cfg.evtchn_bench, 7);
+	EXPECT_EQ(parse("loglevel=error\r\nevtchn_bench=8\r\n", &cfg), 0);
+	EXPECT_EQ(cfg.loglevel, LOG_ERROR);
+	EXPECT_EQ(cfg.evtchn_bench, 8);
+}
+
+TEST(config, return_value_counts_every_bad_word)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("a loglevel=x evtchn_bench=1 b=2 evtchn_bench=-3 loglevel=warn", &cfg), 4);
+	EXPECT_EQ(cfg.loglevel, LOG_WARN);
+	EXPECT_EQ(cfg.evtchn_bench, 1);
+	EXPECT_EQ(count_lines(log_text), 4);
+	EXPECT_CONTAINS(log_text, "'a' has no value");
+	EXPECT_CONTAINS(log_text, "loglevel='x'");
+	EXPECT_CONTAINS(log_text, "unknown key 'b' (value '2')");
+	EXPECT_CONTAINS(log_text, "evtchn_bench='-3'");
+}

@@ -1,0 +1,182 @@
+/*
+ * boot/log.c: line format and timestamps from the fake clock, level filtering, truncation,
+ * and the early buffer that holds lines until there is a console. log.c keeps its state in
+ * statics; log_set_sink(NULL) returns it to buffering, and lost bytes are compared as deltas.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/fake.h"
+#include "boot/log.h"
+#include "tests/unit/test.h"
+
+static char out[16384];
+static size_t out_len;
+static unsigned int sink_calls;
+
+static void capture(const char *buf, size_t len)
+{
+	sink_calls++;
+	if (len > sizeof(out) - 1 - out_len)
+		len = sizeof(out) - 1 - out_len;
+	memcpy(out + out_len, buf, len);
+	out_len += len;
+	out[out_len] = '\0';
+}
+
+static void clear_output(void)
+{
+	out_len = 0;
+	out[0] = '\0';
+	sink_calls = 0;
+}
+
+/* A console that captures, the default level, time zero. */
+static void setup(void)
+{
+	fake_reset();
+	log_set_level(LOG_INFO);
+	log_set_sink(capture);
+	clear_output();
+}
+
+TEST(log, lines_before_a_sink_are_buffered_and_replayed)
+{
+	setup();
+	log_set_sink(NULL);
+	fake_time_ns = 5000000000ull;
+	log_info("first %d", 1);
+	log_warn("second");
+	EXPECT_EQ(sink_calls, 0);
+
+	fake_time_ns = 9000000000ull;
+	log_set_sink(capture);
+	/* Replayed in order, with the time each line was logged. */
+	EXPECT_STREQ(out, "[    5.000000] first 1\n[    5.000000] WARNING: second\n");
+
+	log_info("third");
+	EXPECT_STREQ(out, "[    5.000000] first 1\n[    5.000000] WARNING: second\n"
+	                  "[    9.000000] third\n");
+
+	/* Once replayed, the buffer is empty: a new sink gets nothing old. */
+	clear_output();
+	log_set_sink(capture);
+	EXPECT_EQ(sink_calls, 0);
+}
+
+TEST(log, early_buffer_overflow_counts_and_reports_lost_bytes)
+{
+	size_t lost_before;
+	char expect[128];
+
+	setup();
+	log_set_sink(NULL);
+	lost_before = log_lost_bytes();
+	/* 64-byte lines: "[    0.000000] " (15) + 48 characters + "\n". 128 fill 8 KiB exactly. */
+	for (int i = 0; i < 130; i++)
+		log_info("%s%08d", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i);
+	EXPECT_EQ(log_lost_bytes() - lost_before, 128);
+	EXPECT_EQ(sink_calls, 0);
+
+	log_set_sink(capture);
+	snprintf(expect, sizeof(expect),
+	         "[    0.000000] WARNING: log: %zu bytes of early log did not fit in the buffer\n",
+	         log_lost_bytes());
+	EXPECT_EQ(out_len, 8192 + strlen(expect));
+	EXPECT_MEMEQ(out, "[    0.000000] xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx00000000\n", 64);
+	EXPECT_MEMEQ(out + 127 * 64,
+	             "[    0.000000] xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx00000127\n", 64);
+	EXPECT_NOT_CONTAINS(out, "00000128");
+	EXPECT_STREQ(out + 8192, expect);
+	EXPECT_CONTAINS(out + 8192, "128 bytes");
+}
+
+TEST(log, level_filtering_and_prefixes)
+{
+	setup();
+	log_debug("hidden");
+	EXPECT_EQ(sink_calls, 0);
+	log_info("shown");
+	log_warn("careful");
+	log_error("broken");
+	EXPECT_STREQ(out, "[    0.000000] shown\n[    0.000000] WARNING: careful\n"
+	                  "[    0.000000] ERROR: broken\n");
+
+	clear_output();
+	log_set_level(LOG_DEBUG);
+	log_debug("detail %u", 7u);
+	EXPECT_STREQ(out, "[    0.000000] debug: detail 7\n");
+
+	clear_output();
+	log_set_level(LOG_ERROR);
+	log_info("no");
+	log_warn("no");
+	log_error("yes");
+	EXPECT_STREQ(out, "[    0.000000] ERROR: yes\n");
+
+	/* Filtered lines are not buffered either. */
+	clear_output();
+	log_set_sink(NULL);
+	log_warn("dropped before any console");
+	log_set_sink(capture);
+	EXPECT_EQ(sink_calls, 0);
+	log_set_level(LOG_INFO);
+}
+
+TEST(log, over_long_line_is_truncated_with_ellipsis)
+{
+	char msg[400];
+	char expect[512];
+
+	setup();
+	memset(msg, 'a', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	log_info("%s", msg);
+	EXPECT_EQ(out_len, 255);
+	EXPECT_STREQ(out + out_len - 4, "...\n");
+	EXPECT_EQ(strncmp(out, "[    0.000000] aaaa", 19), 0);
+
+	/* The longest line that fits: 15 + 239 + "\n" = 255 bytes, no ellipsis. */
+	clear_output();
+	msg[239] = '\0';
+	log_info("%s", msg);
+	snprintf(expect, sizeof(expect), "[    0.000000] %s\n", msg);
+	EXPECT_EQ(out_len, 255);
+	EXPECT_STREQ(out, expect);
+
+	/* One more character and the end gives way to "...". */
+	clear_output();
+	msg[239] = 'a';
+	msg[240] = '\0';
+	log_info("%s", msg);
+	EXPECT_EQ(out_len, 255);
+	msg[236] = '\0';
+	snprintf(expect, sizeof(expect), "[    0.000000] %s...\n", msg);
+	EXPECT_STREQ(out, expect);
+}
+
+TEST(log, timestamp_is_seconds_and_microseconds_of_the_clock)
+{
+	setup();
+	fake_time_ns = 1234567891234ull;
+	log_info("t");
+	EXPECT_STREQ(out, "[ 1234.567891] t\n");
+
+	clear_output();
+	fake_time_ns = 999999999ull; /* truncated, not rounded */
+	log_info("t");
+	EXPECT_STREQ(out, "[    0.999999] t\n");
+
+	clear_output();
+	fake_time_ns = 100000ull * 1000000000ull + 1000ull; /* wider than the field */
+	log_info("t");
+	EXPECT_STREQ(out, "[100000.000001] t\n");
+}
+
+TEST(log, each_line_is_one_sink_call)
+{
+	setup();
+	log_info("a");
+	log_info("b");
+	EXPECT_EQ(sink_calls, 2);
+}
