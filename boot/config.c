@@ -62,6 +62,22 @@ static bool set_evtchn_bench(const char *value, struct config *cfg)
 	return true;
 }
 
+static bool set_debug_fault(const char *value, struct config *cfg)
+{
+	if (strcmp(value, "none") == 0)
+		cfg->debug_fault = CONFIG_FAULT_NONE;
+	else if (strcmp(value, "data-abort") == 0)
+		cfg->debug_fault = CONFIG_FAULT_DATA_ABORT;
+	else if (strcmp(value, "undefined") == 0)
+		cfg->debug_fault = CONFIG_FAULT_UNDEFINED;
+	else {
+		log_error("bootargs: debug_fault='%s' is not one of none, data-abort, undefined",
+			  value);
+		return false;
+	}
+	return true;
+}
+
 static bool apply(char *word, struct config *cfg)
 {
 	char *eq = strchr(word, '=');
@@ -77,6 +93,8 @@ static bool apply(char *word, struct config *cfg)
 		return set_loglevel(value, cfg);
 	if (strcmp(word, "evtchn_bench") == 0)
 		return set_evtchn_bench(value, cfg);
+	if (strcmp(word, "debug_fault") == 0)
+		return set_debug_fault(value, cfg);
 	log_error("bootargs: unknown key '%s' (value '%s') ignored", word, value);
 	return false;
 }
@@ -87,6 +105,7 @@ int config_parse(const char *bootargs, struct config *cfg)
 
 	cfg->loglevel = LOG_INFO;
 	cfg->evtchn_bench = 200;
+	cfg->debug_fault = CONFIG_FAULT_NONE;
 	while (*bootargs) {
 		char word[WORD_MAX];
 		size_t len;

@@ -7,10 +7,18 @@
 /** Upper bound of evtchn_bench, so that a typo cannot stall start-up for minutes. */
 #define CONFIG_EVTCHN_BENCH_MAX 10000u
 
+/** Faults vdisk can be asked to raise once started, to check the crash path on a board. */
+enum config_fault {
+	CONFIG_FAULT_NONE,
+	CONFIG_FAULT_DATA_ABORT, /* load from an unmapped address */
+	CONFIG_FAULT_UNDEFINED,  /* execute a permanently undefined instruction */
+};
+
 /** Every setting, with its default filled in by config_parse. */
 struct config {
-	enum log_level loglevel;  /* loglevel=error|warn|info|debug (or 0-3) */
+	enum log_level loglevel;   /* loglevel=error|warn|info|debug (or 0-3) */
 	unsigned int evtchn_bench; /* evtchn_bench=N: upcall latency samples at start, 0 = off */
+	enum config_fault debug_fault; /* debug_fault=none|data-abort|undefined */
 };
 
 /**

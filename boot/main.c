@@ -108,6 +108,28 @@ static void log_platform(void)
 	log_info("bootargs: '%s'", dt.bootargs);
 }
 
+/* debug_fault=: raise the requested exception so that the register dump can be checked. */
+static void raise_debug_fault(void)
+{
+	switch (cfg.debug_fault) {
+	case CONFIG_FAULT_DATA_ABORT: {
+		/* Top of the 48-bit space: never mapped by the identity map. */
+		uintptr_t addr = (1ull << 47) + 8;
+
+		log_warn("debug_fault: reading unmapped address %#lx on request", (unsigned long)addr);
+		__asm__ volatile("" : "+r"(addr)); /* hide the constant from the compiler */
+		(void)*(volatile uint64_t *)addr;
+		break;
+	}
+	case CONFIG_FAULT_UNDEFINED:
+		log_warn("debug_fault: executing an undefined instruction on request");
+		__asm__ volatile("udf #0");
+		break;
+	case CONFIG_FAULT_NONE:
+		break;
+	}
+}
+
 /* No hypervisor: say what we found on the UART, then power off; there is nothing to serve. */
 static void __attribute__((noreturn)) run_bare(void)
 {
@@ -117,6 +139,7 @@ static void __attribute__((noreturn)) run_bare(void)
 		log_set_sink(arch_pl011_write);
 	}
 	log_platform();
+	raise_debug_fault();
 	log_warn("xen: no /hypervisor node: not running under Xen, nothing to serve");
 	log_info("powering off");
 	arch_psci_system_off(dt.psci);
@@ -281,6 +304,7 @@ static void __attribute__((noreturn)) run_xen(void)
 		diag_start(latency.samples ? &latency : NULL);
 	}
 	log_info("vdisk: ready");
+	raise_debug_fault();
 
 	reason = loop_run();
 	log_info("vdisk: shutting down (%s)", reason == SHUTDOWN_reboot ? "reboot" : "poweroff");

@@ -1,6 +1,7 @@
 /* Report of an unexpected exception: class, syndrome and all registers (Arm ARM D17.2.37). */
 #include <stdint.h>
 
+#include "arch/mmu.h"
 #include "boot/log.h"
 #include "boot/main.h"
 
@@ -45,17 +46,23 @@ static const char *class_name(unsigned int ec)
 
 void arch_exception_report(const struct exception_frame *f, uint64_t kind);
 
-/** Called by vectors.S on any exception; prints the frame and stops vdisk as crashed. */
+/**
+ * Called by vectors.S on any exception; prints the frame (ELR also as an offset into the
+ * image, for addr2line on vdisk.elf) and stops vdisk as crashed.
+ */
 void arch_exception_report(const struct exception_frame *f, uint64_t kind)
 {
 	unsigned int ec = (unsigned int)(f->esr >> 26) & 0x3f;
+	uint64_t start, end;
 
 	log_error("exception: %s from %s: %s (ESR %#llx EC %#x ISS %#llx)", kinds[kind & 3],
 		  origins[(kind >> 2) & 3], class_name(ec), (unsigned long long)f->esr, ec,
 		  (unsigned long long)(f->esr & 0x1ffffff));
-	log_error("exception: ELR %#018llx FAR %#018llx SPSR %#llx SP %#018llx",
-		  (unsigned long long)f->elr, (unsigned long long)f->far,
-		  (unsigned long long)f->spsr, (unsigned long long)f->sp);
+	arch_mmu_image_bounds(&start, &end);
+	log_error("exception: ELR 0x%016llx (image+%#llx) FAR 0x%016llx SPSR %#llx SP 0x%016llx",
+		  (unsigned long long)f->elr, (unsigned long long)(f->elr - start),
+		  (unsigned long long)f->far, (unsigned long long)f->spsr,
+		  (unsigned long long)f->sp);
 	for (unsigned int i = 0; i < 30; i += 2)
 		log_error("exception: x%-2u %016llx  x%-2u %016llx", i, (unsigned long long)f->x[i],
 			  i + 1, (unsigned long long)f->x[i + 1]);

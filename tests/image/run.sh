@@ -60,6 +60,25 @@ for el in 2 1; do
 	done
 done
 
+# The crash path: an unexpected exception prints a register dump and powers off.
+log=$out/bare_data_abort.log
+timeout 60 qemu-system-aarch64 -machine virt -cpu cortex-a57 -m 256 -nographic -no-reboot \
+	-kernel "$img" -append "debug_fault=data-abort" </dev/null >"$log" 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -q "exception: synchronous from EL1 with SP_EL0: data abort (ESR 0x96" "$log" &&
+	grep -q "FAR 0x0000800000000008" "$log" && grep -q "exception: x30 " "$log" &&
+	grep -q "fatal: unexpected exception" "$log"; then
+	pass bare_exception_dump
+else
+	fail bare_exception_dump "rc $rc; log $log"
+fi
+elr_off=$(sed -n 's/.*ELR 0x[0-9a-f]* (image+\(0x[0-9a-f]*\)).*/\1/p' "$log")
+if [ -n "$elr_off" ] && aarch64-linux-gnu-addr2line -f -e "$elf" "$elr_off" | grep -q raise_debug_fault; then
+	pass exception_elr_resolves
+else
+	fail exception_elr_resolves "ELR offset '$elr_off' is not in raise_debug_fault"
+fi
+
 # Entered with x0 = 0 (QEMU's generic loader passes no device tree): vdisk cannot know its
 # console or memory, so it must stop quietly rather than run wild or fault.
 log=$out/bare_no_dtb.log

@@ -151,6 +151,19 @@ else
 fi
 xl destroy vdisk 2>/dev/null
 
+# ---- a crash: the register dump reaches the console and Xen sees a crash, not a poweroff ----
+rm -f "$LOGF"
+sed -e 's/^extra = .*/extra = "evtchn_bench=0 debug_fault=data-abort"/' /tmp/vdisk.cfg >/tmp/vdisk-crash.cfg
+xl create /tmp/vdisk-crash.cfg
+if wait_for 60 grep -q "fatal: unexpected exception" "$LOGF" &&
+	grep -q "exception: synchronous from EL1 with SP_EL0: data abort" "$LOGF" &&
+	wait_for 10 sh -c "xl list vdisk | awk 'NR == 2 { exit \$5 !~ /c/ }'"; then
+	pass crash_dump_and_state
+else
+	fail crash_dump_and_state "state '$(xl list vdisk 2>&1 | awk 'NR == 2 { print $5 }')'; $(grep exception "$LOGF" | head -n 2)"
+fi
+xl destroy vdisk 2>/dev/null
+
 echo "--- vdisk console (xl console) ---"
 cat "$CON"
 echo "--- end ---"
