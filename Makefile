@@ -18,7 +18,7 @@ export VDISK_CACHE := $(CACHE)
 
 B        := build
 PICOLIBC := /usr/lib/picolibc/aarch64-linux-gnu
-LIBFDT_A := $(CACHE)/arm64/libfdt-dev/usr/lib/aarch64-linux-gnu/libfdt.a
+LIBFDT_A := $(CACHE)/sysroot/usr/lib/aarch64-linux-gnu/libfdt.a
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 FW_SRCS := \
@@ -62,15 +62,16 @@ FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z
 .PHONY: all deps run test unit rig-test image-test clean distclean
 all: $(B)/vdisk.img
 
-# Host packages (Debian) and the arm64 libfdt.a. The stamp reruns the script when it changes.
+# Host packages (Debian). The stamp reruns the script when it changes.
 DEPS_STAMP := $(CACHE)/stamps/deps-$(shell cksum tools/deps.sh | cut -d' ' -f1)
 $(DEPS_STAMP): tools/deps.sh
 	tools/deps.sh
 	@mkdir -p $(dir $@) && touch $@
 deps: $(DEPS_STAMP)
 
+# Debian's arm64 libfdt.a comes with the rig's arm64 package set (tools/rig/fetch.sh).
 $(LIBFDT_A): | $(DEPS_STAMP)
-	tools/arm64-pkg.sh libfdt-dev
+	tools/rig/fetch.sh
 
 # Public headers from Debian packages, under one private include root so that the
 # cross build never sees the host's /usr/include.
@@ -118,10 +119,10 @@ HOST_LIBS := -lfdt
 # Each unit test binary: its test file plus the firmware sources it exercises.
 UNIT_TESTS := xs_ring xs evtchn config dt log
 unit_xs_ring_SRCS := hyp/xs_ring.c
-unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c
-unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c arch/fake/fake.c boot/log.c
-unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c
-unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c
+unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)

@@ -82,7 +82,7 @@ fi
 # Entered with x0 = 0 (QEMU's generic loader passes no device tree): vdisk cannot know its
 # console or memory, so it must stop quietly rather than run wild or fault.
 log=$out/bare_no_dtb.log
-timeout 60 qemu-system-aarch64 -machine virt,gic-version=3 -cpu cortex-a57 -m 256 -nographic \
+timeout 10 qemu-system-aarch64 -machine virt,gic-version=3 -cpu cortex-a57 -m 256 -nographic \
 	-no-reboot -device loader,file="$img",addr=0x48000000,force-raw=on \
 	-device loader,addr=0x48000000,cpu-num=0 </dev/null >"$log" 2>&1
 rc=$?
@@ -96,7 +96,6 @@ if [ -f "$ub" ]; then
 	{
 		for _ in 1 2 3 4 5 6; do printf '\n'; sleep 0.5; done
 		printf 'booti 0x40400000 - ${fdtcontroladdr}\n'
-		sleep 20
 	} | timeout 60 qemu-system-aarch64 -machine virt,gic-version=3,virtualization=on \
 		-cpu cortex-a57 -m 512 -nographic -no-reboot -bios "$ub" \
 		-device loader,file="$img",addr=0x40400000,force-raw=on >"$log" 2>&1

@@ -4,27 +4,15 @@
 
 #include "boot/config.h"
 #include "boot/log.h"
+#include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 
-static char log_text[8192];
-static size_t log_len;
-
-static void capture_log(const char *buf, size_t len)
-{
-	if (len > sizeof(log_text) - 1 - log_len)
-		len = sizeof(log_text) - 1 - log_len;
-	memcpy(log_text + log_len, buf, len);
-	log_len += len;
-	log_text[log_len] = '\0';
-}
 
 /* Parses args into a config that starts out as garbage, capturing the log. */
 static int parse(const char *args, struct config *cfg)
 {
 	memset(cfg, 0x5a, sizeof(*cfg));
-	log_len = 0;
-	log_text[0] = '\0';
-	log_set_sink(capture_log);
+	log_capture_reset();
 	return config_parse(args, cfg);
 }
 
@@ -69,6 +57,26 @@ TEST(config, named_loglevel_and_bench)
 	EXPECT_EQ(cfg.evtchn_bench, 0);
 	EXPECT_EQ(parse("evtchn_bench=10000", &cfg), 0);
 	EXPECT_EQ(cfg.evtchn_bench, CONFIG_EVTCHN_BENCH_MAX);
+}
+
+TEST(config, debug_fault)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("", &cfg), 0);
+	EXPECT_EQ(cfg.debug_fault, CONFIG_FAULT_NONE);
+	EXPECT_EQ(parse("debug_fault=data-abort", &cfg), 0);
+	EXPECT_EQ(cfg.debug_fault, CONFIG_FAULT_DATA_ABORT);
+	EXPECT_EQ(parse("debug_fault=undefined", &cfg), 0);
+	EXPECT_EQ(cfg.debug_fault, CONFIG_FAULT_UNDEFINED);
+	EXPECT_EQ(parse("debug_fault=undefined debug_fault=none", &cfg), 0);
+	EXPECT_EQ(cfg.debug_fault, CONFIG_FAULT_NONE);
+	EXPECT_STREQ(log_text, "");
+
+	EXPECT_EQ(parse("debug_fault=segv", &cfg), 1);
+	EXPECT_EQ(cfg.debug_fault, CONFIG_FAULT_NONE);
+	EXPECT_CONTAINS(log_text, "ERROR: bootargs: debug_fault='segv' is not one of none, "
+				  "data-abort, undefined");
 }
 
 TEST(config, numeric_loglevel)

@@ -15,27 +15,15 @@
 
 #include "boot/dt.h"
 #include "boot/log.h"
+#include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 
 #define EXTRA_SPACE 4096 /* room for libfdt edits */
 
-static char log_text[8192];
-static size_t log_len;
-
-static void capture_log(const char *buf, size_t len)
-{
-	if (len > sizeof(log_text) - 1 - log_len)
-		len = sizeof(log_text) - 1 - log_len;
-	memcpy(log_text + log_len, buf, len);
-	log_len += len;
-	log_text[log_len] = '\0';
-}
 
 static void clear_log(void)
 {
-	log_len = 0;
-	log_text[0] = '\0';
-	log_set_sink(capture_log);
+	log_capture_reset();
 }
 
 /*

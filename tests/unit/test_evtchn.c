@@ -15,6 +15,7 @@
 #include "arch/hypercall.h"
 #include "boot/log.h"
 #include "hyp/evtchn.h"
+#include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 
 #define BITS  64u /* xen_ulong_t is 64 bits on arm64 and on the x86-64 host */
@@ -163,17 +164,6 @@ static bool is_masked(uint32_t port)
 	return shared.evtchn_mask[port / BITS] >> (port % BITS) & 1;
 }
 
-static char log_text[8192];
-static size_t log_len;
-
-static void capture_log(const char *buf, size_t len)
-{
-	if (len > sizeof(log_text) - 1 - log_len)
-		len = sizeof(log_text) - 1 - log_len;
-	memcpy(log_text + log_len, buf, len);
-	log_len += len;
-	log_text[log_len] = '\0';
-}
 
 /* Handler calls in order. */
 static struct {
@@ -200,9 +190,7 @@ static void setup(void)
 	memset(&shared, 0, sizeof(shared));
 	memset(&hv, 0, sizeof(hv));
 	memset(&handled, 0, sizeof(handled));
-	log_len = 0;
-	log_text[0] = '\0';
-	log_set_sink(capture_log);
+	log_capture_reset();
 }
 
 /* ---- dispatch ------------------------------------------------------------------ */

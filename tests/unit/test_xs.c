@@ -21,6 +21,7 @@
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
+#include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 
 #define XS_PORT          5
@@ -401,18 +402,6 @@ int loop_wait(uint64_t deadline_ns)
 
 /* ---- fixtures ---------------------------------------------------------------- */
 
-static char log_text[64 * 1024];
-static size_t log_len;
-
-static void capture_log(const char *buf, size_t len)
-{
-	if (len > sizeof(log_text) - 1 - log_len)
-		len = sizeof(log_text) - 1 - log_len;
-	memcpy(log_text + log_len, buf, len);
-	log_len += len;
-	log_text[log_len] = '\0';
-}
-
 static void setup(bool evtchn_mode)
 {
 	memset(&intf, 0, sizeof(intf));
@@ -420,9 +409,7 @@ static void setup(bool evtchn_mode)
 	memset(&seam, 0, sizeof(seam));
 	peer.next_txn = 7;
 	fake_reset();
-	log_len = 0;
-	log_text[0] = '\0';
-	log_set_sink(capture_log);
+	log_capture_reset();
 	EXPECT_EQ(xs_init(&intf, XS_PORT), 0);
 	if (evtchn_mode) {
 		EXPECT_EQ(xs_use_evtchn(), 0);
