@@ -287,7 +287,10 @@ static void __attribute__((noreturn)) run_xen(void)
 	loop_init(&irqs);
 	have_xenstore = xenstore_start() == 0;
 
-	if (cfg.evtchn_bench) {
+	/* The loopback channel names our own domain id: dom0 is 0, a domU learns it from xenstore. */
+	if (cfg.evtchn_bench && !xen.dom0 && !have_xenstore) {
+		log_warn("evtchn: latency measurement skipped: own domain id unknown without xenstore");
+	} else if (cfg.evtchn_bench) {
 		rc = diag_evtchn_latency(self.domid, cfg.evtchn_bench, &latency);
 		if (rc == 0)
 			log_info("evtchn: upcall latency over %u events: min %llu ns, median %llu ns, "

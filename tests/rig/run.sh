@@ -3,6 +3,7 @@
 # and runs a dom0 scenario that creates vdisk with xl and checks what it does.
 #   tests/rig/run.sh [GIC...]     foundation tests, GIC versions 3 2 by default
 #   tests/rig/run.sh --demo       boot once, show vdisk's console through xl console (make run)
+# Env: RIG_ICOUNT=1 (repeatable guest time), RIG_TIMEOUT (seconds per boot, default 900).
 # Ends with "rig: N passed, N failed"; exit status 1 if anything failed.
 set -eu -o pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,8 +11,10 @@ cd "$top"
 mkdir -p build/rig
 make -s build/vdisk.img build/dom0/vdisk-dom0
 
+# RIG_ICOUNT=1: QEMU -icount with one CPU, so that guest-time figures repeat from run to run.
 boot() { # boot GIC SCENARIO LOG
 	tools/rig/boot.sh --gic "$1" --scenario "$2" --log "$3" --timeout "${RIG_TIMEOUT:-900}" \
+		$([ "${RIG_ICOUNT:-0}" = 1 ] && echo --icount) \
 		--add build/vdisk.img:/rig/vdisk.img --add build/dom0/vdisk-dom0:/rig/vdisk-dom0
 }
 

@@ -22,6 +22,7 @@ typedef uint16_t domid_t; /* <xen/evtchn.h> uses it without defining it */
 #include <xen/evtchn.h>
 
 #define REPLY_TIMEOUT_MS 5000
+#define BIND_EVENT_WAIT_MS 1000
 
 static uint64_t now_ns(void)
 {
@@ -68,6 +69,20 @@ static int evtchn_ping(unsigned int domid, unsigned int port, unsigned int count
 		fprintf(stderr, "vdisk-dom0: binding to domain %u port %u: %s\n", domid, port,
 			strerror(errno));
 		return 1;
+	}
+	/*
+	 * Xen marks a freshly bound interdomain port pending (in case events were lost), so
+	 * the first event is not an echo: take it before timing anything.
+	 */
+	{
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		uint32_t got;
+
+		if (poll(&pfd, 1, BIND_EVENT_WAIT_MS) == 1 && read(fd, &got, sizeof(got)) == sizeof(got) &&
+		    write(fd, &got, sizeof(got)) != sizeof(got)) {
+			fprintf(stderr, "vdisk-dom0: unmask: %s\n", strerror(errno));
+			return 1;
+		}
 	}
 	for (unsigned int i = 0; i < count; i++) {
 		struct ioctl_evtchn_notify notify = {.port = (unsigned int)local};
