@@ -91,6 +91,8 @@ void evtchn_ignore(uint32_t port, void *arg)
 
 void evtchn_mask(uint32_t port)
 {
+	if (port >= PORT_COUNT)
+		return;
 	__atomic_fetch_or(&shared->evtchn_mask[port / BITS_PER_WORD], word_bit(port),
 			  __ATOMIC_SEQ_CST);
 }
@@ -100,6 +102,8 @@ void evtchn_unmask(uint32_t port)
 	xen_ulong_t bit = word_bit(port);
 	xen_ulong_t pending;
 
+	if (port >= PORT_COUNT)
+		return;
 	__atomic_fetch_and(&shared->evtchn_mask[port / BITS_PER_WORD], ~bit, __ATOMIC_SEQ_CST);
 	pending = __atomic_load_n(&shared->evtchn_pending[port / BITS_PER_WORD], __ATOMIC_SEQ_CST);
 	if (pending & bit) {

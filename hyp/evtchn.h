@@ -25,7 +25,7 @@ int evtchn_close(uint32_t port);
  * -ENODEV before evtchn_init.
  */
 int evtchn_bind(uint32_t port, evtchn_handler_fn fn, void *arg);
-/** Masks `port` so that it raises no upcall. */
+/** Masks `port` so that it raises no upcall (ports past the 2-level limit are ignored). */
 void evtchn_mask(uint32_t port);
 /** Unmasks `port`; asks Xen to re-deliver an event that arrived while it was masked. */
 void evtchn_unmask(uint32_t port);
