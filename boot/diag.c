@@ -86,7 +86,7 @@ int diag_evtchn_latency(uint16_t self, unsigned int samples, struct diag_latency
 	}
 
 	qsort(samples_buf, samples, sizeof(samples_buf[0]), compare_u64);
-	out->samples = samples;
+	out->sample_count = samples;
 	out->min_ns = arch_timer_ticks_to_ns(samples_buf[0]);
 	out->median_ns = arch_timer_ticks_to_ns(samples_buf[samples / 2]);
 	out->p99_ns = arch_timer_ticks_to_ns(samples_buf[(samples * 99) / 100]);
@@ -135,7 +135,7 @@ static int publish(xs_txn_t tx, void *arg)
 			 (unsigned long long)published_latency->median_ns,
 			 (unsigned long long)published_latency->p99_ns,
 			 (unsigned long long)published_latency->max_ns,
-			 published_latency->samples);
+			 published_latency->sample_count);
 		if ((rc = xs_write(tx, "data/vdisk/evtchn-latency-ns", buf)))
 			return rc;
 	}

@@ -9,7 +9,7 @@
 
 /** Upcall latency summary in nanoseconds. */
 struct diag_latency {
-	unsigned int samples;
+	unsigned int sample_count;
 	uint64_t min_ns;
 	uint64_t median_ns;
 	uint64_t p99_ns;

@@ -294,7 +294,7 @@ static void __attribute__((noreturn)) run_xen(void)
 		rc = diag_evtchn_latency(self.domid, cfg.evtchn_bench, &latency);
 		if (rc == 0)
 			log_info("evtchn: upcall latency over %u events: min %llu ns, median %llu ns, "
-				 "p99 %llu ns, max %llu ns", latency.samples,
+				 "p99 %llu ns, max %llu ns", latency.sample_count,
 				 (unsigned long long)latency.min_ns,
 				 (unsigned long long)latency.median_ns,
 				 (unsigned long long)latency.p99_ns,
@@ -304,7 +304,7 @@ static void __attribute__((noreturn)) run_xen(void)
 	}
 	if (have_xenstore) {
 		control_start();
-		diag_start(latency.samples ? &latency : NULL);
+		diag_start(latency.sample_count ? &latency : NULL);
 	}
 	log_info("vdisk: ready");
 	raise_debug_fault();
