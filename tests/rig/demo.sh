@@ -5,13 +5,7 @@ set -u
 say() { echo "DEMO: $*"; }
 D() { echo "/local/domain/$(xl domid vdisk)"; }
 
-cat >/tmp/vdisk.cfg <<EOF2
-name = "vdisk"
-kernel = "/rig/vdisk.img"
-memory = 16
-vcpus = 1
-extra = "evtchn_bench=1000"
-EOF2
+sed 's/^extra = .*/extra = "evtchn_bench=1000"/' /rig/vdisk.cfg >/tmp/vdisk.cfg
 say "dom0: xl create /tmp/vdisk.cfg"
 sed 's/^/DEMO:   | /' /tmp/vdisk.cfg
 xl create -p /tmp/vdisk.cfg || exit 1

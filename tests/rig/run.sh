@@ -15,7 +15,8 @@ make -s build/vdisk.img build/dom0/vdisk-dom0
 boot() { # boot GIC SCENARIO LOG
 	tools/rig/boot.sh --gic "$1" --scenario "$2" --log "$3" --timeout "${RIG_TIMEOUT:-900}" \
 		$([ "${RIG_ICOUNT:-0}" = 1 ] && echo --icount) \
-		--add build/vdisk.img:/rig/vdisk.img --add build/dom0/vdisk-dom0:/rig/vdisk-dom0
+		--add build/vdisk.img:/rig/vdisk.img --add build/dom0/vdisk-dom0:/rig/vdisk-dom0 \
+		--add tests/rig/vdisk.cfg:/rig/vdisk.cfg
 }
 
 if [ "${1:-}" = "--demo" ]; then

@@ -1,0 +1,146 @@
+/*
+ * Split virtqueue walker (virtio 1.2 §2.7), device side. It knows nothing of Xen: guest
+ * memory is reached only through struct vq_mem_ops, one page at a time. Everything the
+ * driver wrote (indexes, ring entries, descriptors) is read once into a local, checked and
+ * then used. A queue that breaks the rules is marked broken: every call then returns
+ * VQ_BROKEN until vq_start or vq_reset, and the device should set DEVICE_NEEDS_RESET.
+ *
+ * Single-threaded: one caller at a time per queue (the firmware's main loop).
+ */
+#ifndef VIRTIO_VQ_H
+#define VIRTIO_VQ_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/** A guest-physical address in the frontend's address space (not one of ours). */
+typedef uint64_t gpa_t;
+
+/** map() is never asked for a range that crosses a boundary of this size. */
+#define VQ_PAGE_SIZE 4096u
+/** The largest queue size this walker supports (a power of two). */
+#define VQ_SIZE_MAX 256u
+/** The most buffers in one chain, and the most entries in one indirect table. */
+#define VQ_CHAIN_MAX 256u
+/** What every vq_* call returns once the driver has broken the queue. */
+#define VQ_BROKEN (-EPROTO)
+
+/* Descriptor flags (virtio 1.2 §2.7.5). */
+#define VQ_DESC_F_NEXT     1u
+#define VQ_DESC_F_WRITE    2u
+#define VQ_DESC_F_INDIRECT 4u
+/* Available ring flags (§2.7.7) and used ring flags (§2.7.10). */
+#define VQ_AVAIL_F_NO_INTERRUPT 1u
+#define VQ_USED_F_NO_NOTIFY     1u
+/* Ring feature bits (virtio 1.2 §6). */
+#define VQ_F_INDIRECT_DESC 28
+#define VQ_F_EVENT_IDX     29
+
+/**
+ * How the walker reaches guest memory (virtio 1.2 §2.7: ring addresses are guest-physical).
+ * map() returns a host pointer through which [gpa, gpa + len) may be read, or also written
+ * when `writable`, or NULL if the guest may not hand out that range. The walker guarantees
+ * 1 <= len and that the range does not cross a VQ_PAGE_SIZE boundary; the pointer must keep
+ * gpa's offset within its page (so aligned ring fields stay aligned), and the walker uses it
+ * only until its next map() call, so a one-slot mapping cache is enough.
+ */
+struct vq_mem_ops {
+	void *(*map)(void *ctx, gpa_t gpa, uint32_t len, bool writable);
+};
+
+/** A guest's memory: its ops and their context (e.g. the frontend domain). */
+struct vq_mem {
+	const struct vq_mem_ops *ops;
+	void *ctx;
+};
+
+/** One guest buffer of a chain (virtio 1.2 §2.7.5), already checked with map(). */
+struct vq_seg {
+	gpa_t gpa;
+	uint32_t len;
+	bool writable;
+};
+
+/**
+ * A popped descriptor chain (virtio 1.2 §2.7.4): device-readable buffers first, then
+ * device-writable ones; zero-length descriptors are dropped. The lengths add up to at most
+ * UINT32_MAX.
+ */
+struct vq_chain {
+	uint16_t head; /* the id to give back to vq_push */
+	uint16_t seg_count;
+	uint16_t readable_count; /* seg[0 .. readable_count) are device-readable */
+	uint32_t readable_len;
+	uint32_t writable_len;
+	struct vq_seg seg[VQ_CHAIN_MAX];
+};
+
+/** One split virtqueue as the device sees it (virtio 1.2 §2.7); fields are private. */
+struct vq {
+	const struct vq_mem *mem;
+	const char *name; /* the device, for log lines */
+	uint16_t index;
+	uint32_t seg_len_max;
+
+	bool ready;
+	bool broken;
+	bool event_idx;
+	bool indirect;
+	uint16_t num;
+	gpa_t desc, avail, used;
+	uint16_t last_avail;     /* the next available ring entry to take */
+	uint16_t avail_idx;      /* avail.idx as last read */
+	uint16_t used_idx;       /* the next used ring entry to fill */
+	uint16_t signalled_used; /* used_idx when an interrupt was last decided */
+};
+
+/**
+ * Binds a queue to guest memory once, stopped; `name` and `index` label its log lines and
+ * `seg_len_max` (0: no limit) refuses larger buffers, as a device's size_max (§5.2.4).
+ */
+void vq_init(struct vq *vq, const struct vq_mem *mem, const char *name, uint16_t index,
+	     uint32_t seg_len_max);
+/**
+ * Starts the queue with `num` entries at the three areas (virtio 1.2 §2.7: power-of-two
+ * size, alignment 16/2/4) and the negotiated features (VQ_F_* bits); indexes start at 0.
+ * Returns -EINVAL for a bad size or alignment, -EFAULT if a ring is not in guest memory.
+ */
+int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used,
+	     uint64_t features);
+/** Stops the queue and forgets its indexes (virtio 1.2 §2.4: no ring access after reset). */
+void vq_reset(struct vq *vq);
+/** Whether the queue was started and has not been broken. */
+bool vq_ready(const struct vq *vq);
+
+/**
+ * Takes the next available chain (virtio 1.2 §2.7.13, §2.7.5) into *chain. Returns 0,
+ * -EAGAIN when none is available (with VIRTIO_F_EVENT_IDX, avail_event is then written
+ * per §2.7.10), -ENODEV if not started, VQ_BROKEN for a rule the driver broke (logged).
+ */
+int vq_pop(struct vq *vq, struct vq_chain *chain);
+/**
+ * Returns chain `head` with `len` bytes written to it and publishes used.idx (virtio 1.2
+ * §2.7.8). Returns 0, -EINVAL for a head that is not a descriptor, -ENODEV, or VQ_BROKEN.
+ */
+int vq_push(struct vq *vq, uint16_t head, uint32_t len);
+/**
+ * Whether the driver wants a used buffer notification for what was pushed since the last
+ * call (virtio 1.2 §2.7.7: used_event with VIRTIO_F_EVENT_IDX, else avail.flags).
+ */
+bool vq_need_interrupt(struct vq *vq);
+
+/**
+ * Copies `len` bytes at `offset` of the chain's device-readable part into buf (virtio
+ * 1.2 §2.7.4). Returns 0, -EINVAL past the readable part, -EFAULT if map() fails (logged).
+ */
+int vq_read(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, void *buf,
+	    uint32_t len);
+/**
+ * Copies `len` bytes from buf to `offset` of the chain's device-writable part (virtio 1.2
+ * §2.7.4). Returns 0, -EINVAL past the writable part, -EFAULT if map() fails (logged).
+ */
+int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset,
+	     const void *buf, uint32_t len);
+
+#endif
