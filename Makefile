@@ -37,12 +37,23 @@ FW_SRCS := \
 	hyp/console.c \
 	hyp/xs_ring.c \
 	hyp/xs.c \
+	hyp/dm.c \
+	hyp/frames.c \
+	hyp/ioreq.c \
+	hyp/gmem.c \
+	virtio/vq.c \
+	virtio/vmmio.c \
+	blk/ramdisk.c \
+	blk/target.c \
+	blk/vblk.c \
 	boot/main.c \
 	boot/log.c \
 	boot/config.c \
 	boot/dt.c \
 	boot/loop.c \
 	boot/diag.c \
+	boot/backend.c \
+	boot/ram.c \
 	boot/libc.c
 
 FW_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(FW_SRCS)))
@@ -117,13 +128,21 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 HOST_LIBS := -lfdt
 
 # Each unit test binary: its test file plus the firmware sources it exercises.
-UNIT_TESTS := xs_ring xs evtchn config dt log
+# Every tests/unit/test_<name>.c is a test binary, with the sources listed in unit_<name>_SRCS.
+UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 unit_xs_ring_SRCS := hyp/xs_ring.c
 unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
+unit_target_SRCS  := blk/target.c
+unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
+	tests/unit/log_capture.c
+unit_ramdisk_SRCS := blk/ramdisk.c
+unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
+	tests/unit/log_capture.c
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)
 DTS_FILES := $(wildcard tests/unit/dts/*.dts)

@@ -14,7 +14,16 @@
 #include "hyp/evtchn.h"
 #include "hyp/xs.h"
 
+#define WORK_MAX 32
+
+struct work {
+	loop_work_fn fn;
+	void *arg;
+};
+
 static struct loop_irqs irqs;
+static struct work works[WORK_MAX];
+static unsigned int work_count;
 static bool stopping;
 static unsigned int stop_reason;
 
@@ -57,10 +66,36 @@ int loop_wait(uint64_t deadline_ns)
 	return 0;
 }
 
+int loop_defer(loop_work_fn fn, void *arg)
+{
+	for (unsigned int i = 0; i < work_count; i++)
+		if (works[i].fn == fn && works[i].arg == arg)
+			return 0;
+	if (work_count == WORK_MAX) {
+		log_error("loop: deferred work queue full");
+		return -ENOSPC;
+	}
+	works[work_count++] = (struct work){.fn = fn, .arg = arg};
+	return 0;
+}
+
+static void run_deferred(void)
+{
+	while (work_count) {
+		struct work w = works[0];
+
+		for (unsigned int i = 1; i < work_count; i++)
+			works[i - 1] = works[i];
+		work_count--;
+		w.fn(w.arg);
+	}
+}
+
 unsigned int loop_run(void)
 {
 	while (!stopping) {
 		dispatch();
+		run_deferred();
 		if (xs_available())
 			xs_dispatch_watches();
 		if (stopping)

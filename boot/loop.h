@@ -18,6 +18,14 @@ void loop_init(const struct loop_irqs *irqs);
  * deadline has passed, else 0.
  */
 int loop_wait(uint64_t deadline_ns);
+/** Work that must not run inside an event handler (e.g. a xenstore request). */
+typedef void (*loop_work_fn)(void *arg);
+
+/**
+ * Runs fn(arg) from the main loop, outside any handler. A request already queued with the
+ * same fn and arg is not queued twice. Returns 0, or -ENOSPC when the queue is full.
+ */
+int loop_defer(loop_work_fn fn, void *arg);
 /** Serves events until a shutdown is requested; returns the SHUTDOWN_* reason. */
 unsigned int loop_run(void);
 /** Asks loop_run to return with a SHUTDOWN_* reason. */

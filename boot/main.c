@@ -19,14 +19,17 @@
 #include "arch/pl011.h"
 #include "arch/psci.h"
 #include "arch/timer.h"
+#include "boot/backend.h"
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/dt.h"
 #include "boot/log.h"
 #include "boot/loop.h"
 #include "boot/main.h"
+#include "boot/ram.h"
 #include "hyp/console.h"
 #include "hyp/evtchn.h"
+#include "hyp/frames.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
 
@@ -43,6 +46,7 @@ static union {
 } shared_page __attribute__((aligned(XEN_PAGE_SIZE)));
 static struct diag_latency latency;
 static bool console_attached;
+static uint64_t dtb_base;
 
 static struct {
 	uint16_t domid;
@@ -248,6 +252,42 @@ static void control_start(void)
 			  rc);
 }
 
+/*
+ * Memory for serving disks: RAM disks come from what memory= leaves after the image (up
+ * to the device tree Xen put at the end), guest pages are mapped into the first extended
+ * region Xen lists in /hypervisor.
+ */
+static int storage_start(void)
+{
+	uint64_t img_start, img_end, end = 0;
+	int frames;
+
+	if (dt.xen_region_count < 2) {
+		log_error("backend: /hypervisor lists no extended region to map guest memory into; "
+			  "not serving disks");
+		return -ENODEV;
+	}
+	frames = frames_init(dt.xen_regions[1].base, dt.xen_regions[1].size);
+	if (frames < 0) {
+		log_error("backend: cannot use extended region %#llx+%#llx (%d)",
+			  (unsigned long long)dt.xen_regions[1].base,
+			  (unsigned long long)dt.xen_regions[1].size, frames);
+		return frames;
+	}
+	arch_mmu_image_bounds(&img_start, &img_end);
+	for (unsigned int i = 0; i < dt.memory_count; i++)
+		if (img_start >= dt.memory[i].base &&
+		    img_start < dt.memory[i].base + dt.memory[i].size)
+			end = dt.memory[i].base + dt.memory[i].size;
+	if (dtb_base > img_end && dtb_base < end)
+		end = dtb_base;
+	ram_init(img_end, end);
+	log_info("backend: %llu MiB free for RAM disks, %d frames at %#llx for guest mappings",
+		 (unsigned long long)(ram_free() >> 20), frames,
+		 (unsigned long long)dt.xen_regions[1].base);
+	return 0;
+}
+
 static void __attribute__((noreturn)) run_xen(void)
 {
 	struct loop_irqs irqs = {.upcall = dt.upcall_irq, .timer = dt.timer_irq};
@@ -305,6 +345,8 @@ static void __attribute__((noreturn)) run_xen(void)
 	if (have_xenstore) {
 		control_start();
 		diag_start(latency.sample_count ? &latency : NULL);
+		if (storage_start() == 0)
+			backend_start();
 	}
 	log_info("vdisk: ready");
 	raise_debug_fault();
@@ -324,6 +366,7 @@ void main_start(uint64_t dtb_pa)
 	uint64_t img_start, img_end;
 	int bad;
 
+	dtb_base = dtb_pa;
 	arch_mmu_image_bounds(&img_start, &img_end);
 	log_info("vdisk %s starting: image at %#llx-%#llx, device tree at %#llx, entered at EL%u",
 		 VDISK_VERSION, (unsigned long long)img_start, (unsigned long long)img_end,

@@ -110,3 +110,44 @@ void xen_yield(void)
 {
 	hypercall_sched_op(SCHEDOP_yield, NULL);
 }
+
+int xen_acquire_ioreq_page(uint16_t domid, uint16_t id, struct own_frame at)
+{
+	xen_pfn_t gfn = at.n;
+	struct xen_mem_acquire_resource res = {
+		.domid = domid,
+		.type = XENMEM_resource_ioreq_server,
+		.id = id,
+		.nr_frames = 1,
+		.frame = XENMEM_resource_ioreq_server_frame_ioreq(0),
+	};
+
+	set_xen_guest_handle(res.frame_list, &gfn);
+	return xen_errno(hypercall_memory_op(XENMEM_acquire_resource, &res));
+}
+
+int xen_map_foreign(uint16_t domid, const struct guest_frame *frames, const struct own_frame *at,
+		    int *errs, uint16_t count)
+{
+	/* The frame structs are single 64-bit numbers: exactly Xen's xen_ulong_t/xen_pfn_t arrays. */
+	_Static_assert(sizeof(struct guest_frame) == sizeof(xen_ulong_t), "guest_frame layout");
+	_Static_assert(sizeof(struct own_frame) == sizeof(xen_pfn_t), "own_frame layout");
+	struct xen_add_to_physmap_batch batch = {
+		.domid = DOMID_SELF,
+		.space = XENMAPSPACE_gmfn_foreign,
+		.size = count,
+		.u.foreign_domid = domid,
+	};
+
+	set_xen_guest_handle(batch.idxs, (xen_ulong_t *)frames);
+	set_xen_guest_handle(batch.gpfns, (xen_pfn_t *)at);
+	set_xen_guest_handle(batch.errs, errs);
+	return xen_errno(hypercall_memory_op(XENMEM_add_to_physmap_batch, &batch));
+}
+
+int xen_unmap_frame(struct own_frame frame)
+{
+	struct xen_remove_from_physmap rm = {.domid = DOMID_SELF, .gpfn = frame.n};
+
+	return xen_errno(hypercall_memory_op(XENMEM_remove_from_physmap, &rm));
+}

@@ -16,6 +16,16 @@ struct shared_info;
 #define XEN_MIN_MAJOR 4
 #define XEN_MIN_MINOR 17
 
+/** A frame number in another (frontend) domain's guest-physical address space. */
+struct guest_frame {
+	uint64_t n;
+};
+
+/** A frame number in vdisk's own guest-physical address space. */
+struct own_frame {
+	uint64_t n;
+};
+
 /** What Xen told us about itself at boot. */
 struct xen_info {
 	unsigned int major;
@@ -34,6 +44,20 @@ int xen_hvm_param_get(unsigned int index, uint64_t *value);
 int xen_map_shared_info(struct shared_info *page);
 /** Writes to Xen's own console (CONSOLEIO_write); allowed for dom0. Returns 0 or -errno. */
 int xen_console_io_write(const char *buf, size_t len);
+/**
+ * XENMEM_acquire_resource of IOREQ server `id`'s synchronous ioreq page (created by us for
+ * domain `domid`), mapped at our frame `at`. Returns 0 or -errno.
+ */
+int xen_acquire_ioreq_page(uint16_t domid, uint16_t id, struct own_frame at);
+/**
+ * XENMEM_add_to_physmap_batch (XENMAPSPACE_gmfn_foreign): maps `count` frames of domain
+ * `domid` at our frames `at`; errs[i] gets each frame's result. Returns 0 or -errno
+ * for the call as a whole.
+ */
+int xen_map_foreign(uint16_t domid, const struct guest_frame *frames, const struct own_frame *at,
+		    int *errs, uint16_t count);
+/** XENMEM_remove_from_physmap of one of our frames (drops a foreign or resource mapping). */
+int xen_unmap_frame(struct own_frame frame);
 /** Gives the CPU to other vCPUs for a moment (SCHEDOP_yield). */
 void xen_yield(void);
 /** Shuts this domain down with a SHUTDOWN_* reason (SCHEDOP_shutdown); returns -errno on failure. */

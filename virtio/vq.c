@@ -462,9 +462,9 @@ bool vq_need_interrupt(struct vq *vq)
 	return !(val & VQ_AVAIL_F_NO_INTERRUPT);
 }
 
-/* Copies between buf and [offset, offset + len) of the buffers seg[0 .. count). */
+/* Copies [offset, offset + len) of the buffers seg[0 .. count) to dst, or src into it. */
 static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int count,
-		uint32_t offset, uint8_t *buf, uint32_t len, bool to_guest)
+		uint32_t offset, uint8_t *dst, const uint8_t *src, uint32_t len)
 {
 	for (unsigned int i = 0; i < count && len; i++) {
 		uint32_t n;
@@ -475,14 +475,18 @@ static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int coun
 			continue;
 		}
 		n = seg[i].len - offset < len ? seg[i].len - offset : len;
-		ok = to_guest ? guest_write(vq, seg[i].gpa + offset, buf, n)
-			      : guest_read(vq, seg[i].gpa + offset, buf, n);
+		if (dst) {
+			ok = guest_read(vq, seg[i].gpa + offset, dst, n);
+			dst += n;
+		} else {
+			ok = guest_write(vq, seg[i].gpa + offset, src, n);
+			src += n;
+		}
 		if (!ok) {
 			vq_warn(vq, "buffer 0x%llx+%u is no longer in guest memory",
 				(unsigned long long)seg[i].gpa, seg[i].len);
 			return -EFAULT;
 		}
-		buf += n;
 		len -= n;
 		offset = 0;
 	}
@@ -494,7 +498,7 @@ int vq_read(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, 
 {
 	if (offset > chain->readable_len || len > chain->readable_len - offset)
 		return -EINVAL;
-	return copy(vq, chain->seg, chain->readable_count, offset, buf, len, false);
+	return copy(vq, chain->seg, chain->readable_count, offset, buf, NULL, len);
 }
 
 int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset,
@@ -503,5 +507,5 @@ int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset,
 	if (offset > chain->writable_len || len > chain->writable_len - offset)
 		return -EINVAL;
 	return copy(vq, chain->seg + chain->readable_count,
-		    chain->seg_count - chain->readable_count, offset, (uint8_t *)buf, len, true);
+		    chain->seg_count - chain->readable_count, offset, NULL, buf, len);
 }

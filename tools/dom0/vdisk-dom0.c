@@ -5,8 +5,18 @@
  *       Binds to vdisk's echo port (data/vdisk/evtchn-port) through /dev/xen/evtchn,
  *       sends COUNT events, waits for each to come back, and prints the round trips.
  *
+ *   vdisk-dom0 set-target BACKEND_DOMID FRONTEND_DOMID
+ *       XEN_DOMCTL_set_target(BACKEND, FRONTEND) through /dev/xen/privcmd: under Xen's dummy XSM
+ *       policy this is what lets a driver domain (vdisk) use dm_op, acquire_resource and
+ *       foreign mapping on the frontend. Xen 4.17 allows it ONCE per backend domain (a second
+ *       call fails with EINVAL) and keeps it until the backend domain dies.
+ *
  * Built statically with Debian's aarch64-linux-gnu-gcc so that it needs nothing from dom0.
+ * The hypercall ABI (struct xen_domctl, XEN_DOMCTL_INTERFACE_VERSION, privcmd's ioctl) comes from
+ * Debian's libxen-dev headers (/usr/include/xen), reached through the build's private include
+ * root (-idirafter build/include, after the cross toolchain's own headers).
  */
+#define _GNU_SOURCE /* strerrorname_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,11 +25,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 typedef uint16_t domid_t; /* <xen/evtchn.h> uses it without defining it */
-#include <xen/evtchn.h>
+#include <xen/evtchn.h>   /* Linux UAPI (cross toolchain): /dev/xen/evtchn ioctls */
+
+/* Xen's public interface, from libxen-dev. domctl is a tools-only interface. */
+#define __XEN_TOOLS__ 1
+#if __has_include(<xen/domctl.h>)
+#include <xen/domctl.h>
+#include <xen/sys/privcmd.h> /* Xen's copy of Linux's privcmd ABI */
+#else /* built without -idirafter build/include: take libxen-dev's headers directly */
+#include "/usr/include/xen/domctl.h"
+#include "/usr/include/xen/sys/privcmd.h"
+#endif
+_Static_assert(XEN_DOMCTL_INTERFACE_VERSION == 0x15, "Xen 4.17's domctl interface (0x15) expected");
 
 #define REPLY_TIMEOUT_MS 5000
 #define BIND_EVENT_WAIT_MS 1000
@@ -119,12 +141,145 @@ static int evtchn_ping(unsigned int domid, unsigned int port, unsigned int count
 	return 0;
 }
 
+/*
+ * A hypercall argument buffer Xen can read and write. Linux (4.18+) hands out such memory through
+ * mmap of /dev/xen/hypercall (privcmd-buf.c: pages that never move or get swapped out while a
+ * hypercall uses them); libxencall does the same. Xen reads the buffer through the caller's
+ * stage-1 page tables, so plain user memory also works while it is resident: that is the
+ * fallback when the device is absent, and VDISK_DOM0_HCALL_BUF=user forces it (for testing).
+ */
+struct hcall_buf {
+	void *p;
+	size_t size;
+	int fd;
+	const char *kind;
+};
+
+static int hcall_buf_alloc(struct hcall_buf *b, size_t size)
+{
+	const char *force = getenv("VDISK_DOM0_HCALL_BUF");
+	long page = sysconf(_SC_PAGESIZE);
+
+	b->size = (size + (size_t)page - 1) & ~((size_t)page - 1);
+	b->fd = -1;
+	if (!force || strcmp(force, "user") != 0) {
+		b->fd = open("/dev/xen/hypercall", O_RDWR | O_CLOEXEC);
+		if (b->fd >= 0) {
+			b->p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+			if (b->p != MAP_FAILED) {
+				b->kind = "/dev/xen/hypercall";
+				memset(b->p, 0, b->size);
+				return 0;
+			}
+			fprintf(stderr, "vdisk-dom0: mmap /dev/xen/hypercall: %s\n", strerror(errno));
+			close(b->fd);
+			b->fd = -1;
+		} else if (errno != ENOENT) {
+			fprintf(stderr, "vdisk-dom0: /dev/xen/hypercall: %s\n", strerror(errno));
+		}
+	}
+	b->p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->p == MAP_FAILED) {
+		perror("vdisk-dom0: mmap");
+		return -1;
+	}
+	if (mlock(b->p, b->size) != 0) /* fault it in and keep it there */
+		fprintf(stderr, "vdisk-dom0: mlock: %s (carrying on)\n", strerror(errno));
+	memset(b->p, 0, b->size);
+	b->kind = "locked user memory";
+	return 0;
+}
+
+static void hcall_buf_free(struct hcall_buf *b)
+{
+	munmap(b->p, b->size);
+	if (b->fd >= 0)
+		close(b->fd);
+}
+
+static const char *errno_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "?";
+}
+
+static int set_target(unsigned int backend, unsigned int frontend)
+{
+	struct hcall_buf buf;
+	struct xen_domctl *op;
+	privcmd_hypercall_t call = {.op = __HYPERVISOR_domctl};
+	int fd, e;
+	long ret;
+
+	fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vdisk-dom0: /dev/xen/privcmd: %s (xen-privcmd loaded? dom0?)\n",
+			strerror(errno));
+		return 1;
+	}
+	if (hcall_buf_alloc(&buf, sizeof(*op)) != 0) {
+		close(fd);
+		return 1;
+	}
+	op = buf.p;
+	op->cmd = XEN_DOMCTL_set_target;
+	op->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+	op->domain = (domid_t)backend;
+	op->u.set_target.target = (domid_t)frontend;
+	call.arg[0] = (uint64_t)(uintptr_t)op;
+
+	ret = ioctl(fd, IOCTL_PRIVCMD_HYPERCALL, &call);
+	e = errno;
+	hcall_buf_free(&buf);
+	close(fd);
+	if (ret == 0) {
+		printf("set-target: domain %u (backend) now has domain %u (frontend) as its target\n",
+		       backend, frontend);
+		return 0;
+	}
+	if (ret > 0) { /* not an error code: should not happen */
+		fprintf(stderr, "vdisk-dom0: set-target %u -> %u: hypercall returned %ld\n", backend,
+			frontend, ret);
+		return 1;
+	}
+	fprintf(stderr, "vdisk-dom0: set-target backend domain %u -> frontend domain %u failed: %s (%s)",
+		backend, frontend, errno_name(e), strerror(e));
+	switch (e) {
+	case EINVAL:
+		fprintf(stderr, ": domain %u already has a target (Xen allows set_target once per "
+				"domain, until it dies), or backend == frontend\n",
+			backend);
+		break;
+	case ESRCH:
+		fprintf(stderr, ": domain %u or %u does not exist\n", backend, frontend);
+		break;
+	case EACCES:
+	case EPERM:
+		fprintf(stderr, ": refused by Xen's XSM policy or not the control domain\n");
+		break;
+	case EOPNOTSUPP:
+		fprintf(stderr, ": the frontend %u is not an HVM domain\n", frontend);
+		break;
+	case EFAULT:
+		fprintf(stderr, ": Xen could not read the domctl buffer (%s)\n", buf.kind);
+		break;
+	default:
+		fprintf(stderr, "\n");
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "evtchn-ping") == 0)
 		return evtchn_ping((unsigned int)parse("DOMID", argv[2], 0x7fef),
 				   (unsigned int)parse("PORT", argv[3], 4095),
 				   (unsigned int)parse("COUNT", argv[4], 1000000));
-	fprintf(stderr, "usage: vdisk-dom0 evtchn-ping DOMID PORT COUNT\n");
+	if (argc == 4 && strcmp(argv[1], "set-target") == 0)
+		return set_target((unsigned int)parse("BACKEND_DOMID", argv[2], 0x7fef),
+				  (unsigned int)parse("FRONTEND_DOMID", argv[3], 0x7fef));
+	fprintf(stderr, "usage: vdisk-dom0 evtchn-ping DOMID PORT COUNT\n"
+			"       vdisk-dom0 set-target BACKEND_DOMID FRONTEND_DOMID\n");
 	return 2;
 }

@@ -2,9 +2,17 @@
 # shellcheck disable=SC2015 # "A && B || C" is meant as "unless A and B, C"
 # Boot Xen (built by build-xen.sh) + Debian dom0 (mk-dom0.sh) on qemu-system-aarch64 (TCG).
 #
-# Usage: tools/rig/boot.sh [--gic 3|2] [--icount] [--scenario FILE] [--add SRC:DEST]...
-#                          [--log FILE] [--timeout SECS] [--no-prepare]
+# Usage: tools/rig/boot.sh [--gic 3|2] [--icount] [--xsm dummy|flask|flask-permissive]
+#                          [--scenario FILE] [--add SRC:DEST]... [--log FILE] [--timeout SECS]
+#                          [--no-prepare]
 #   --gic N         GIC version of the virt machine (default 3)
+#   --xsm MODE      Xen's security module (default dummy: "xsm=dummy", today's rig).
+#                   flask: a separately cached Xen (build-xen.sh variant "flask", $CACHE/xen-flask)
+#                   with Xen's example FLASK policy + tools/rig/flask/*.te built in, booted with
+#                   "xsm=flask flask=enforcing"; label domains with xl's seclabel= (guests
+#                   "system_u:system_r:domU_t", vdisk "system_u:system_r:vdisk_t").
+#                   flask-permissive: the same Xen with "flask=permissive" (denials are only
+#                   logged: collect them with `xl dmesg | grep avc`).
 #   --icount        -smp 1 -icount shift=0,sleep=off (repeatable guest timing; Xen hangs with -smp 2)
 #   --scenario FILE shell script run in dom0 as /rig/scenario.sh after "RIG: dom0 ready"
 #                   (stdin /dev/null, cwd /rig; tests/rig/lib is at /rig/lib, use . /rig/lib/rig.sh);
@@ -13,8 +21,10 @@
 #   --log FILE      console log (default: $CACHE/logs/boot-<time>-gic<N>.log); output also on stdout
 #   --timeout SECS  kill QEMU after SECS (default 300; scenario runs only)
 #   --no-prepare    do not run fetch/build-xen/mk-dom0 (use what is in the cache)
-# Env: RIG_XEN_ARGS   Xen command line
-#        (default "dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 xsm=dummy")
+# Env: RIG_XEN_ARGS   Xen command line, used as is (default "dom0_mem=768M dom0_max_vcpus=1
+#        console=dtuart dtuart=/pl011@9000000" + "xsm=dummy" or, with --xsm flask,
+#        "xsm=flask flask=enforcing")
+#      RIG_XEN_FLASK_MODULES  FLASK modules for --xsm flask (default tools/rig/flask/*.te)
 #      RIG_DOM0_ARGS  dom0 kernel command line (default "console=hvc0 earlycon=xen quiet")
 #      RIG_QEMU_ARGS  extra qemu-system-aarch64 arguments (word-split)
 #      RIG_MEM        guest RAM in MB (default 2048)
@@ -23,13 +33,15 @@ set -eu -o pipefail
 . "$(dirname -- "$0")/common.sh"
 
 usage() { sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-GIC=3 ICOUNT=0 SCENARIO="" LOG="" TIMEOUT=300 PREPARE=1
+GIC=3 ICOUNT=0 SCENARIO="" LOG="" TIMEOUT=300 PREPARE=1 XSM=dummy
 ADDS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--gic) GIC=${2:?}; shift 2 ;;
 	--gic=*) GIC=${1#*=}; shift ;;
 	--icount) ICOUNT=1; shift ;;
+	--xsm) XSM=${2:?}; shift 2 ;;
+	--xsm=*) XSM=${1#*=}; shift ;;
 	--scenario) SCENARIO=${2:?}; shift 2 ;;
 	--scenario=*) SCENARIO=${1#*=}; shift ;;
 	--add) ADDS+=("${2:?}"); shift 2 ;;
@@ -45,6 +57,18 @@ while [ $# -gt 0 ]; do
 done
 case $GIC in 2 | 3) ;; *) die "--gic must be 2 or 3" ;; esac
 case $TIMEOUT in '' | *[!0-9]*) die "--timeout wants seconds" ;; esac
+case $XSM in
+dummy) XSM_ARGS="xsm=dummy" XEN_VARIANT=${RIG_XEN_VARIANT:-} ;;
+flask) XSM_ARGS="xsm=flask flask=enforcing" XEN_VARIANT=flask ;;
+flask-permissive) XSM_ARGS="xsm=flask flask=permissive" XEN_VARIANT=flask ;;
+*) die "--xsm must be dummy, flask or flask-permissive" ;;
+esac
+if [ -n "$XEN_VARIANT" ]; then
+	# The FLASK Xen: its own cache directory (build-xen.sh RIG_XEN_VARIANT), policy modules from
+	# tools/rig/flask unless RIG_XEN_FLASK_MODULES names others.
+	export RIG_XEN_VARIANT=$XEN_VARIANT
+	export RIG_XEN_FLASK_MODULES=${RIG_XEN_FLASK_MODULES:-$(echo "$RIG_DIR"/flask/*.te)}
+fi
 [ -z "$SCENARIO" ] || [ -f "$SCENARIO" ] || die "scenario $SCENARIO not found"
 need_cmd qemu-system-aarch64 cpio timeout
 
@@ -53,7 +77,7 @@ if [ "$PREPARE" = 1 ]; then
 	"$RIG_DIR/build-xen.sh"
 	"$RIG_DIR/mk-dom0.sh"
 fi
-XEN=$CACHE/xen/xen
+XEN=$CACHE/xen${XEN_VARIANT:+-$XEN_VARIANT}/xen
 IMAGE=$CACHE/dom0/Image
 BASE=$CACHE/dom0/base.cpio
 for f in "$XEN" "$IMAGE" "$BASE"; do [ -f "$f" ] || die "$f missing (run without --no-prepare)"; done
@@ -83,7 +107,7 @@ done
 cat "$BASE" "$work/overlay.cpio" >"$work/initrd.cpio" # Linux unpacks concatenated newc archives
 
 # ---- qemu ----
-XEN_ARGS=${RIG_XEN_ARGS:-dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 xsm=dummy}
+XEN_ARGS=${RIG_XEN_ARGS:-dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 $XSM_ARGS}
 DOM0_ARGS=${RIG_DOM0_ARGS:-console=hvc0 earlycon=xen quiet}
 q() { printf '%s' "${1//,/,,}"; } # escape commas for -device option values
 if [ "$ICOUNT" = 1 ]; then
@@ -112,7 +136,7 @@ if [ -z "$LOG" ]; then
 	LOG=$CACHE/logs/boot-$(date +%Y%m%d-%H%M%S)-gic$GIC-$$.log
 fi
 mkdir -p "$(dirname "$LOG")"
-msg "booting: gic $GIC, $([ "$ICOUNT" = 1 ] && echo "icount, smp 1" || echo "smp 2"), scenario $SCENARIO, timeout ${TIMEOUT}s, log $LOG"
+msg "booting: gic $GIC, $([ "$ICOUNT" = 1 ] && echo "icount, smp 1" || echo "smp 2"), xsm $XSM, scenario $SCENARIO, timeout ${TIMEOUT}s, log $LOG"
 t0=$(date +%s.%N)
 set +e
 timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee "$LOG"

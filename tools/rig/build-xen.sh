@@ -1,10 +1,15 @@
 #!/bin/sh
 # shellcheck disable=SC2015 # "A && B || C" is meant as "unless A and B, C"
 # Build the arm64 Xen hypervisor from Debian's xen source package (fetched by fetch.sh) with
-# CONFIG_IOREQ_SERVER=y (Debian's binary lacks it). Result: $CACHE/xen/xen (+ xen-syms, config).
-# Rebuilds only when an input changes (source version, config fragment, FLASK modules, this script).
+# CONFIG_IOREQ_SERVER=y (Debian's binary lacks it). Result: $CACHE/xen/xen (+ xen-syms, config),
+# or $CACHE/xen-VARIANT/xen for a named variant (RIG_XEN_VARIANT), so variants do not evict
+# each other. Rebuilds only when an input changes (source version, config fragment, FLASK
+# modules, this script).
 # Usage: tools/rig/build-xen.sh
 # Env (hooks, all optional; they are part of the cache key):
+#   RIG_XEN_VARIANT        name of the build ([a-z0-9-]); output in $CACHE/xen-NAME instead of
+#                          $CACHE/xen (boot.sh --xsm flask builds variant "flask" with
+#                          tools/rig/flask/vdisk.te)
 #   RIG_XEN_KCONFIG        extra Kconfig lines appended before olddefconfig (newline-separated),
 #                          e.g. "CONFIG_DEBUG=y"
 #   RIG_XEN_FLASK_MODULES  space-separated FLASK policy module files (NAME.te, optional NAME.if /
@@ -20,7 +25,9 @@ need_cmd aarch64-linux-gnu-gcc make flex bison sha256sum
 rig_lock build-xen
 
 XVER=$(cat "$CACHE/src/xen.stamp")
-OUT=$CACHE/xen
+VARIANT=${RIG_XEN_VARIANT:-}
+case $VARIANT in *[!a-z0-9-]*) die "RIG_XEN_VARIANT '$VARIANT': use [a-z0-9-]" ;; esac
+OUT=$CACHE/xen${VARIANT:+-$VARIANT}
 FRAG="CONFIG_EXPERT=y
 CONFIG_IOREQ_SERVER=y
 CONFIG_XSM=y
@@ -43,11 +50,11 @@ key=$({
 } | sha256sum | cut -d' ' -f1)
 
 if stamp_ok "$OUT/stamp" "$key" && [ -f "$OUT/xen" ]; then
-	msg "xen $XVER (cached: yes)"
+	msg "xen $XVER${VARIANT:+ ($VARIANT)} (cached: yes)"
 	exit 0
 fi
 
-msg "building xen $XVER (cached: no) -> $OUT/xen"
+msg "building xen $XVER${VARIANT:+ ($VARIANT)} (cached: no) -> $OUT/xen"
 t0=$(date +%s)
 B=$OUT/build
 rm -rf "$B" "$OUT/stamp"

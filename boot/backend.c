@@ -1,0 +1,407 @@
+/*
+ * virtio disk backends (see backend.h). For each device libxl lists under our domain,
+ * vdisk checks the keys, finds or makes the RAM disk, starts an IOREQ server for the
+ * guest's virtio-mmio window and moves `state` to InitWait (what `xl create` waits for),
+ * then to Connected once the guest's driver is up. A device goes away with its directory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blk/disk.h"
+#include "blk/ramdisk.h"
+#include "blk/vblk.h"
+#include "boot/backend.h"
+#include "boot/log.h"
+#include "boot/loop.h"
+#include "boot/ram.h"
+#include "hyp/dm.h"
+#include "hyp/gmem.h"
+#include "hyp/ioreq.h"
+#include "hyp/xs.h"
+#include "virtio/vmmio.h"
+
+#define DEV_MAX  8
+#define DISK_MAX 8
+#define PATH_LEN 96
+#define LIST_LEN 1024
+
+/*
+ * A RAM disk outlives its guest. vdisk cannot read a guest's name (xenstore keeps
+ * /local/domain/<guest> private), so a re-created guest (new domid) gets back the RAM disk
+ * that no running device uses and has the same vdev and size.
+ */
+struct ram_disk {
+	bool used;
+	bool attached;
+	uint32_t devid;
+	struct ramdisk rd;
+};
+
+struct dev {
+	bool used;
+	bool connected;
+	enum backend_layout layout;
+	uint16_t fe;
+	uint32_t devid;
+	char path[PATH_LEN]; /* backend directory, relative to our domain */
+	char name[32];       /* "dom3/51712", for log lines */
+	struct backend_config cfg;
+	struct ram_disk *disk;
+	struct gmem gmem;
+	struct ioreq_server ioreq;
+	struct vblk blk;
+};
+
+static struct dev devs[DEV_MAX];
+static struct ram_disk disks[DISK_MAX];
+static const char *const roots[] = {
+	[BACKEND_VIRTIO_DISK] = "backend/virtio_disk",
+	[BACKEND_VIRTIO] = "backend/virtio",
+};
+
+static bool parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end != '\0' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+int backend_check(enum backend_layout layout, uint16_t frontend_dir, uint32_t devid,
+		  const char *frontend_id, const char *params, const char *mode, const char *base,
+		  const char *irq, struct backend_config *out, const char **key, const char **why)
+{
+	uint64_t v;
+
+	memset(out, 0, sizeof(*out));
+	out->devid = devid;
+	*key = "frontend-id";
+	if (!parse_u64(frontend_id, 10, 0x7fef, &v) || v != frontend_dir) {
+		*why = "is not the domain id in the directory name";
+		return -EINVAL;
+	}
+	out->frontend = (uint16_t)v;
+	/* 4.17 writes base in decimal, later versions in hex with 0x: accept what each writes. */
+	*key = "base";
+	if (!parse_u64(base, layout == BACKEND_VIRTIO_DISK ? 10 : 16, UINT64_MAX - VMMIO_WINDOW,
+		       &v) || v == 0 || v % VMMIO_WINDOW) {
+		*why = layout == BACKEND_VIRTIO_DISK
+			       ? "is not a decimal address aligned to 0x200"
+			       : "is not a 0x-prefixed hex address aligned to 0x200";
+		return -EINVAL;
+	}
+	out->base = v;
+	*key = "irq";
+	if (!parse_u64(irq, 10, 987 + 32, &v) || v < 32) {
+		*why = "is not an SPI (32 to 1019)";
+		return -EINVAL;
+	}
+	out->irq = (uint32_t)v;
+	*key = "mode";
+	if (mode && strcmp(mode, "r") == 0)
+		out->read_only = true;
+	else if (mode && strcmp(mode, "w") != 0) {
+		*why = "is neither \"r\" nor \"w\"";
+		return -EINVAL;
+	}
+	*key = "params";
+	if (!params) {
+		*why = "is missing";
+		return -EINVAL;
+	}
+	return target_parse(params, &out->target, why);
+}
+
+static int read_key(const struct dev *d, const char *key, char *buf, size_t size)
+{
+	char path[PATH_LEN + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, key);
+	return xs_read(XS_TXN_NONE, path, buf, size);
+}
+
+static void write_key(const struct dev *d, const char *key, const char *value)
+{
+	char path[PATH_LEN + 32];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, key);
+	rc = xs_write(XS_TXN_NONE, path, value);
+	if (rc)
+		log_warn("backend: %s: writing %s failed (%d)", d->name, key, rc);
+}
+
+static void set_state(struct dev *d, enum backend_state state)
+{
+	char buf[4];
+
+	snprintf(buf, sizeof(buf), "%d", state);
+	write_key(d, "state", buf);
+}
+
+/* The guest's driver may set DRIVER_OK inside an ioreq: report Connected from the loop. */
+static void report_connected(void *arg)
+{
+	struct dev *d = arg;
+
+	if (d->used && !d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK)) {
+		d->connected = true;
+		set_state(d, BACKEND_CONNECTED);
+		log_info("backend: %s: guest driver ready", d->name);
+	}
+}
+
+static void raise_irq(struct dev *d)
+{
+	if (!vmmio_irq_take(&d->blk.mmio))
+		return;
+	/* The vGIC takes the line as an edge: assert, then deassert. */
+	dm_set_irq_level(d->cfg.frontend, d->cfg.irq, true);
+	dm_set_irq_level(d->cfg.frontend, d->cfg.irq, false);
+}
+
+static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
+{
+	struct dev *d = ctx;
+	uint64_t val;
+
+	vmmio_read(&d->blk.mmio, offset, size, &val);
+	raise_irq(d);
+	return val;
+}
+
+static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t value)
+{
+	struct dev *d = ctx;
+
+	vmmio_write(&d->blk.mmio, offset, size, value);
+	raise_irq(d);
+	if (!d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK))
+		loop_defer(report_connected, d);
+}
+
+static void dev_invalidate(void *ctx)
+{
+	struct dev *d = ctx;
+
+	gmem_invalidate(&d->gmem);
+}
+
+static const struct ioreq_ops dev_ioreq_ops = {
+	.read = dev_read,
+	.write = dev_write,
+	.invalidate = dev_invalidate,
+};
+
+static struct ram_disk *find_disk(const struct backend_config *cfg)
+{
+	struct ram_disk *free_slot = NULL;
+	void *mem;
+
+	for (unsigned int i = 0; i < DISK_MAX; i++) {
+		struct ram_disk *r = &disks[i];
+
+		if (!r->used) {
+			free_slot = free_slot ? free_slot : r;
+			continue;
+		}
+		if (!r->attached && r->devid == cfg->devid &&
+		    r->rd.disk.sector_count * DISK_SECTOR_SIZE == cfg->target.size) {
+			r->rd.disk.read_only = cfg->read_only;
+			log_info("backend: dom%u disk %u: reattaching its %llu MiB RAM disk",
+				 cfg->frontend, cfg->devid,
+				 (unsigned long long)(cfg->target.size >> 20));
+			return r;
+		}
+	}
+	if (!free_slot) {
+		log_error("backend: dom%u disk %u: already %d RAM disks", cfg->frontend, cfg->devid,
+			  DISK_MAX);
+		return NULL;
+	}
+	mem = ram_alloc(cfg->target.size);
+	if (!mem) {
+		log_error("backend: dom%u disk %u: no room for a %llu MiB RAM disk (%llu MiB "
+			  "free): give vdisk's domain more memory=", cfg->frontend, cfg->devid,
+			  (unsigned long long)(cfg->target.size >> 20),
+			  (unsigned long long)(ram_free() >> 20));
+		return NULL;
+	}
+	memset(mem, 0, cfg->target.size);
+	ramdisk_init(&free_slot->rd, mem, cfg->target.size, cfg->read_only);
+	free_slot->used = true;
+	free_slot->devid = cfg->devid;
+	log_info("backend: dom%u disk %u: new %llu MiB RAM disk", cfg->frontend, cfg->devid,
+		 (unsigned long long)(cfg->target.size >> 20));
+	return free_slot;
+}
+
+static void fail_device(struct dev *d, const char *msg)
+{
+	log_error("backend: %s: %s", d->name, msg);
+	write_key(d, "hotplug-error", msg);
+	write_key(d, "hotplug-status", "error");
+	set_state(d, BACKEND_CLOSED);
+}
+
+/*
+ * Stops serving and, as libxl expects of a backend domain that is not dom0, reports Closed
+ * and removes the backend directory (libxl waits for that before the guest is gone).
+ */
+static void remove_device(struct dev *d, bool dir_exists)
+{
+	ioreq_server_stop(&d->ioreq);
+	gmem_fini(&d->gmem);
+	if (d->disk)
+		d->disk->attached = false;
+	if (dir_exists) {
+		set_state(d, BACKEND_CLOSED);
+		xs_rm(XS_TXN_NONE, d->path);
+	}
+	log_info("backend: %s: removed", d->name);
+	d->used = false;
+}
+
+static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
+{
+	struct dev *d = NULL;
+	char params[64], mode[4], base[24], irq[8], feid[8], msg[160];
+	const char *key, *why;
+	int rc;
+
+	for (unsigned int i = 0; i < DEV_MAX && !d; i++)
+		if (!devs[i].used)
+			d = &devs[i];
+	if (!d) {
+		log_error("backend: dom%u disk %u: already serving %d devices", fe, devid, DEV_MAX);
+		return;
+	}
+	memset(d, 0, sizeof(*d));
+	d->used = true;
+	d->layout = layout;
+	d->fe = fe;
+	d->devid = devid;
+	snprintf(d->path, sizeof(d->path), "%s/%u/%u", roots[layout], fe, devid);
+	snprintf(d->name, sizeof(d->name), "dom%u/%u", fe, devid);
+
+#define KEY(k, buf) (read_key(d, k, buf, sizeof(buf)) >= 0 ? buf : NULL)
+	rc = backend_check(layout, fe, devid, KEY("frontend-id", feid), KEY("params", params),
+			   KEY("mode", mode), KEY("base", base), KEY("irq", irq), &d->cfg, &key, &why);
+#undef KEY
+	if (rc) {
+		snprintf(msg, sizeof(msg), "key '%s' %s", key, why);
+		fail_device(d, msg);
+		return; /* stays listed so that we do not retry it on every change */
+	}
+	d->disk = find_disk(&d->cfg);
+	if (!d->disk) {
+		fail_device(d, "no RAM disk (see vdisk's console)");
+		return;
+	}
+	d->disk->attached = true;
+	if ((rc = gmem_init(&d->gmem, fe))) {
+		fail_device(d, "no frames left to map guest memory");
+		return;
+	}
+	vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, &d->gmem.mem);
+	rc = ioreq_server_start(&d->ioreq, fe, d->cfg.base, VMMIO_WINDOW, &dev_ioreq_ops, d);
+	if (rc) {
+		snprintf(msg, sizeof(msg),
+			 "cannot start an IOREQ server for dom%u (%d): vdisk needs device-model "
+			 "rights over it (FLASK policy or set_target)", fe, rc);
+		gmem_fini(&d->gmem);
+		fail_device(d, msg);
+		return;
+	}
+	log_info("backend: %s: %s%s at %#llx irq %u", d->name, params,
+		 d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
+	set_state(d, BACKEND_INIT_WAIT);
+}
+
+static struct dev *find_dev(enum backend_layout layout, uint16_t fe, uint32_t devid)
+{
+	for (unsigned int i = 0; i < DEV_MAX; i++)
+		if (devs[i].used && devs[i].layout == layout && devs[i].fe == fe &&
+		    devs[i].devid == devid)
+			return &devs[i];
+	return NULL;
+}
+
+/* Adds the devices of one layout that are listed in xenstore and not served yet. */
+static void scan_layout(enum backend_layout layout)
+{
+	static char fes[LIST_LEN];
+	char devids[LIST_LEN];
+	char path[PATH_LEN];
+	int fe_count = xs_directory(XS_TXN_NONE, roots[layout], fes, sizeof(fes));
+	const char *f = fes;
+
+	for (int i = 0; i < fe_count; i++, f += strlen(f) + 1) {
+		uint64_t fe;
+		int dev_count;
+		const char *dv;
+
+		if (!parse_u64(f, 10, 0x7fef, &fe))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", roots[layout], f);
+		dev_count = xs_directory(XS_TXN_NONE, path, devids, sizeof(devids));
+		dv = devids;
+		for (int j = 0; j < dev_count; j++, dv += strlen(dv) + 1) {
+			uint64_t devid;
+
+			if (parse_u64(dv, 10, UINT32_MAX, &devid) &&
+			    !find_dev(layout, (uint16_t)fe, (uint32_t)devid))
+				add_device(layout, (uint16_t)fe, (uint32_t)devid);
+		}
+	}
+}
+
+/*
+ * libxl takes a device away by writing online=0 (and state Closing); a device whose
+ * directory vanished (its guest died) is only stopped.
+ */
+static void reap(void)
+{
+	for (unsigned int i = 0; i < DEV_MAX; i++) {
+		char online[4];
+		int rc;
+
+		if (!devs[i].used)
+			continue;
+		rc = read_key(&devs[i], "online", online, sizeof(online));
+		if (rc == -ENOENT)
+			remove_device(&devs[i], false);
+		else if (rc >= 0 && strcmp(online, "0") == 0)
+			remove_device(&devs[i], true);
+	}
+}
+
+static void changed(const char *path, void *arg)
+{
+	reap();
+	scan_layout(BACKEND_VIRTIO_DISK);
+	scan_layout(BACKEND_VIRTIO);
+}
+
+int backend_start(void)
+{
+	int rc;
+
+	if ((rc = xs_watch(roots[BACKEND_VIRTIO_DISK], changed, NULL)) < 0 ||
+	    (rc = xs_watch(roots[BACKEND_VIRTIO], changed, NULL)) < 0 ||
+	    (rc = xs_watch("@releaseDomain", changed, NULL)) < 0) {
+		log_error("backend: cannot watch for devices (%d)", rc);
+		return rc;
+	}
+	log_info("backend: watching %s and %s", roots[BACKEND_VIRTIO_DISK], roots[BACKEND_VIRTIO]);
+	return 0;
+}
