@@ -77,11 +77,11 @@ static int ramdisk_write_zeroes(struct disk *disk, uint64_t sector, uint32_t cou
 }
 
 static const struct disk_ops ramdisk_ops = {
-	.read = ramdisk_read,
-	.write = ramdisk_write,
-	.flush = ramdisk_flush,
-	.discard = ramdisk_discard,
-	.write_zeroes = ramdisk_write_zeroes,
+    .read = ramdisk_read,
+    .write = ramdisk_write,
+    .flush = ramdisk_flush,
+    .discard = ramdisk_discard,
+    .write_zeroes = ramdisk_write_zeroes,
 };
 
 int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only)

@@ -14,8 +14,8 @@ struct ramdisk {
 };
 
 /**
- * Serves `size` bytes at `buf` (a multiple of DISK_SECTOR_SIZE) as a disk, read-only if
- * asked. Returns 0 or -EINVAL for a size that is not whole sectors or a NULL buffer.
+ * Serves `size` bytes at `buf` as a disk (virtio 1.2 §5.2.4 capacity in sectors), read-only
+ * if asked; returns 0, or -EINVAL for a NULL buffer or a size that is not whole sectors.
  */
 int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only);
 

@@ -17,13 +17,12 @@
 #include "virtio/vq.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "struct vblk_config is served as is: byte-swap it for a big-endian host");
+               "struct vblk_config is served as is: byte-swap it for a big-endian host");
 _Static_assert(sizeof(struct vblk_config) == 72, "virtio 1.2 §5.2.4 layout");
 _Static_assert(offsetof(struct vblk_config, blk_size) == 20, "virtio 1.2 §5.2.4 layout");
-_Static_assert(offsetof(struct vblk_config, max_discard_sectors) == 36,
-	       "virtio 1.2 §5.2.4 layout");
+_Static_assert(offsetof(struct vblk_config, max_discard_sectors) == 36, "virtio 1.2 §5.2.4 layout");
 _Static_assert(offsetof(struct vblk_config, write_zeroes_may_unmap) == 56,
-	       "virtio 1.2 §5.2.4 layout");
+               "virtio 1.2 §5.2.4 layout");
 _Static_assert(VBLK_BOUNCE_SIZE % DISK_SECTOR_SIZE == 0, "whole sectors per bounce");
 
 #define req_warn(blk, c, fmt, ...)                                                                 \
@@ -46,20 +45,21 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 
 /* VIRTIO_BLK_T_IN: disk to the device-writable buffers before the status byte. */
 static uint8_t do_in(struct vblk *blk, struct vq *vq, const struct vq_chain *c, uint64_t sector,
-		     uint32_t *written)
+                     uint32_t *written)
 {
 	struct disk *disk = blk->disk;
 	uint32_t len = c->writable_len - 1;
 
 	if (len % DISK_SECTOR_SIZE) {
 		req_warn(blk, c, "read of %u bytes at sector %llu is not whole sectors", len,
-			 (unsigned long long)sector);
+		         (unsigned long long)sector);
 		return VBLK_S_IOERR;
 	}
 	if (!disk_range_ok(disk, sector, len / DISK_SECTOR_SIZE)) {
-		req_warn(blk, c, "read of sectors %llu+%u is past the end of the disk (%llu sectors)",
-			 (unsigned long long)sector, len / DISK_SECTOR_SIZE,
-			 (unsigned long long)disk->sector_count);
+		req_warn(blk, c,
+		         "read of sectors %llu+%u is past the end of the disk (%llu sectors)",
+		         (unsigned long long)sector, len / DISK_SECTOR_SIZE,
+		         (unsigned long long)disk->sector_count);
 		return VBLK_S_IOERR;
 	}
 	for (uint32_t off = 0; off < len;) {
@@ -69,7 +69,7 @@ static uint8_t do_in(struct vblk *blk, struct vq *vq, const struct vq_chain *c, 
 
 		if (rc) {
 			req_warn(blk, c, "disk read of sectors %llu+%u failed (%d)",
-				 (unsigned long long)at, n / DISK_SECTOR_SIZE, rc);
+			         (unsigned long long)at, n / DISK_SECTOR_SIZE, rc);
 			return VBLK_S_IOERR;
 		}
 		if (vq_write(vq, c, off, blk->bounce, n))
@@ -89,19 +89,19 @@ static uint8_t do_out(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
 	if (disk->read_only) {
 		/* §5.2.6.2: IOERR, and no data written. */
 		req_warn(blk, c, "write of %u bytes at sector %llu to a read-only disk", len,
-			 (unsigned long long)sector);
+		         (unsigned long long)sector);
 		return VBLK_S_IOERR;
 	}
 	if (len % DISK_SECTOR_SIZE) {
 		req_warn(blk, c, "write of %u bytes at sector %llu is not whole sectors", len,
-			 (unsigned long long)sector);
+		         (unsigned long long)sector);
 		return VBLK_S_IOERR;
 	}
 	if (!disk_range_ok(disk, sector, len / DISK_SECTOR_SIZE)) {
 		req_warn(blk, c,
-			 "write of sectors %llu+%u is past the end of the disk (%llu sectors)",
-			 (unsigned long long)sector, len / DISK_SECTOR_SIZE,
-			 (unsigned long long)disk->sector_count);
+		         "write of sectors %llu+%u is past the end of the disk (%llu sectors)",
+		         (unsigned long long)sector, len / DISK_SECTOR_SIZE,
+		         (unsigned long long)disk->sector_count);
 		return VBLK_S_IOERR;
 	}
 	for (uint32_t off = 0; off < len;) {
@@ -114,7 +114,7 @@ static uint8_t do_out(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
 		rc = disk->ops->write(disk, at, n / DISK_SECTOR_SIZE, blk->bounce);
 		if (rc) {
 			req_warn(blk, c, "disk write of sectors %llu+%u failed (%d)",
-				 (unsigned long long)at, n / DISK_SECTOR_SIZE, rc);
+			         (unsigned long long)at, n / DISK_SECTOR_SIZE, rc);
 			return VBLK_S_IOERR;
 		}
 		off += n;
@@ -135,13 +135,13 @@ static uint8_t do_flush(struct vblk *blk, const struct vq_chain *c)
 
 /* VIRTIO_BLK_T_GET_ID: the 20-byte NUL-padded serial. */
 static uint8_t do_get_id(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
-			 uint32_t *written)
+                         uint32_t *written)
 {
 	uint32_t len = c->writable_len - 1;
 
 	if (len < VBLK_ID_BYTES) {
 		req_warn(blk, c, "GET_ID buffer of %u bytes is shorter than %u", len,
-			 VBLK_ID_BYTES);
+		         VBLK_ID_BYTES);
 		return VBLK_S_IOERR;
 	}
 	if (vq_write(vq, c, 0, blk->serial, VBLK_ID_BYTES))
@@ -152,14 +152,14 @@ static uint8_t do_get_id(struct vblk *blk, struct vq *vq, const struct vq_chain 
 
 /* VIRTIO_BLK_T_DISCARD and _WRITE_ZEROES: every segment is checked before any is applied. */
 static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
-				       bool discard)
+                                       bool discard)
 {
 	struct disk *disk = blk->disk;
 	const char *what = discard ? "discard" : "write-zeroes";
 	int feature = discard ? VBLK_F_DISCARD : VBLK_F_WRITE_ZEROES;
 	uint32_t seg_max = discard ? blk->config.max_discard_seg : blk->config.max_write_zeroes_seg;
 	uint32_t sectors_max =
-		discard ? blk->config.max_discard_sectors : blk->config.max_write_zeroes_sectors;
+	    discard ? blk->config.max_discard_sectors : blk->config.max_write_zeroes_sectors;
 	uint32_t len = c->readable_len - VBLK_HEADER_BYTES;
 	uint8_t raw[VBLK_DWZ_SEG_MAX][VBLK_DWZ_SEG_BYTES];
 	uint32_t count;
@@ -189,7 +189,7 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 		/* §5.2.6.2: unknown flags, or unmap on a discard, are unsupported. */
 		if ((flags & ~VBLK_DWZ_F_UNMAP) || (discard && (flags & VBLK_DWZ_F_UNMAP))) {
 			req_warn(blk, c, "%s segment %u has flags 0x%x; unsupported", what, i,
-				 flags);
+			         flags);
 			return VBLK_S_UNSUPP;
 		}
 	}
@@ -199,10 +199,10 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 
 		if (n > sectors_max || !disk_range_ok(disk, sector, n)) {
 			req_warn(blk, c,
-				 "%s segment %u of sectors %llu+%u is past the end of the disk "
-				 "(%llu sectors) or over %u sectors",
-				 what, i, (unsigned long long)sector, n,
-				 (unsigned long long)disk->sector_count, sectors_max);
+			         "%s segment %u of sectors %llu+%u is past the end of the disk "
+			         "(%llu sectors) or over %u sectors",
+			         what, i, (unsigned long long)sector, n,
+			         (unsigned long long)disk->sector_count, sectors_max);
 			return VBLK_S_IOERR;
 		}
 	}
@@ -211,11 +211,11 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 		uint32_t n = get_le32(raw[i] + 8);
 		bool unmap = get_le32(raw[i] + 12) & VBLK_DWZ_F_UNMAP;
 		int rc = discard ? disk->ops->discard(disk, sector, n)
-				 : disk->ops->write_zeroes(disk, sector, n, unmap);
+		                 : disk->ops->write_zeroes(disk, sector, n, unmap);
 
 		if (rc) {
 			req_warn(blk, c, "disk %s of sectors %llu+%u failed (%d)", what,
-				 (unsigned long long)sector, n, rc);
+			         (unsigned long long)sector, n, rc);
 			return VBLK_S_IOERR;
 		}
 	}
@@ -233,15 +233,15 @@ static int handle(struct vblk *blk, struct vq *vq, const struct vq_chain *c)
 
 	if (c->writable_len == 0) {
 		req_warn(blk, c,
-			 "no device-writable byte for the status (%u bytes, all device-readable); "
-			 "returned with length 0",
-			 c->readable_len);
+		         "no device-writable byte for the status (%u bytes, all device-readable); "
+		         "returned with length 0",
+		         c->readable_len);
 		return vq_push(vq, c->head, 0);
 	}
 	if (c->readable_len < VBLK_HEADER_BYTES) {
 		req_warn(blk, c,
-			 "header of %u device-readable bytes, not %u; returned with length 0",
-			 c->readable_len, VBLK_HEADER_BYTES);
+		         "header of %u device-readable bytes, not %u; returned with length 0",
+		         c->readable_len, VBLK_HEADER_BYTES);
 		return vq_push(vq, c->head, 0);
 	}
 	if (vq_read(vq, c, 0, hdr, sizeof(hdr)))
@@ -310,17 +310,22 @@ static void vblk_config_read(void *ctx, uint32_t offset, void *buf, uint32_t siz
 }
 
 static const struct vmmio_ops vblk_ops = {
-	.notify = vblk_notify,
-	.reset = NULL, /* requests complete inside notify: none are in flight at a reset */
-	.config_read = vblk_config_read,
+    .notify = vblk_notify,
+    .reset = NULL, /* requests complete inside notify: none are in flight at a reset */
+    .config_read = vblk_config_read,
 };
 
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
-	      const struct vq_mem *mem)
+              const struct vq_mem *mem)
 {
-	uint64_t features = 1ull << VMMIO_F_VERSION_1 | 1ull << VQ_F_INDIRECT_DESC |
-			    1ull << VQ_F_EVENT_IDX | 1ull << VBLK_F_SIZE_MAX |
-			    1ull << VBLK_F_SEG_MAX | 1ull << VBLK_F_BLK_SIZE | 1ull << VBLK_F_FLUSH;
+	/*
+	 * ACCESS_PLATFORM: a frontend whose backend is not dom0 gets xen,grant-dma from libxl,
+	 * and Linux then refuses a device without it; map() decodes either kind of address.
+	 */
+	uint64_t features = 1ull << VMMIO_F_VERSION_1 | 1ull << VMMIO_F_ACCESS_PLATFORM |
+	                    1ull << VQ_F_INDIRECT_DESC | 1ull << VQ_F_EVENT_IDX |
+	                    1ull << VBLK_F_SIZE_MAX | 1ull << VBLK_F_SEG_MAX |
+	                    1ull << VBLK_F_BLK_SIZE | 1ull << VBLK_F_FLUSH;
 	struct vmmio_config cfg;
 	struct vblk_config *bc = &blk->config;
 
@@ -349,17 +354,17 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 	bc->write_zeroes_may_unmap = 0;
 
 	cfg = (struct vmmio_config){
-		.name = name,
-		.device_id = VBLK_DEVICE_ID,
-		.vendor_id = 0,
-		.features = features,
-		.queue_count = 1,
-		.queue_num_max = VBLK_QUEUE_SIZE,
-		.seg_len_max = VBLK_SIZE_MAX,
-		.config_size = sizeof(*bc),
-		.ops = &vblk_ops,
-		.ctx = blk,
-		.mem = mem,
+	    .name = name,
+	    .device_id = VBLK_DEVICE_ID,
+	    .vendor_id = 0,
+	    .features = features,
+	    .queue_count = 1,
+	    .queue_num_max = VBLK_QUEUE_SIZE,
+	    .seg_len_max = VBLK_SIZE_MAX,
+	    .config_size = sizeof(*bc),
+	    .ops = &vblk_ops,
+	    .ctx = blk,
+	    .mem = mem,
 	};
 	return vmmio_init(&blk->mmio, &cfg);
 }

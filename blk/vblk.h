@@ -102,16 +102,16 @@ struct vblk {
 };
 
 /**
- * Sets up a device serving `disk` to the guest whose memory is `mem` (virtio 1.2 §5.2.5);
- * `name` (kept, not copied) labels log lines; `serial` is cut to 20 bytes for GET_ID.
- * Offers RO for a read-only disk, else DISCARD and WRITE_ZEROES. Returns 0 or -EINVAL.
+ * Sets up a device serving `disk` to the guest whose memory is `mem` (virtio 1.2 §5.2.5),
+ * named `name` (kept) in log lines, with `serial` cut to 20 bytes for GET_ID; returns 0 or
+ * -EINVAL.
  */
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
-	      const struct vq_mem *mem);
+              const struct vq_mem *mem);
 /**
- * Answers every request available on `vq` (virtio 1.2 §5.2.6) and sets *interrupt if the
- * driver wants a used buffer notification (§2.7.7). Returns 0, or VQ_BROKEN when the
- * driver broke the queue (the device must then set DEVICE_NEEDS_RESET), or -ENODEV.
+ * Answers every request available on `vq` (virtio 1.2 §5.2.6), setting *interrupt if the
+ * driver wants a used buffer notification (§2.7.7); returns 0, -ENODEV, or VQ_BROKEN when
+ * the driver broke the queue and the device must set DEVICE_NEEDS_RESET (§2.1.2).
  */
 int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
@@ -26,6 +27,8 @@
 #define DISK_MAX 8
 #define PATH_LEN 96
 #define LIST_LEN 1024
+#define RIGHTS_WAIT_NS  (8ull * 1000000000ull)
+#define RIGHTS_RETRY_NS (250ull * 1000000ull)
 
 /*
  * A RAM disk outlives its guest. vdisk cannot read a guest's name (xenstore keeps
@@ -48,6 +51,9 @@ struct dev {
 	char path[PATH_LEN]; /* backend directory, relative to our domain */
 	char name[32];       /* "dom3/51712", for log lines */
 	struct backend_config cfg;
+	char params[64];
+	bool waiting_for_rights;
+	uint64_t rights_deadline;
 	struct ram_disk *disk;
 	struct gmem gmem;
 	struct ioreq_server ioreq;
@@ -271,6 +277,42 @@ static void remove_device(struct dev *d, bool dir_exists)
 	d->used = false;
 }
 
+/*
+ * Starts the IOREQ server. Without device-model rights Xen answers -EPERM; under the dummy
+ * XSM policy dom0 grants them with set_target once the guest exists, so keep trying for a
+ * few seconds (less than libxl's wait for InitWait) before giving up.
+ */
+static void start_serving(void *arg)
+{
+	struct dev *d = arg;
+	char msg[160];
+	int rc;
+
+	if (!d->used)
+		return;
+	rc = ioreq_server_start(&d->ioreq, d->fe, d->cfg.base, VMMIO_WINDOW, &dev_ioreq_ops, d);
+	if ((rc == -EPERM || rc == -EACCES) && arch_timer_now_ns() < d->rights_deadline) {
+		if (!d->waiting_for_rights)
+			log_info("backend: %s: no device-model rights over dom%u yet, retrying for "
+				 "%llu s", d->name, d->fe,
+				 (unsigned long long)(RIGHTS_WAIT_NS / 1000000000ull));
+		d->waiting_for_rights = true;
+		loop_defer_until(start_serving, d, arch_timer_now_ns() + RIGHTS_RETRY_NS);
+		return;
+	}
+	if (rc) {
+		snprintf(msg, sizeof(msg),
+			 "cannot start an IOREQ server for dom%u (%d): vdisk needs device-model "
+			 "rights over it (FLASK policy or set_target)", d->fe, rc);
+		gmem_fini(&d->gmem);
+		fail_device(d, msg);
+		return;
+	}
+	log_info("backend: %s: %s%s at %#llx irq %u", d->name, d->params,
+		 d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
+	set_state(d, BACKEND_INIT_WAIT);
+}
+
 static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
 	struct dev *d = NULL;
@@ -313,18 +355,9 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		return;
 	}
 	vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, &d->gmem.mem);
-	rc = ioreq_server_start(&d->ioreq, fe, d->cfg.base, VMMIO_WINDOW, &dev_ioreq_ops, d);
-	if (rc) {
-		snprintf(msg, sizeof(msg),
-			 "cannot start an IOREQ server for dom%u (%d): vdisk needs device-model "
-			 "rights over it (FLASK policy or set_target)", fe, rc);
-		gmem_fini(&d->gmem);
-		fail_device(d, msg);
-		return;
-	}
-	log_info("backend: %s: %s%s at %#llx irq %u", d->name, params,
-		 d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
-	set_state(d, BACKEND_INIT_WAIT);
+	snprintf(d->params, sizeof(d->params), "%s", params);
+	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
+	start_serving(d);
 }
 
 static struct dev *find_dev(enum backend_layout layout, uint16_t fe, uint32_t devid)

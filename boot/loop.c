@@ -19,6 +19,7 @@
 struct work {
 	loop_work_fn fn;
 	void *arg;
+	uint64_t due_ns; /* 0: as soon as possible */
 };
 
 static struct loop_irqs irqs;
@@ -66,41 +67,64 @@ int loop_wait(uint64_t deadline_ns)
 	return 0;
 }
 
-int loop_defer(loop_work_fn fn, void *arg)
+int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns)
 {
-	for (unsigned int i = 0; i < work_count; i++)
-		if (works[i].fn == fn && works[i].arg == arg)
+	for (unsigned int i = 0; i < work_count; i++) {
+		if (works[i].fn == fn && works[i].arg == arg) {
+			if (due_ns < works[i].due_ns)
+				works[i].due_ns = due_ns;
 			return 0;
+		}
+	}
 	if (work_count == WORK_MAX) {
 		log_error("loop: deferred work queue full");
 		return -ENOSPC;
 	}
-	works[work_count++] = (struct work){.fn = fn, .arg = arg};
+	works[work_count++] = (struct work){.fn = fn, .arg = arg, .due_ns = due_ns};
 	return 0;
 }
 
-static void run_deferred(void)
+int loop_defer(loop_work_fn fn, void *arg)
 {
-	while (work_count) {
-		struct work w = works[0];
+	return loop_defer_until(fn, arg, 0);
+}
 
-		for (unsigned int i = 1; i < work_count; i++)
-			works[i - 1] = works[i];
-		work_count--;
+/* Runs the work that is due; returns the earliest time still pending (0: none). */
+static uint64_t run_deferred(void)
+{
+	uint64_t now = arch_timer_now_ns();
+	uint64_t next = 0;
+
+	for (unsigned int i = 0; i < work_count;) {
+		struct work w = works[i];
+
+		if (w.due_ns > now) {
+			next = next && next < w.due_ns ? next : w.due_ns;
+			i++;
+			continue;
+		}
+		works[i] = works[--work_count];
 		w.fn(w.arg);
+		/* fn may have queued work: look at the whole queue again. */
+		i = 0;
+		now = arch_timer_now_ns();
+		next = 0;
 	}
+	return next;
 }
 
 unsigned int loop_run(void)
 {
 	while (!stopping) {
+		uint64_t next;
+
 		dispatch();
-		run_deferred();
 		if (xs_available())
 			xs_dispatch_watches();
+		next = run_deferred();
 		if (stopping)
 			break;
-		loop_wait(0);
+		loop_wait(work_count && !next ? 1 : next);
 	}
 	return stop_reason;
 }

@@ -26,6 +26,8 @@ typedef void (*loop_work_fn)(void *arg);
  * same fn and arg is not queued twice. Returns 0, or -ENOSPC when the queue is full.
  */
 int loop_defer(loop_work_fn fn, void *arg);
+/** Like loop_defer, not before due_ns (absolute, on arch_timer_now_ns's clock). */
+int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns);
 /** Serves events until a shutdown is requested; returns the SHUTDOWN_* reason. */
 unsigned int loop_run(void);
 /** Asks loop_run to return with a SHUTDOWN_* reason. */

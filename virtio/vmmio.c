@@ -28,34 +28,34 @@ struct reg {
 };
 
 static const struct reg regs[] = {
-	{VMMIO_REG_MAGIC, R, "MagicValue"},
-	{VMMIO_REG_VERSION, R, "Version"},
-	{VMMIO_REG_DEVICE_ID, R, "DeviceID"},
-	{VMMIO_REG_VENDOR_ID, R, "VendorID"},
-	{VMMIO_REG_DEVICE_FEATURES, R, "DeviceFeatures"},
-	{VMMIO_REG_DEVICE_FEATURES_SEL, W, "DeviceFeaturesSel"},
-	{VMMIO_REG_DRIVER_FEATURES, W, "DriverFeatures"},
-	{VMMIO_REG_DRIVER_FEATURES_SEL, W, "DriverFeaturesSel"},
-	{VMMIO_REG_QUEUE_SEL, W, "QueueSel"},
-	{VMMIO_REG_QUEUE_NUM_MAX, R, "QueueNumMax"},
-	{VMMIO_REG_QUEUE_NUM, W, "QueueNum"},
-	{VMMIO_REG_QUEUE_READY, RW, "QueueReady"},
-	{VMMIO_REG_QUEUE_NOTIFY, W, "QueueNotify"},
-	{VMMIO_REG_INTERRUPT_STATUS, R, "InterruptStatus"},
-	{VMMIO_REG_INTERRUPT_ACK, W, "InterruptACK"},
-	{VMMIO_REG_STATUS, RW, "Status"},
-	{VMMIO_REG_QUEUE_DESC_LOW, W, "QueueDescLow"},
-	{VMMIO_REG_QUEUE_DESC_HIGH, W, "QueueDescHigh"},
-	{VMMIO_REG_QUEUE_DRIVER_LOW, W, "QueueDriverLow"},
-	{VMMIO_REG_QUEUE_DRIVER_HIGH, W, "QueueDriverHigh"},
-	{VMMIO_REG_QUEUE_DEVICE_LOW, W, "QueueDeviceLow"},
-	{VMMIO_REG_QUEUE_DEVICE_HIGH, W, "QueueDeviceHigh"},
-	{VMMIO_REG_SHM_SEL, W, "SHMSel"},
-	{VMMIO_REG_SHM_LEN_LOW, R, "SHMLenLow"},
-	{VMMIO_REG_SHM_LEN_HIGH, R, "SHMLenHigh"},
-	{VMMIO_REG_SHM_BASE_LOW, R, "SHMBaseLow"},
-	{VMMIO_REG_SHM_BASE_HIGH, R, "SHMBaseHigh"},
-	{VMMIO_REG_CONFIG_GENERATION, R, "ConfigGeneration"},
+    {VMMIO_REG_MAGIC, R, "MagicValue"},
+    {VMMIO_REG_VERSION, R, "Version"},
+    {VMMIO_REG_DEVICE_ID, R, "DeviceID"},
+    {VMMIO_REG_VENDOR_ID, R, "VendorID"},
+    {VMMIO_REG_DEVICE_FEATURES, R, "DeviceFeatures"},
+    {VMMIO_REG_DEVICE_FEATURES_SEL, W, "DeviceFeaturesSel"},
+    {VMMIO_REG_DRIVER_FEATURES, W, "DriverFeatures"},
+    {VMMIO_REG_DRIVER_FEATURES_SEL, W, "DriverFeaturesSel"},
+    {VMMIO_REG_QUEUE_SEL, W, "QueueSel"},
+    {VMMIO_REG_QUEUE_NUM_MAX, R, "QueueNumMax"},
+    {VMMIO_REG_QUEUE_NUM, W, "QueueNum"},
+    {VMMIO_REG_QUEUE_READY, RW, "QueueReady"},
+    {VMMIO_REG_QUEUE_NOTIFY, W, "QueueNotify"},
+    {VMMIO_REG_INTERRUPT_STATUS, R, "InterruptStatus"},
+    {VMMIO_REG_INTERRUPT_ACK, W, "InterruptACK"},
+    {VMMIO_REG_STATUS, RW, "Status"},
+    {VMMIO_REG_QUEUE_DESC_LOW, W, "QueueDescLow"},
+    {VMMIO_REG_QUEUE_DESC_HIGH, W, "QueueDescHigh"},
+    {VMMIO_REG_QUEUE_DRIVER_LOW, W, "QueueDriverLow"},
+    {VMMIO_REG_QUEUE_DRIVER_HIGH, W, "QueueDriverHigh"},
+    {VMMIO_REG_QUEUE_DEVICE_LOW, W, "QueueDeviceLow"},
+    {VMMIO_REG_QUEUE_DEVICE_HIGH, W, "QueueDeviceHigh"},
+    {VMMIO_REG_SHM_SEL, W, "SHMSel"},
+    {VMMIO_REG_SHM_LEN_LOW, R, "SHMLenLow"},
+    {VMMIO_REG_SHM_LEN_HIGH, R, "SHMLenHigh"},
+    {VMMIO_REG_SHM_BASE_LOW, R, "SHMBaseLow"},
+    {VMMIO_REG_SHM_BASE_HIGH, R, "SHMBaseHigh"},
+    {VMMIO_REG_CONFIG_GENERATION, R, "ConfigGeneration"},
 };
 
 static const struct reg *find_reg(uint32_t offset)
@@ -110,34 +110,34 @@ static void reset_state(struct vmmio_dev *dev)
 
 /* Checks an access's shape: 1/2/4/8 bytes, in the window, aligned, 32-bit for registers. */
 static int check_access(const struct vmmio_dev *dev, const char *dir, uint64_t offset,
-			uint32_t size)
+                        uint32_t size)
 {
 	if (size != 1 && size != 2 && size != 4 && size != 8) {
 		log_warn("%s: %u-byte %s at 0x%llx: not a 1, 2, 4 or 8-byte access", dev->cfg.name,
-			 size, dir, (unsigned long long)offset);
+		         size, dir, (unsigned long long)offset);
 		return -EINVAL;
 	}
 	if (offset >= VMMIO_WINDOW || size > VMMIO_WINDOW - offset) {
 		log_warn("%s: %u-byte %s at 0x%llx is outside the 0x%x-byte window", dev->cfg.name,
-			 size, dir, (unsigned long long)offset, VMMIO_WINDOW);
+		         size, dir, (unsigned long long)offset, VMMIO_WINDOW);
 		return -ERANGE;
 	}
 	if (offset % size) {
 		log_warn("%s: %u-byte %s at 0x%llx is misaligned", dev->cfg.name, size, dir,
-			 (unsigned long long)offset);
+		         (unsigned long long)offset);
 		return -EINVAL;
 	}
 	if (offset < VMMIO_REG_CONFIG) {
 		if (size != 4) {
 			log_warn("%s: %u-byte %s at 0x%llx: registers take 32-bit accesses",
-				 dev->cfg.name, size, dir, (unsigned long long)offset);
+			         dev->cfg.name, size, dir, (unsigned long long)offset);
 			return -EINVAL;
 		}
 		return 0;
 	}
 	if (offset - VMMIO_REG_CONFIG + size > dev->cfg.config_size) {
 		log_warn("%s: %u-byte %s at 0x%llx is past the %u-byte config space", dev->cfg.name,
-			 size, dir, (unsigned long long)offset, dev->cfg.config_size);
+		         size, dir, (unsigned long long)offset, dev->cfg.config_size);
 		return -ERANGE;
 	}
 	return 0;
@@ -159,7 +159,7 @@ static int reg_read(struct vmmio_dev *dev, uint32_t offset, uint64_t *val)
 	}
 	if (!(r->access & R)) {
 		log_warn("%s: read of write-only register %s (0x%03x)", dev->cfg.name, r->name,
-			 offset);
+		         offset);
 		return -EINVAL;
 	}
 	switch (offset) {
@@ -236,15 +236,15 @@ static bool features_acceptable(const struct vmmio_dev *dev)
 
 	if (extra || dev->driver_features_high) {
 		log_warn("%s: driver features 0x%llx%s are not a subset of the device's 0x%llx; "
-			 "FEATURES_OK refused",
-			 dev->cfg.name, (unsigned long long)dev->driver_features,
-			 dev->driver_features_high ? " (and bits above 63)" : "",
-			 (unsigned long long)dev->cfg.features);
+		         "FEATURES_OK refused",
+		         dev->cfg.name, (unsigned long long)dev->driver_features,
+		         dev->driver_features_high ? " (and bits above 63)" : "",
+		         (unsigned long long)dev->cfg.features);
 		return false;
 	}
 	if (!(dev->driver_features & (1ull << VMMIO_F_VERSION_1))) {
 		log_warn("%s: driver features 0x%llx lack VIRTIO_F_VERSION_1; FEATURES_OK refused",
-			 dev->cfg.name, (unsigned long long)dev->driver_features);
+		         dev->cfg.name, (unsigned long long)dev->driver_features);
 		return false;
 	}
 	return true;
@@ -264,24 +264,24 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 	}
 	if (v & ~STATUS_KNOWN) {
 		log_warn("%s: status 0x%x has undefined bits; ignored (status 0x%x)", dev->cfg.name,
-			 v, old);
+		         v, old);
 		return -EINVAL;
 	}
 	/* DEVICE_NEEDS_RESET belongs to the device: the driver can neither set nor clear it. */
 	new = (v & ~VMMIO_STATUS_DEVICE_NEEDS_RESET) | (old & VMMIO_STATUS_DEVICE_NEEDS_RESET);
 	if (old & ~new) {
 		log_warn("%s: status 0x%x would clear bits of 0x%x without a reset; ignored",
-			 dev->cfg.name, v, old);
+		         dev->cfg.name, v, old);
 		return -EINVAL;
 	}
-	if (((new & VMMIO_STATUS_DRIVER) && !(new & VMMIO_STATUS_ACKNOWLEDGE)) ||
-	    ((new & VMMIO_STATUS_FEATURES_OK) && !(new & VMMIO_STATUS_DRIVER)) ||
-	    ((new & VMMIO_STATUS_DRIVER_OK) && !(new & VMMIO_STATUS_FEATURES_OK))) {
+	if (((new &VMMIO_STATUS_DRIVER) && !(new &VMMIO_STATUS_ACKNOWLEDGE)) ||
+	    ((new &VMMIO_STATUS_FEATURES_OK) && !(new &VMMIO_STATUS_DRIVER)) ||
+	    ((new &VMMIO_STATUS_DRIVER_OK) && !(new &VMMIO_STATUS_FEATURES_OK))) {
 		log_warn("%s: status 0x%x sets bits out of order (status 0x%x); ignored",
-			 dev->cfg.name, v, old);
+		         dev->cfg.name, v, old);
 		return -EINVAL;
 	}
-	if ((new & VMMIO_STATUS_FEATURES_OK) && !(old & VMMIO_STATUS_FEATURES_OK) &&
+	if ((new &VMMIO_STATUS_FEATURES_OK) && !(old & VMMIO_STATUS_FEATURES_OK) &&
 	    !features_acceptable(dev)) {
 		/* FEATURES_OK does not stick (§2.2.2), nor DRIVER_OK, which needs it. */
 		dev->status = new & ~(VMMIO_STATUS_FEATURES_OK | VMMIO_STATUS_DRIVER_OK);
@@ -298,12 +298,12 @@ static struct vmmio_queue *queue_for_setup(struct vmmio_dev *dev, const struct r
 
 	if (!q) {
 		log_warn("%s: write of 0x%x to %s of queue %u, which does not exist; ignored",
-			 dev->cfg.name, v, r->name, dev->queue_sel);
+		         dev->cfg.name, v, r->name, dev->queue_sel);
 		return NULL;
 	}
 	if (q->ready) {
 		log_warn("%s: write of 0x%x to %s of queue %u while it is ready; ignored",
-			 dev->cfg.name, v, r->name, dev->queue_sel);
+		         dev->cfg.name, v, r->name, dev->queue_sel);
 		return NULL;
 	}
 	return q;
@@ -322,8 +322,9 @@ static int write_queue_ready(struct vmmio_dev *dev, uint32_t v)
 	struct vmmio_queue *q = selected_queue(dev);
 
 	if (!q) {
-		log_warn("%s: write of 0x%x to QueueReady of queue %u, which does not exist; ignored",
-			 dev->cfg.name, v, dev->queue_sel);
+		log_warn(
+		    "%s: write of 0x%x to QueueReady of queue %u, which does not exist; ignored",
+		    dev->cfg.name, v, dev->queue_sel);
 		return -EINVAL;
 	}
 	if (v == 0) {
@@ -333,14 +334,14 @@ static int write_queue_ready(struct vmmio_dev *dev, uint32_t v)
 	}
 	if (v != 1) {
 		log_warn("%s: write of 0x%x to QueueReady of queue %u; ignored", dev->cfg.name, v,
-			 dev->queue_sel);
+		         dev->queue_sel);
 		return -EINVAL;
 	}
 	if (q->ready)
 		return 0;
 	if (!(dev->status & VMMIO_STATUS_FEATURES_OK)) {
 		log_warn("%s: queue %u made ready before FEATURES_OK (status 0x%x); ignored",
-			 dev->cfg.name, dev->queue_sel, dev->status);
+		         dev->cfg.name, dev->queue_sel, dev->status);
 		return -EINVAL;
 	}
 	/* vq_start checks size, alignment (§2.7) and that the rings are guest memory. */
@@ -357,7 +358,7 @@ static int write_queue_notify(struct vmmio_dev *dev, uint32_t v)
 	if ((dev->status & (VMMIO_STATUS_DRIVER_OK | VMMIO_STATUS_FAILED)) !=
 	    VMMIO_STATUS_DRIVER_OK) {
 		log_warn("%s: notify of queue %u with status 0x%x; ignored", dev->cfg.name, v,
-			 dev->status);
+		         dev->status);
 		return -EINVAL;
 	}
 	if (v >= dev->cfg.queue_count || !dev->queue[v].ready) {
@@ -375,12 +376,12 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 
 	if (!r) {
 		log_warn("%s: write of 0x%x to unknown register 0x%03x; ignored", dev->cfg.name, v,
-			 offset);
+		         offset);
 		return -EINVAL;
 	}
 	if (!(r->access & W)) {
 		log_warn("%s: write of 0x%x to read-only register %s (0x%03x); ignored",
-			 dev->cfg.name, v, r->name, offset);
+		         dev->cfg.name, v, r->name, offset);
 		return -EINVAL;
 	}
 	switch (offset) {
@@ -390,14 +391,14 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 	case VMMIO_REG_DRIVER_FEATURES:
 		if (dev->status & VMMIO_STATUS_FEATURES_OK) {
 			log_warn("%s: write of 0x%x to DriverFeatures after FEATURES_OK; ignored",
-				 dev->cfg.name, v);
+			         dev->cfg.name, v);
 			return -EINVAL;
 		}
 		if (dev->driver_features_sel == 0)
 			dev->driver_features = (dev->driver_features & ~0xffffffffull) | v;
 		else if (dev->driver_features_sel == 1)
 			dev->driver_features = (dev->driver_features & 0xffffffffull) | (uint64_t)v
-											<< 32;
+			                                                                    << 32;
 		else if (v)
 			dev->driver_features_high = true;
 		return 0;
@@ -413,8 +414,8 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 			return -EINVAL;
 		if (!is_pow2(v) || v > dev->cfg.queue_num_max) {
 			log_warn("%s: QueueNum %u of queue %u is not a power of two from 1 to %u; "
-				 "ignored",
-				 dev->cfg.name, v, dev->queue_sel, dev->cfg.queue_num_max);
+			         "ignored",
+			         dev->cfg.name, v, dev->queue_sel, dev->cfg.queue_num_max);
 			return -EINVAL;
 		}
 		q->num = v;
@@ -438,9 +439,9 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 		if (!q)
 			return -EINVAL;
 		set_half(offset < VMMIO_REG_QUEUE_DRIVER_LOW   ? &q->desc
-			 : offset < VMMIO_REG_QUEUE_DEVICE_LOW ? &q->driver
-							       : &q->device,
-			 v, offset & 4);
+		         : offset < VMMIO_REG_QUEUE_DEVICE_LOW ? &q->driver
+		                                               : &q->device,
+		         v, offset & 4);
 		return 0;
 	case VMMIO_REG_SHM_SEL:
 		dev->shm_sel = v;
@@ -458,9 +459,9 @@ int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t 
 	if (offset >= VMMIO_REG_CONFIG) {
 		/* No config field this model serves is writable by the driver. */
 		log_warn("%s: %u-byte write of 0x%llx to config offset 0x%llx; config space is "
-			 "read-only, ignored",
-			 dev->cfg.name, size, (unsigned long long)val,
-			 (unsigned long long)(offset - VMMIO_REG_CONFIG));
+		         "read-only, ignored",
+		         dev->cfg.name, size, (unsigned long long)val,
+		         (unsigned long long)(offset - VMMIO_REG_CONFIG));
 		return -EINVAL;
 	}
 	return reg_write(dev, (uint32_t)offset, (uint32_t)val);

@@ -62,8 +62,12 @@
 #define VMMIO_STATUS_DEVICE_NEEDS_RESET 64u
 #define VMMIO_STATUS_FAILED             128u
 
-/** VIRTIO_F_VERSION_1 (virtio 1.2 §6): a version 2 device must offer it and the driver accept it. */
+/** VIRTIO_F_VERSION_1 (virtio 1.2 §6): a version 2 device must offer it and the driver accept it.
+ */
 #define VMMIO_F_VERSION_1 32
+/** VIRTIO_F_ACCESS_PLATFORM (virtio 1.2 §6): buffer addresses go through the platform (Xen grants).
+ */
+#define VMMIO_F_ACCESS_PLATFORM 33
 
 /** What the transport asks of the device behind it (virtio 1.2 §4.2.3). */
 struct vmmio_ops {
@@ -80,11 +84,11 @@ struct vmmio_config {
 	const char *name; /* for log lines, e.g. "vblk dom3/51712" */
 	uint32_t device_id;
 	uint32_t vendor_id;
-	uint64_t features;        /* must include VMMIO_F_VERSION_1 */
-	uint32_t queue_count;     /* 1 .. VMMIO_QUEUE_MAX */
-	uint32_t queue_num_max;   /* power of two, 1 .. VQ_SIZE_MAX */
-	uint32_t seg_len_max;     /* largest buffer a chain may hold (0: no limit) */
-	uint32_t config_size;     /* bytes of device config space, at most 0x100 */
+	uint64_t features;      /* must include VMMIO_F_VERSION_1 */
+	uint32_t queue_count;   /* 1 .. VMMIO_QUEUE_MAX */
+	uint32_t queue_num_max; /* power of two, 1 .. VQ_SIZE_MAX */
+	uint32_t seg_len_max;   /* largest buffer a chain may hold (0: no limit) */
+	uint32_t config_size;   /* bytes of device config space, at most 0x100 */
 	const struct vmmio_ops *ops;
 	void *ctx;
 	const struct vq_mem *mem; /* the frontend's memory */
@@ -114,25 +118,24 @@ struct vmmio_dev {
 	struct vmmio_queue queue[VMMIO_QUEUE_MAX];
 };
 
-/** Sets up a device in the reset state (virtio 1.2 §2.4); returns 0 or -EINVAL for a bad cfg. */
+/** Sets up a device in the reset state (virtio 1.2 §2.4); returns 0, or -EINVAL for a bad cfg. */
 int vmmio_init(struct vmmio_dev *dev, const struct vmmio_config *cfg);
 
 /**
- * A driver read of `size` (1, 2, 4, 8) bytes at `offset` in the window (virtio 1.2 §4.2.2):
- * registers take aligned 32-bit reads, config space naturally aligned ones within its size.
- * Always sets *val (0 for a bad access). Returns 0, -EINVAL for a bad width, alignment or
- * register, -ERANGE past the window or the config space; each failure is logged.
+ * A driver's read of `size` bytes at `offset` in the window (virtio 1.2 §4.2.2), into *val (0
+ * if bad); returns 0, -EINVAL (logged) for a bad width, alignment or register, or -ERANGE
+ * (logged) past the window or the config space.
  */
 int vmmio_read(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t *val);
 /**
- * A driver write (virtio 1.2 §4.2.2, §4.2.3); a bad one is ignored and logged. Returns 0,
- * -EINVAL (bad width, alignment, register, value or state), -ERANGE (outside the window).
+ * A driver's write (virtio 1.2 §4.2.2, §4.2.3); returns 0, or ignores it with one log line
+ * and returns -EINVAL (bad width, alignment, register, value or state) or -ERANGE (outside).
  */
 int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t val);
 
 /**
- * Whether the interrupt line must be raised now (virtio 1.2 §4.2.3.4: edge per event);
- * clears the request. Call after each access and after the device completes work.
+ * Whether to raise the interrupt line now (virtio 1.2 §4.2.3.4), clearing the request; ask
+ * after every vmmio_read/vmmio_write and after the device completes work on its own.
  */
 bool vmmio_irq_take(struct vmmio_dev *dev);
 /** Sets InterruptStatus bits and requests the interrupt (virtio 1.2 §4.2.3.4). */

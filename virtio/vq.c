@@ -14,7 +14,7 @@
 #include "virtio/vq.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "virtqueue fields are little-endian: 16-bit ring fields are loaded as is");
+               "virtqueue fields are little-endian: 16-bit ring fields are loaded as is");
 
 #define DESC_SIZE      16u
 #define USED_ELEM_SIZE 8u
@@ -26,8 +26,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 /* Keeps the compiler from reading guest memory again instead of using the copy. */
 #define compiler_barrier() __asm__ volatile("" ::: "memory")
 
-#define vq_warn(vq, fmt, ...)                                                                      \
-	log_warn("%s: queue %u: " fmt, (vq)->name, (vq)->index, ##__VA_ARGS__)
+#define vq_warn(vq, fmt, ...) log_warn("%s: queue %u: " fmt, (vq)->name, (vq)->index, ##__VA_ARGS__)
 
 static uint16_t get_le16(const uint8_t *p)
 {
@@ -157,7 +156,7 @@ static bool store16(const struct vq *vq, gpa_t gpa, uint16_t val)
 }
 
 void vq_init(struct vq *vq, const struct vq_mem *mem, const char *name, uint16_t index,
-	     uint32_t seg_len_max)
+             uint32_t seg_len_max)
 {
 	memset(vq, 0, sizeof(*vq));
 	vq->mem = mem;
@@ -180,8 +179,7 @@ bool vq_ready(const struct vq *vq)
 	return vq->ready && !vq->broken;
 }
 
-int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used,
-	     uint64_t features)
+int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, uint64_t features)
 {
 	vq_reset(vq);
 	if (num == 0 || num > VQ_SIZE_MAX || (num & (num - 1))) {
@@ -190,10 +188,10 @@ int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used,
 	}
 	if (desc % 16 || avail % 2 || used % 4) {
 		vq_warn(vq,
-			"misaligned rings: descriptors 0x%llx (needs 16), available 0x%llx (2), "
-			"used 0x%llx (4)",
-			(unsigned long long)desc, (unsigned long long)avail,
-			(unsigned long long)used);
+		        "misaligned rings: descriptors 0x%llx (needs 16), available 0x%llx (2), "
+		        "used 0x%llx (4)",
+		        (unsigned long long)desc, (unsigned long long)avail,
+		        (unsigned long long)used);
 		return -EINVAL;
 	}
 	/* Sizes per §2.7, including used_event and avail_event. */
@@ -201,10 +199,10 @@ int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used,
 	    !guest_check(vq, avail, 6 + 2 * num, false) ||
 	    !guest_check(vq, used, 6 + USED_ELEM_SIZE * num, true)) {
 		vq_warn(vq,
-			"rings not in guest memory: descriptors 0x%llx, available 0x%llx, "
-			"used 0x%llx, size %u",
-			(unsigned long long)desc, (unsigned long long)avail,
-			(unsigned long long)used, num);
+		        "rings not in guest memory: descriptors 0x%llx, available 0x%llx, "
+		        "used 0x%llx, size %u",
+		        (unsigned long long)desc, (unsigned long long)avail,
+		        (unsigned long long)used, num);
 		return -EFAULT;
 	}
 	vq->num = (uint16_t)num;
@@ -224,14 +222,14 @@ static int refresh_avail(struct vq *vq)
 
 	if (!load16(vq, vq->avail + RING_IDX, &idx)) {
 		vq_warn(vq, "available ring 0x%llx is no longer mapped; queue broken",
-			(unsigned long long)vq->avail);
+		        (unsigned long long)vq->avail);
 		return mark_broken(vq);
 	}
 	if ((uint16_t)(idx - vq->last_avail) > vq->num) {
 		vq_warn(vq,
-			"available index jumped from %u to %u, more than the queue size %u; "
-			"queue broken",
-			vq->last_avail, idx, vq->num);
+		        "available index jumped from %u to %u, more than the queue size %u; "
+		        "queue broken",
+		        vq->last_avail, idx, vq->num);
 		return mark_broken(vq);
 	}
 	vq->avail_idx = idx;
@@ -244,13 +242,15 @@ static int refresh_avail(struct vq *vq)
 static int add_seg(struct vq *vq, struct vq_chain *c, gpa_t addr, uint32_t len, bool writable)
 {
 	if (!writable && c->seg_count > c->readable_count) {
-		vq_warn(vq, "chain %u: device-readable buffer after a device-writable one; "
-			"queue broken", c->head);
+		vq_warn(vq,
+		        "chain %u: device-readable buffer after a device-writable one; "
+		        "queue broken",
+		        c->head);
 		return mark_broken(vq);
 	}
 	if (len > vq->seg_len_max) {
 		vq_warn(vq, "chain %u: buffer of %u bytes is larger than %u; queue broken", c->head,
-			len, vq->seg_len_max);
+		        len, vq->seg_len_max);
 		return mark_broken(vq);
 	}
 	if ((uint64_t)c->readable_len + c->writable_len + len > UINT32_MAX) {
@@ -263,8 +263,8 @@ static int add_seg(struct vq *vq, struct vq_chain *c, gpa_t addr, uint32_t len, 
 	}
 	if (!guest_check(vq, addr, len, writable)) {
 		vq_warn(vq, "chain %u: %s buffer 0x%llx+%u is not in guest memory; queue broken",
-			c->head, writable ? "device-writable" : "device-readable",
-			(unsigned long long)addr, len);
+		        c->head, writable ? "device-writable" : "device-readable",
+		        (unsigned long long)addr, len);
 		return mark_broken(vq);
 	}
 	c->seg[c->seg_count++] = (struct vq_seg){.gpa = addr, .len = len, .writable = writable};
@@ -298,22 +298,24 @@ static int walk(struct vq *vq, uint16_t head, struct vq_chain *c)
 
 		if (i >= table_count) {
 			vq_warn(vq, "chain %u: next index %u is outside the %s of %u; queue broken",
-				head, i, in_indirect ? "indirect table" : "descriptor table",
-				table_count);
+			        head, i, in_indirect ? "indirect table" : "descriptor table",
+			        table_count);
 			return mark_broken(vq);
 		}
 		/* A chain can visit each descriptor of a table once: more means a loop. */
 		if (++visited > table_count) {
-			vq_warn(vq, "chain %u: longer than the %u descriptors of its %s (a loop); "
-				"queue broken",
-				head, table_count, in_indirect ? "indirect table" : "queue");
+			vq_warn(vq,
+			        "chain %u: longer than the %u descriptors of its %s (a loop); "
+			        "queue broken",
+			        head, table_count, in_indirect ? "indirect table" : "queue");
 			return mark_broken(vq);
 		}
 		if (!guest_read(vq, table + DESC_SIZE * i, raw, DESC_SIZE)) {
-			vq_warn(vq, "chain %u: descriptor %u of the %s at 0x%llx is not in guest "
-				"memory; queue broken",
-				head, i, in_indirect ? "indirect table" : "descriptor table",
-				(unsigned long long)table);
+			vq_warn(vq,
+			        "chain %u: descriptor %u of the %s at 0x%llx is not in guest "
+			        "memory; queue broken",
+			        head, i, in_indirect ? "indirect table" : "descriptor table",
+			        (unsigned long long)table);
 			return mark_broken(vq);
 		}
 		addr = get_le64(raw);
@@ -336,10 +338,11 @@ static int walk(struct vq *vq, uint16_t head, struct vq_chain *c)
 			else if (len / DESC_SIZE > VQ_CHAIN_MAX)
 				why = "indirect table has too many descriptors";
 			if (why) {
-				vq_warn(vq, "chain %u: %s (table 0x%llx, %u bytes, limit %u); queue "
-					"broken",
-					head, why, (unsigned long long)addr, len,
-					VQ_CHAIN_MAX * DESC_SIZE);
+				vq_warn(vq,
+				        "chain %u: %s (table 0x%llx, %u bytes, limit %u); queue "
+				        "broken",
+				        head, why, (unsigned long long)addr, len,
+				        VQ_CHAIN_MAX * DESC_SIZE);
 				return mark_broken(vq);
 			}
 			in_indirect = true;
@@ -380,9 +383,9 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 			 * otherwise wait for a notification that never comes.
 			 */
 			if (!store16(vq, vq->used + RING_ENTRY + USED_ELEM_SIZE * vq->num,
-				     vq->last_avail)) {
+			             vq->last_avail)) {
 				vq_warn(vq, "used ring 0x%llx is no longer mapped; queue broken",
-					(unsigned long long)vq->used);
+				        (unsigned long long)vq->used);
 				return mark_broken(vq);
 			}
 			smp_mb();
@@ -395,12 +398,12 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 	}
 	if (!load16(vq, vq->avail + RING_ENTRY + 2u * (vq->last_avail & (vq->num - 1u)), &head)) {
 		vq_warn(vq, "available ring 0x%llx is no longer mapped; queue broken",
-			(unsigned long long)vq->avail);
+		        (unsigned long long)vq->avail);
 		return mark_broken(vq);
 	}
 	if (head >= vq->num) {
 		vq_warn(vq, "available entry %u names descriptor %u of %u; queue broken",
-			vq->last_avail, head, vq->num);
+		        vq->last_avail, head, vq->num);
 		return mark_broken(vq);
 	}
 	rc = walk(vq, head, chain);
@@ -426,14 +429,14 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len)
 	slot = vq->used + RING_ENTRY + USED_ELEM_SIZE * (vq->used_idx & (vq->num - 1u));
 	if (!guest_write(vq, slot, elem, sizeof(elem))) {
 		vq_warn(vq, "used ring 0x%llx is no longer mapped; queue broken",
-			(unsigned long long)vq->used);
+		        (unsigned long long)vq->used);
 		return mark_broken(vq);
 	}
 	/* The element (and the buffer contents before it) are visible before used.idx. */
 	smp_wmb();
 	if (!store16(vq, vq->used + RING_IDX, (uint16_t)(vq->used_idx + 1))) {
 		vq_warn(vq, "used ring 0x%llx is no longer mapped; queue broken",
-			(unsigned long long)vq->used);
+		        (unsigned long long)vq->used);
 		return mark_broken(vq);
 	}
 	vq->used_idx++;
@@ -463,8 +466,8 @@ bool vq_need_interrupt(struct vq *vq)
 }
 
 /* Copies [offset, offset + len) of the buffers seg[0 .. count) to dst, or src into it. */
-static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int count,
-		uint32_t offset, uint8_t *dst, const uint8_t *src, uint32_t len)
+static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int count, uint32_t offset,
+                uint8_t *dst, const uint8_t *src, uint32_t len)
 {
 	for (unsigned int i = 0; i < count && len; i++) {
 		uint32_t n;
@@ -484,7 +487,7 @@ static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int coun
 		}
 		if (!ok) {
 			vq_warn(vq, "buffer 0x%llx+%u is no longer in guest memory",
-				(unsigned long long)seg[i].gpa, seg[i].len);
+			        (unsigned long long)seg[i].gpa, seg[i].len);
 			return -EFAULT;
 		}
 		len -= n;
@@ -494,18 +497,18 @@ static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int coun
 }
 
 int vq_read(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, void *buf,
-	    uint32_t len)
+            uint32_t len)
 {
 	if (offset > chain->readable_len || len > chain->readable_len - offset)
 		return -EINVAL;
 	return copy(vq, chain->seg, chain->readable_count, offset, buf, NULL, len);
 }
 
-int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset,
-	     const void *buf, uint32_t len)
+int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, const void *buf,
+             uint32_t len)
 {
 	if (offset > chain->writable_len || len > chain->writable_len - offset)
 		return -EINVAL;
 	return copy(vq, chain->seg + chain->readable_count,
-		    chain->seg_count - chain->readable_count, offset, NULL, buf, len);
+	            chain->seg_count - chain->readable_count, offset, NULL, buf, len);
 }

@@ -14,7 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/** A guest-physical address in the frontend's address space (not one of ours). */
+/**
+ * An address as the frontend's driver wrote it in a ring (virtio 1.2 §2.7.5): guest-physical,
+ * or a Xen grant-DMA address (bit 63 set) when the frontend uses grants; map() decodes it.
+ */
 typedef uint64_t gpa_t;
 
 /** map() is never asked for a range that crosses a boundary of this size. */
@@ -37,15 +40,15 @@ typedef uint64_t gpa_t;
 #define VQ_F_INDIRECT_DESC 28
 #define VQ_F_EVENT_IDX     29
 
-/**
- * How the walker reaches guest memory (virtio 1.2 §2.7: ring addresses are guest-physical).
- * map() returns a host pointer through which [gpa, gpa + len) may be read, or also written
- * when `writable`, or NULL if the guest may not hand out that range. The walker guarantees
- * 1 <= len and that the range does not cross a VQ_PAGE_SIZE boundary; the pointer must keep
- * gpa's offset within its page (so aligned ring fields stay aligned), and the walker uses it
- * only until its next map() call, so a one-slot mapping cache is enough.
- */
+/** How the walker reaches the guest memory that rings and buffers live in (virtio 1.2 §2.7). */
 struct vq_mem_ops {
+	/*
+	 * Returns a host pointer through which [gpa, gpa + len) may be read, or also written
+	 * when `writable`, or NULL if the guest may not hand out that range. The walker asks
+	 * for 1 <= len bytes that do not cross a VQ_PAGE_SIZE boundary. The pointer must keep
+	 * gpa's offset in its page (aligned ring fields stay aligned); the walker uses it only
+	 * until its next map() call, so a one-slot mapping cache is enough.
+	 */
 	void *(*map)(void *ctx, gpa_t gpa, uint32_t len, bool writable);
 };
 
@@ -63,9 +66,8 @@ struct vq_seg {
 };
 
 /**
- * A popped descriptor chain (virtio 1.2 §2.7.4): device-readable buffers first, then
- * device-writable ones; zero-length descriptors are dropped. The lengths add up to at most
- * UINT32_MAX.
+ * A popped descriptor chain (virtio 1.2 §2.7.4): device-readable buffers, then device-writable
+ * ones, without zero-length descriptors, at most UINT32_MAX bytes in all.
  */
 struct vq_chain {
 	uint16_t head; /* the id to give back to vq_push */
@@ -96,51 +98,50 @@ struct vq {
 };
 
 /**
- * Binds a queue to guest memory once, stopped; `name` and `index` label its log lines and
- * `seg_len_max` (0: no limit) refuses larger buffers, as a device's size_max (§5.2.4).
+ * Binds a stopped queue to guest memory, with `name` and `index` for its log lines and
+ * `seg_len_max` (0: none) as the largest buffer accepted, like size_max (virtio 1.2 §5.2.4).
  */
 void vq_init(struct vq *vq, const struct vq_mem *mem, const char *name, uint16_t index,
-	     uint32_t seg_len_max);
+             uint32_t seg_len_max);
 /**
- * Starts the queue with `num` entries at the three areas (virtio 1.2 §2.7: power-of-two
- * size, alignment 16/2/4) and the negotiated features (VQ_F_* bits); indexes start at 0.
- * Returns -EINVAL for a bad size or alignment, -EFAULT if a ring is not in guest memory.
+ * Starts the queue at index 0 with `num` entries, its three areas and the negotiated VQ_F_*
+ * features (virtio 1.2 §2.7); returns 0, -EINVAL for a size that is not a power of two up to
+ * VQ_SIZE_MAX or misaligned areas (16/2/4), or -EFAULT if a ring is not guest memory.
  */
-int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used,
-	     uint64_t features);
-/** Stops the queue and forgets its indexes (virtio 1.2 §2.4: no ring access after reset). */
+int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, uint64_t features);
+/** Stops the queue and forgets its indexes (virtio 1.2 §2.4: no ring access after a reset). */
 void vq_reset(struct vq *vq);
-/** Whether the queue was started and has not been broken. */
+/** Whether the queue was started and the driver has not broken it (virtio 1.2 §2.7). */
 bool vq_ready(const struct vq *vq);
 
 /**
- * Takes the next available chain (virtio 1.2 §2.7.13, §2.7.5) into *chain. Returns 0,
- * -EAGAIN when none is available (with VIRTIO_F_EVENT_IDX, avail_event is then written
- * per §2.7.10), -ENODEV if not started, VQ_BROKEN for a rule the driver broke (logged).
+ * Takes the next available chain into *chain (virtio 1.2 §2.7.5, §2.7.13); returns 0, -EAGAIN
+ * if there is none (then writes avail_event with EVENT_IDX, §2.7.10), -ENODEV if stopped,
+ * or VQ_BROKEN (logged) when the driver broke a rule.
  */
 int vq_pop(struct vq *vq, struct vq_chain *chain);
 /**
- * Returns chain `head` with `len` bytes written to it and publishes used.idx (virtio 1.2
- * §2.7.8). Returns 0, -EINVAL for a head that is not a descriptor, -ENODEV, or VQ_BROKEN.
+ * Returns chain `head` with `len` bytes written into it and publishes used.idx (virtio 1.2
+ * §2.7.8); returns 0, -EINVAL for a head past the queue, -ENODEV, or VQ_BROKEN.
  */
 int vq_push(struct vq *vq, uint16_t head, uint32_t len);
 /**
- * Whether the driver wants a used buffer notification for what was pushed since the last
- * call (virtio 1.2 §2.7.7: used_event with VIRTIO_F_EVENT_IDX, else avail.flags).
+ * Whether the driver wants a used buffer notification for what was pushed since the last call
+ * (virtio 1.2 §2.7.7: used_event with VIRTIO_F_EVENT_IDX, else avail.flags).
  */
 bool vq_need_interrupt(struct vq *vq);
 
 /**
- * Copies `len` bytes at `offset` of the chain's device-readable part into buf (virtio
- * 1.2 §2.7.4). Returns 0, -EINVAL past the readable part, -EFAULT if map() fails (logged).
+ * Copies `len` bytes at `offset` of the chain's device-readable part into buf (virtio 1.2
+ * §2.7.4); returns 0, -EINVAL past that part, or -EFAULT (logged) if map() fails.
  */
 int vq_read(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, void *buf,
-	    uint32_t len);
+            uint32_t len);
 /**
  * Copies `len` bytes from buf to `offset` of the chain's device-writable part (virtio 1.2
- * §2.7.4). Returns 0, -EINVAL past the writable part, -EFAULT if map() fails (logged).
+ * §2.7.4); returns 0, -EINVAL past that part, or -EFAULT (logged) if map() fails.
  */
-int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset,
-	     const void *buf, uint32_t len);
+int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, const void *buf,
+             uint32_t len);
 
 #endif

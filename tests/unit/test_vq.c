@@ -71,8 +71,8 @@ static const struct vq_mem mem = {.ops = &fake_ops, .ctx = NULL};
 
 static struct vq vq;
 static struct vq_chain chain;
-static uint16_t ring_num;   /* the driver's idea of the queue size */
-static uint16_t drv_avail;  /* the driver's avail.idx */
+static uint16_t ring_num;  /* the driver's idea of the queue size */
+static uint16_t drv_avail; /* the driver's avail.idx */
 
 static uint8_t *gp(gpa_t a)
 {
@@ -396,9 +396,9 @@ TEST(vq, indexes_wrap_at_65536)
 		uint16_t head = (uint16_t)((n * 3) & 3);
 
 		offer(head);
-		if (vq_pop(&vq, &chain) != 0 || chain.head != head ||
-		    vq_push(&vq, head, n) != 0 || used_idx() != (uint16_t)(n + 1) ||
-		    used_id((uint16_t)(n & 3)) != head || used_len((uint16_t)(n & 3)) != n) {
+		if (vq_pop(&vq, &chain) != 0 || chain.head != head || vq_push(&vq, head, n) != 0 ||
+		    used_idx() != (uint16_t)(n + 1) || used_id((uint16_t)(n & 3)) != head ||
+		    used_len((uint16_t)(n & 3)) != n) {
 			bad++;
 			break;
 		}
@@ -610,7 +610,7 @@ TEST(vq, indirect_length_not_a_multiple_of_16_breaks_the_queue)
 	desc(DESC, 0, IND, 40, VQ_DESC_F_INDIRECT, 0);
 	offer(0);
 	expect_broken("indirect table length is not a positive multiple of 16 (table 0x40003000, "
-		      "40 bytes");
+	              "40 bytes");
 
 	ASSERT_EQ(setup(8, F_INDIRECT), 0);
 	desc(DESC, 0, IND, 0, VQ_DESC_F_INDIRECT, 0);
@@ -634,7 +634,7 @@ TEST(vq, oversized_indirect_table_breaks_the_queue)
 	desc(DESC, 0, IND, 16 * (VQ_CHAIN_MAX + 1), VQ_DESC_F_INDIRECT, 0);
 	offer(0);
 	expect_broken("indirect table has too many descriptors (table 0x40003000, 4112 bytes, "
-		      "limit 4096)");
+	              "limit 4096)");
 }
 
 TEST(vq, loop_breaks_the_queue)
@@ -749,7 +749,7 @@ TEST(vq, unmapped_descriptor_table_breaks_the_queue)
 	fake.hole_start = DESC;
 	fake.hole_end = DESC + 0x1000;
 	expect_broken("chain 2: descriptor 2 of the descriptor table at 0x40000000 is not in guest "
-		      "memory");
+	              "memory");
 
 	ASSERT_EQ(setup(8, F_INDIRECT), 0);
 	desc(DESC, 0, GUEST_BASE + GUEST_SIZE - 16, 32, VQ_DESC_F_INDIRECT, 0);

@@ -1,0 +1,888 @@
+/*
+ * blk/vblk.c end to end: a driver written here brings the device up through its MMIO
+ * registers, builds real requests in a fake guest memory (descriptors, available ring,
+ * headers, data, status bytes) and notifies; the device serves them from a RAM disk. Each
+ * test checks the status byte, used.len, the log line and that nothing outside the request
+ * changed, on the disk or in the guest.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "blk/disk.h"
+#include "blk/ramdisk.h"
+#include "blk/vblk.h"
+#include "tests/unit/log_capture.h"
+#include "tests/unit/test.h"
+#include "virtio/vmmio.h"
+#include "virtio/vq.h"
+
+#define GUEST_BASE 0x40000000ull
+#define GUEST_SIZE (64u * 4096u)
+#define DESC       (GUEST_BASE + 0x0000)
+#define AVAIL      (GUEST_BASE + 0x1000)
+#define USED       (GUEST_BASE + 0x2000)
+#define IND        (GUEST_BASE + 0x3000)
+#define HDR        (GUEST_BASE + 0x4000) /* request headers, 0x20 apart */
+#define STATUS     (GUEST_BASE + 0x5000) /* status bytes, 0x10 apart */
+#define DATA       (GUEST_BASE + 0x8000)
+
+#define DISK_SECTORS 128u
+#define DISK_BYTES   (DISK_SECTORS * DISK_SECTOR_SIZE)
+#define SERIAL       "vdisk-serial-0001"
+#define SENTINEL     0xee
+
+static uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
+static uint8_t disk[DISK_BYTES];
+static uint8_t disk_want[DISK_BYTES];
+
+static struct {
+	gpa_t hole_start, hole_end;
+	unsigned int contract_violations;
+	void (*hook)(gpa_t gpa, uint32_t len, bool writable);
+} fake;
+
+static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
+{
+	if (fake.hook)
+		fake.hook(gpa, len, writable);
+	if (len == 0 || (gpa & 4095) + len > 4096) {
+		fake.contract_violations++;
+		return NULL;
+	}
+	if (gpa < fake.hole_end && gpa + len > fake.hole_start)
+		return NULL;
+	if (gpa < GUEST_BASE || gpa - GUEST_BASE > GUEST_SIZE - len)
+		return NULL;
+	return guest + (gpa - GUEST_BASE);
+}
+
+static const struct vq_mem_ops fake_ops = {.map = fake_map};
+static const struct vq_mem mem = {.ops = &fake_ops};
+
+static struct ramdisk rd;
+static struct vblk blk;
+static uint16_t num;       /* queue size */
+static uint16_t drv_avail; /* the driver's avail.idx */
+static uint16_t next_desc; /* next free descriptor */
+
+/* ---- guest memory as the driver writes it ---------------------------------- */
+
+static uint8_t *gp(gpa_t a)
+{
+	return guest + (a - GUEST_BASE);
+}
+
+static void put16(gpa_t a, uint16_t v)
+{
+	gp(a)[0] = (uint8_t)v;
+	gp(a)[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(gpa_t a, uint32_t v)
+{
+	put16(a, (uint16_t)v);
+	put16(a + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(gpa_t a, uint64_t v)
+{
+	put32(a, (uint32_t)v);
+	put32(a + 4, (uint32_t)(v >> 32));
+}
+
+static uint16_t get16(gpa_t a)
+{
+	return (uint16_t)(gp(a)[0] | gp(a)[1] << 8);
+}
+
+static uint32_t get32(gpa_t a)
+{
+	return get16(a) | (uint32_t)get16(a + 2) << 16;
+}
+
+static uint64_t rd_cfg(uint32_t offset, uint32_t size)
+{
+	uint64_t v = 0xdead;
+
+	vmmio_read(&blk.mmio, VMMIO_REG_CONFIG + offset, size, &v);
+	return v;
+}
+
+static uint32_t rd_reg(uint32_t offset)
+{
+	uint64_t v = 0xdead;
+
+	vmmio_read(&blk.mmio, offset, 4, &v);
+	return (uint32_t)v;
+}
+
+static void wr_reg(uint32_t offset, uint32_t v)
+{
+	vmmio_write(&blk.mmio, offset, 4, v);
+}
+
+static uint64_t device_features(void)
+{
+	wr_reg(VMMIO_REG_DEVICE_FEATURES_SEL, 0);
+	uint64_t lo = rd_reg(VMMIO_REG_DEVICE_FEATURES);
+	wr_reg(VMMIO_REG_DEVICE_FEATURES_SEL, 1);
+	return lo | (uint64_t)rd_reg(VMMIO_REG_DEVICE_FEATURES) << 32;
+}
+
+/* Initializes the device as Linux's virtio-mmio and virtio-blk drivers do (§3.1.1). */
+static bool driver_init(uint64_t drop_features, uint16_t queue_size)
+{
+	uint64_t features = device_features() & ~drop_features;
+
+	memset(guest, 0, 0x3000); /* fresh rings */
+	num = queue_size;
+	drv_avail = 0;
+	next_desc = 0;
+	wr_reg(VMMIO_REG_STATUS, 0);
+	wr_reg(VMMIO_REG_STATUS, VMMIO_STATUS_ACKNOWLEDGE);
+	wr_reg(VMMIO_REG_STATUS, VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER);
+	wr_reg(VMMIO_REG_DRIVER_FEATURES_SEL, 0);
+	wr_reg(VMMIO_REG_DRIVER_FEATURES, (uint32_t)features);
+	wr_reg(VMMIO_REG_DRIVER_FEATURES_SEL, 1);
+	wr_reg(VMMIO_REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr_reg(VMMIO_REG_STATUS, 11);
+	if (rd_reg(VMMIO_REG_STATUS) != 11)
+		return false;
+	wr_reg(VMMIO_REG_QUEUE_SEL, 0);
+	wr_reg(VMMIO_REG_QUEUE_NUM, queue_size);
+	wr_reg(VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)DESC);
+	wr_reg(VMMIO_REG_QUEUE_DESC_HIGH, 0);
+	wr_reg(VMMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)AVAIL);
+	wr_reg(VMMIO_REG_QUEUE_DRIVER_HIGH, 0);
+	wr_reg(VMMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)USED);
+	wr_reg(VMMIO_REG_QUEUE_DEVICE_HIGH, 0);
+	wr_reg(VMMIO_REG_QUEUE_READY, 1);
+	wr_reg(VMMIO_REG_STATUS, 15);
+	return rd_reg(VMMIO_REG_STATUS) == 15 && rd_reg(VMMIO_REG_QUEUE_READY) == 1;
+}
+
+/* A disk of DISK_SECTORS with a pattern, a device on it, a driver that accepted features. */
+static bool setup_full(bool read_only, const char *serial, uint64_t drop_features,
+                       uint16_t queue_size)
+{
+	memset(guest, 0, sizeof(guest));
+	memset(&fake, 0, sizeof(fake));
+	for (uint32_t i = 0; i < DISK_BYTES; i++)
+		disk[i] = disk_want[i] = (uint8_t)(i * 13 + i / 512);
+	if (ramdisk_init(&rd, disk, DISK_BYTES, read_only) ||
+	    vblk_init(&blk, "vblk-test", &rd.disk, serial, &mem))
+		return false;
+	if (!driver_init(drop_features, queue_size))
+		return false;
+	log_capture_reset();
+	return true;
+}
+
+static bool setup(void)
+{
+	return setup_full(false, SERIAL, 0, 64);
+}
+
+struct buf {
+	gpa_t gpa;
+	uint32_t len;
+	bool writable;
+};
+
+/* Writes one chain of descriptors for bufs and makes it available; returns its head. */
+static uint16_t submit(const struct buf *bufs, unsigned int count)
+{
+	uint16_t head = next_desc;
+
+	for (unsigned int i = 0; i < count; i++) {
+		uint16_t d = (uint16_t)((next_desc + i) % num);
+		uint16_t flags = (uint16_t)((bufs[i].writable ? VQ_DESC_F_WRITE : 0) |
+		                            (i + 1 < count ? VQ_DESC_F_NEXT : 0));
+		gpa_t at = DESC + 16u * d;
+
+		put64(at, bufs[i].gpa);
+		put32(at + 8, bufs[i].len);
+		put16(at + 12, flags);
+		put16(at + 14, (uint16_t)((d + 1) % num));
+	}
+	next_desc = (uint16_t)((next_desc + count) % num);
+	put16(AVAIL + 4 + 2u * (drv_avail % num), head);
+	drv_avail++;
+	put16(AVAIL + 2, drv_avail);
+	return head;
+}
+
+static void header(gpa_t at, uint32_t type, uint64_t sector)
+{
+	put32(at, type);
+	put32(at + 4, 0);
+	put64(at + 8, sector);
+}
+
+static void kick(void)
+{
+	wr_reg(VMMIO_REG_QUEUE_NOTIFY, 0);
+}
+
+static uint16_t used_idx(void)
+{
+	return get16(USED + 2);
+}
+
+static uint32_t used_id(uint16_t n)
+{
+	return get32(USED + 4 + 8u * (n % num));
+}
+
+static uint32_t used_len(uint16_t n)
+{
+	return get32(USED + 4 + 8u * (n % num) + 4);
+}
+
+static unsigned int log_lines(void)
+{
+	unsigned int n = 0;
+
+	for (const char *s = log_text; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* A simple request: header at HDR + 0x20*slot, one data buffer, status at STATUS + 0x10*slot. */
+static uint16_t simple(unsigned int slot, uint32_t type, uint64_t sector, gpa_t data, uint32_t len,
+                       bool data_writable)
+{
+	struct buf b[3];
+	unsigned int n = 0;
+
+	header(HDR + 0x20u * slot, type, sector);
+	gp(STATUS + 0x10u * slot)[0] = SENTINEL;
+	b[n++] = (struct buf){HDR + 0x20u * slot, 16, false};
+	if (len)
+		b[n++] = (struct buf){data, len, data_writable};
+	b[n++] = (struct buf){STATUS + 0x10u * slot, 1, true};
+	return submit(b, n);
+}
+
+static uint8_t status_of(unsigned int slot)
+{
+	return gp(STATUS + 0x10u * slot)[0];
+}
+
+static void fill(gpa_t at, uint32_t len, uint8_t seed)
+{
+	for (uint32_t i = 0; i < len; i++)
+		gp(at)[i] = (uint8_t)(seed + i * 7);
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+TEST(vblk, config_space_describes_the_disk)
+{
+	uint64_t f;
+	uint64_t v;
+
+	ASSERT_TRUE(setup());
+	EXPECT_EQ(rd_reg(VMMIO_REG_DEVICE_ID), 2);
+	EXPECT_EQ(rd_cfg(0, 8), DISK_SECTORS);
+	EXPECT_EQ(rd_cfg(0, 4), DISK_SECTORS);
+	EXPECT_EQ(rd_cfg(8, 4), VBLK_SIZE_MAX);
+	EXPECT_EQ(rd_cfg(12, 4), 254);
+	EXPECT_EQ(rd_cfg(20, 4), 512);
+	EXPECT_EQ(rd_cfg(36, 4), VBLK_DWZ_SECTORS_MAX);
+	EXPECT_EQ(rd_cfg(40, 4), VBLK_DWZ_SEG_MAX);
+	EXPECT_EQ(rd_cfg(44, 4), 1);
+	EXPECT_EQ(rd_cfg(48, 4), VBLK_DWZ_SECTORS_MAX);
+	EXPECT_EQ(rd_cfg(52, 4), VBLK_DWZ_SEG_MAX);
+	EXPECT_EQ(rd_cfg(56, 1), 0);
+	EXPECT_EQ(rd_cfg(68, 4), 0);
+	EXPECT_EQ(vmmio_read(&blk.mmio, VMMIO_REG_CONFIG + 72, 1, &v), -ERANGE);
+	EXPECT_EQ(rd_reg(VMMIO_REG_QUEUE_NUM_MAX), 256);
+
+	f = device_features();
+	EXPECT_EQ(f, 1ull << 32 | 1ull << 33 | 1ull << 28 | 1ull << 29 | 1u << 1 | 1u << 2 |
+	                 1u << 6 | 1u << 9 | 1u << 13 | 1u << 14);
+
+	ASSERT_TRUE(setup_full(true, SERIAL, 0, 64));
+	f = device_features();
+	EXPECT_TRUE(f & 1u << VBLK_F_RO);
+	EXPECT_FALSE(f & 1u << VBLK_F_DISCARD);
+	EXPECT_FALSE(f & 1u << VBLK_F_WRITE_ZEROES);
+	EXPECT_STREQ(log_text, "");
+}
+
+/* ---- requests that work --------------------------------------------------- */
+
+TEST(vblk, write_then_read_round_trip)
+{
+	ASSERT_TRUE(setup());
+	fill(DATA, 1024, 0x40);
+	simple(0, VBLK_T_OUT, 5, DATA, 1024, false);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(used_id(0), 0);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	memcpy(disk_want + 5 * 512, gp(DATA), 1024);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), VMMIO_INT_VRING);
+	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	wr_reg(VMMIO_REG_INTERRUPT_ACK, VMMIO_INT_VRING);
+
+	memset(gp(DATA + 0x1000), 0, 1024);
+	simple(1, VBLK_T_IN, 5, DATA + 0x1000, 1024, true);
+	kick();
+	EXPECT_EQ(used_idx(), 2);
+	EXPECT_EQ(used_id(1), 3);
+	EXPECT_EQ(used_len(1), 1025);
+	EXPECT_EQ(status_of(1), VBLK_S_OK);
+	EXPECT_MEMEQ(gp(DATA + 0x1000), gp(DATA), 1024);
+	EXPECT_STREQ(log_text, "");
+	EXPECT_EQ(fake.contract_violations, 0);
+}
+
+TEST(vblk, request_split_across_buffers_and_pages)
+{
+	struct buf out[] = {
+	    {HDR, 10, false},
+	    {HDR + 0x100, 6, false},
+	    {DATA + 4096 - 50, 100, false}, /* crosses a page */
+	    {DATA + 0x2000, 412, false},
+	    {DATA + 0x3000, 512, false},
+	    {STATUS, 1, true},
+	};
+	struct buf in[] = {
+	    {HDR + 0x200, 16, false},
+	    {DATA + 0x5000 - 100, 300, true}, /* crosses a page */
+	    {DATA + 0x6000, 213, true},       /* 212 data bytes, then the status */
+	};
+	uint8_t want[1024];
+
+	ASSERT_TRUE(setup());
+	put32(HDR, VBLK_T_OUT);
+	put32(HDR + 4, 0);
+	put16(HDR + 8, 9); /* sector 9, split: 2 bytes here, 6 in the next buffer */
+	put16(HDR + 0x100, 0);
+	put32(HDR + 0x102, 0);
+	fill(DATA + 4096 - 50, 100, 1);
+	fill(DATA + 0x2000, 412, 2);
+	fill(DATA + 0x3000, 512, 3);
+	memcpy(want, gp(DATA + 4096 - 50), 100);
+	memcpy(want + 100, gp(DATA + 0x2000), 412);
+	memcpy(want + 512, gp(DATA + 0x3000), 512);
+	gp(STATUS)[0] = SENTINEL;
+	submit(out, 6);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_len(0), 1);
+	memcpy(disk_want + 9 * 512, want, 1024);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+
+	header(HDR + 0x200, VBLK_T_IN, 10);
+	gp(DATA + 0x6000)[212] = SENTINEL;
+	submit(in, 3);
+	kick();
+	EXPECT_EQ(used_len(1), 513);
+	EXPECT_EQ(gp(DATA + 0x6000)[212], VBLK_S_OK);
+	EXPECT_MEMEQ(gp(DATA + 0x5000 - 100), want + 512, 300);
+	EXPECT_MEMEQ(gp(DATA + 0x6000), want + 812, 212);
+	EXPECT_STREQ(log_text, "");
+	EXPECT_EQ(fake.contract_violations, 0);
+}
+
+TEST(vblk, indirect_request)
+{
+	ASSERT_TRUE(setup());
+	header(HDR, VBLK_T_IN, 2);
+	gp(STATUS)[0] = SENTINEL;
+	/* One descriptor in the ring pointing at a table of three. */
+	put64(IND, HDR);
+	put32(IND + 8, 16);
+	put16(IND + 12, VQ_DESC_F_NEXT);
+	put16(IND + 14, 1);
+	put64(IND + 16, DATA);
+	put32(IND + 24, 512);
+	put16(IND + 28, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE);
+	put16(IND + 30, 2);
+	put64(IND + 32, STATUS);
+	put32(IND + 40, 1);
+	put16(IND + 44, VQ_DESC_F_WRITE);
+	submit(&(struct buf){IND, 48, false}, 1);
+	put16(DESC + 12, VQ_DESC_F_INDIRECT);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_len(0), 513);
+	EXPECT_MEMEQ(gp(DATA), disk_want + 2 * 512, 512);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, flush)
+{
+	ASSERT_TRUE(setup());
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, get_id_returns_the_nul_padded_serial)
+{
+	ASSERT_TRUE(setup());
+	memset(gp(DATA), SENTINEL, 32);
+	simple(0, VBLK_T_GET_ID, 0, DATA, 20, true);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_len(0), 21);
+	EXPECT_MEMEQ(gp(DATA), SERIAL "\0\0\0", 20);
+	EXPECT_EQ(gp(DATA)[20], SENTINEL);
+
+	/* A 20-byte serial has no terminator; a longer one is cut. */
+	ASSERT_TRUE(setup_full(false, "0123456789abcdefghijKLMN", 0, 64));
+	memset(gp(DATA), SENTINEL, 32);
+	simple(0, VBLK_T_GET_ID, 0, DATA, 20, true);
+	kick();
+	EXPECT_MEMEQ(gp(DATA), "0123456789abcdefghij", 20);
+	EXPECT_EQ(gp(DATA)[20], SENTINEL);
+
+	/* Too short a buffer: an error, and nothing written but the status. */
+	memset(gp(DATA), SENTINEL, 32);
+	simple(1, VBLK_T_GET_ID, 0, DATA, 10, true);
+	kick();
+	EXPECT_EQ(status_of(1), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(1), 1);
+	EXPECT_EQ(gp(DATA)[0], SENTINEL);
+	EXPECT_CONTAINS(log_text,
+	                "vblk-test: request 3: GET_ID buffer of 10 bytes is shorter than 20");
+	EXPECT_EQ(log_lines(), 1);
+}
+
+/* Writes discard/write-zeroes segments {sector, count, flags} at DATA. */
+static void segments(const uint64_t (*seg)[3], unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		put64(DATA + 16u * i, seg[i][0]);
+		put32(DATA + 16u * i + 8, (uint32_t)seg[i][1]);
+		put32(DATA + 16u * i + 12, (uint32_t)seg[i][2]);
+	}
+}
+
+TEST(vblk, discard_zeroes_its_segments)
+{
+	static const uint64_t seg[][3] = {{2, 3, 0}, {10, 1, 0}};
+
+	ASSERT_TRUE(setup());
+	segments(seg, 2);
+	simple(0, VBLK_T_DISCARD, 0, DATA, 32, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_len(0), 1);
+	memset(disk_want + 2 * 512, 0, 3 * 512);
+	memset(disk_want + 10 * 512, 0, 512);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, write_zeroes_with_and_without_unmap)
+{
+	static const uint64_t seg[][3] = {{0, 1, 0}, {127, 1, VBLK_DWZ_F_UNMAP}};
+
+	ASSERT_TRUE(setup());
+	segments(seg, 2);
+	simple(0, VBLK_T_WRITE_ZEROES, 0, DATA, 32, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_len(0), 1);
+	memset(disk_want, 0, 512);
+	memset(disk_want + 127 * 512, 0, 512);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, unmap_on_discard_and_unknown_flags_are_unsupported)
+{
+	static const uint64_t unmap[][3] = {{2, 3, 0}, {10, 1, VBLK_DWZ_F_UNMAP}};
+	static const uint64_t unknown[][3] = {{4, 1, 2}};
+
+	ASSERT_TRUE(setup());
+	segments(unmap, 2);
+	simple(0, VBLK_T_DISCARD, 0, DATA, 32, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_UNSUPP);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "request 0: discard segment 1 has flags 0x1; unsupported");
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES); /* segment 0 was not applied either */
+
+	segments(unknown, 1);
+	simple(1, VBLK_T_WRITE_ZEROES, 0, DATA, 16, false);
+	kick();
+	EXPECT_EQ(status_of(1), VBLK_S_UNSUPP);
+	EXPECT_CONTAINS(log_text, "write-zeroes segment 0 has flags 0x2; unsupported");
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_EQ(log_lines(), 2);
+}
+
+TEST(vblk, bad_discard_segments_are_io_errors)
+{
+	static const uint64_t past_end[][3] = {{1, 1, 0}, {127, 2, 0}};
+	static const uint64_t huge[][3] = {{0, VBLK_DWZ_SECTORS_MAX + 1ull, 0}};
+	static const uint64_t wraps[][3] = {{UINT64_MAX, 2, 0}};
+
+	ASSERT_TRUE(setup());
+	segments(past_end, 2);
+	simple(0, VBLK_T_DISCARD, 0, DATA, 32, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "discard segment 1 of sectors 127+2 is past the end of the disk "
+	                          "(128 sectors)");
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES); /* checked before anything is applied */
+
+	log_capture_reset();
+	segments(huge, 1);
+	simple(1, VBLK_T_WRITE_ZEROES, 0, DATA, 16, false);
+	segments(wraps, 1);
+	kick();
+	EXPECT_EQ(status_of(1), VBLK_S_IOERR);
+
+	log_capture_reset();
+	simple(2, VBLK_T_DISCARD, 0, DATA, 24, false); /* not whole segments */
+	simple(3, VBLK_T_DISCARD, 0, DATA, 0, false);  /* no segment at all */
+	simple(4, VBLK_T_DISCARD, 0, DATA, 16 * (VBLK_DWZ_SEG_MAX + 1), false);
+	kick();
+	EXPECT_EQ(status_of(2), VBLK_S_IOERR);
+	EXPECT_EQ(status_of(3), VBLK_S_IOERR);
+	EXPECT_EQ(status_of(4), VBLK_S_IOERR);
+	EXPECT_CONTAINS(log_text, "discard data of 24 bytes is not whole 16-byte segments");
+	EXPECT_CONTAINS(log_text, "discard of 33 segments, more than 32");
+	EXPECT_EQ(log_lines(), 3);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+TEST(vblk, discard_without_the_feature_is_unsupported)
+{
+	static const uint64_t seg[][3] = {{2, 3, 0}};
+
+	ASSERT_TRUE(setup_full(false, SERIAL, 1ull << VBLK_F_DISCARD, 64));
+	segments(seg, 1);
+	simple(0, VBLK_T_DISCARD, 0, DATA, 16, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_UNSUPP);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "discard without its feature negotiated; unsupported");
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+TEST(vblk, unknown_types_are_unsupported)
+{
+	ASSERT_TRUE(setup());
+	simple(0, 99, 0, DATA, 512, false);
+	simple(1, 14, 0, DATA, 16, false); /* SECURE_ERASE, not offered */
+	simple(2, VBLK_T_IN | 0x80000000u, 0, DATA, 512, true);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_UNSUPP);
+	EXPECT_EQ(status_of(1), VBLK_S_UNSUPP);
+	EXPECT_EQ(status_of(2), VBLK_S_UNSUPP);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_EQ(used_len(2), 1);
+	EXPECT_CONTAINS(log_text, "request 0: type 99 is not supported");
+	EXPECT_EQ(log_lines(), 3);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+/* ---- requests that must fail ---------------------------------------------- */
+
+TEST(vblk, read_past_the_end_is_an_io_error)
+{
+	ASSERT_TRUE(setup());
+	memset(gp(DATA), SENTINEL, 1024);
+	simple(0, VBLK_T_IN, DISK_SECTORS - 1, DATA, 1024, true);
+	simple(1, VBLK_T_IN, UINT64_MAX, DATA, 512, true);
+	simple(2, VBLK_T_IN, UINT64_MAX - 1, DATA, 1024, true); /* sector + count wraps */
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_IOERR);
+	EXPECT_EQ(status_of(1), VBLK_S_IOERR);
+	EXPECT_EQ(status_of(2), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_EQ(used_len(2), 1);
+	EXPECT_CONTAINS(log_text, "request 0: read of sectors 127+2 is past the end of the disk "
+	                          "(128 sectors)");
+	EXPECT_EQ(log_lines(), 3);
+	for (int i = 0; i < 1024; i++)
+		if (gp(DATA)[i] != SENTINEL) {
+			test_fail(__FILE__, __LINE__, "guest byte %d written", i);
+			break;
+		}
+	/* The last sector itself is readable. */
+	simple(3, VBLK_T_IN, DISK_SECTORS - 1, DATA, 512, true);
+	kick();
+	EXPECT_EQ(status_of(3), VBLK_S_OK);
+	EXPECT_MEMEQ(gp(DATA), disk_want + (DISK_SECTORS - 1) * 512, 512);
+}
+
+TEST(vblk, write_past_the_end_is_an_io_error)
+{
+	ASSERT_TRUE(setup());
+	fill(DATA, 1024, 9);
+	simple(0, VBLK_T_OUT, DISK_SECTORS - 1, DATA, 1024, false);
+	simple(1, VBLK_T_OUT, UINT64_MAX, DATA, 512, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_IOERR);
+	EXPECT_EQ(status_of(1), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "request 0: write of sectors 127+2 is past the end of the disk");
+	EXPECT_EQ(log_lines(), 2);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+TEST(vblk, lengths_not_whole_sectors_are_io_errors)
+{
+	ASSERT_TRUE(setup());
+	memset(gp(DATA), SENTINEL, 1024);
+	simple(0, VBLK_T_IN, 0, DATA, 500, true);
+	simple(1, VBLK_T_OUT, 0, DATA, 513, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_IOERR);
+	EXPECT_EQ(status_of(1), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "request 0: read of 500 bytes at sector 0 is not whole sectors");
+	EXPECT_CONTAINS(log_text, "request 3: write of 513 bytes at sector 0 is not whole sectors");
+	EXPECT_EQ(gp(DATA)[0], SENTINEL);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+TEST(vblk, write_to_a_read_only_disk_is_an_io_error)
+{
+	ASSERT_TRUE(setup_full(true, SERIAL, 0, 64));
+	fill(DATA, 512, 5);
+	simple(0, VBLK_T_OUT, 3, DATA, 512, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "request 0: write of 512 bytes at sector 3 to a read-only disk");
+	EXPECT_EQ(log_lines(), 1);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	/* Reads still work. */
+	simple(1, VBLK_T_IN, 3, DATA + 0x1000, 512, true);
+	kick();
+	EXPECT_EQ(status_of(1), VBLK_S_OK);
+	EXPECT_MEMEQ(gp(DATA + 0x1000), disk_want + 3 * 512, 512);
+}
+
+TEST(vblk, header_shorter_than_16_bytes_gets_length_0)
+{
+	struct buf b[] = {{HDR, 12, false}, {STATUS, 1, true}};
+
+	ASSERT_TRUE(setup());
+	header(HDR, VBLK_T_OUT, 0);
+	gp(STATUS)[0] = SENTINEL;
+	submit(b, 2);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(used_len(0), 0);
+	EXPECT_EQ(status_of(0), SENTINEL);
+	EXPECT_CONTAINS(log_text, "request 0: header of 12 device-readable bytes, not 16; returned "
+	                          "with length 0");
+	EXPECT_EQ(log_lines(), 1);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+TEST(vblk, missing_status_byte_gets_length_0)
+{
+	struct buf b[] = {{HDR, 16, false}, {DATA, 512, false}};
+
+	ASSERT_TRUE(setup());
+	header(HDR, VBLK_T_OUT, 0);
+	fill(DATA, 512, 77);
+	submit(b, 2);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(used_len(0), 0);
+	EXPECT_CONTAINS(log_text,
+	                "request 0: no device-writable byte for the status (528 bytes, all "
+	                "device-readable); returned with length 0");
+	EXPECT_EQ(log_lines(), 1);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES); /* the write was not done */
+}
+
+TEST(vblk, only_the_last_writable_byte_is_the_status)
+{
+	struct buf b[] = {{HDR, 16, false}, {DATA, 512, false}, {STATUS, 4, true}};
+
+	ASSERT_TRUE(setup());
+	header(HDR, VBLK_T_OUT, 1);
+	fill(DATA, 512, 3);
+	memset(gp(STATUS), SENTINEL, 4);
+	submit(b, 3);
+	kick();
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_MEMEQ(gp(STATUS), "\xee\xee\xee\x00", 4);
+	memcpy(disk_want + 512, gp(DATA), 512);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+}
+
+/* Makes the data buffer vanish after the walker's check (the first map), before the copy. */
+static gpa_t vanish_at;
+static unsigned int vanish_seen;
+
+static void vanish_after_check(gpa_t gpa, uint32_t len, bool writable)
+{
+	if (gpa == vanish_at && ++vanish_seen == 2) {
+		fake.hole_start = vanish_at;
+		fake.hole_end = vanish_at + 0x1000;
+	}
+}
+
+TEST(vblk, buffer_lost_during_the_copy_is_an_io_error)
+{
+	ASSERT_TRUE(setup());
+	memset(gp(DATA + 0x1000), SENTINEL, 512);
+	simple(0, VBLK_T_IN, 0, DATA + 0x1000, 512, true);
+	vanish_at = DATA + 0x1000;
+	vanish_seen = 0;
+	fake.hook = vanish_after_check;
+	kick();
+	fake.hook = NULL;
+	EXPECT_EQ(status_of(0), VBLK_S_IOERR);
+	EXPECT_EQ(used_len(0), 1);
+	EXPECT_CONTAINS(log_text, "buffer 0x40009000+512 is no longer in guest memory");
+	EXPECT_EQ(gp(DATA + 0x1000)[0], SENTINEL);
+	/* The queue is fine: the next request works. */
+	fake.hole_end = 0;
+	simple(1, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(status_of(1), VBLK_S_OK);
+}
+
+/* ---- interrupts ---------------------------------------------------------- */
+
+TEST(vblk, event_idx_suppresses_interrupts)
+{
+	ASSERT_TRUE(setup());
+	put16(AVAIL + 4 + 2u * num, 1); /* used_event: interrupt when used.idx passes 1 */
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), 0);
+	/* The device asked to be notified from avail index 1 on. */
+	EXPECT_EQ(get16(USED + 4 + 8u * num), 1);
+	simple(1, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), VMMIO_INT_VRING);
+}
+
+TEST(vblk, no_interrupt_flag_without_event_idx)
+{
+	ASSERT_TRUE(setup_full(false, SERIAL, 1ull << VQ_F_EVENT_IDX, 64));
+	put16(AVAIL, VQ_AVAIL_F_NO_INTERRUPT);
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_EQ(get16(USED + 4 + 8u * num), 0); /* avail_event untouched */
+	put16(AVAIL, 0);
+	simple(1, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+}
+
+/* ---- broken queues and resets ----------------------------------------------- */
+
+TEST(vblk, broken_queue_needs_reset)
+{
+	ASSERT_TRUE(setup());
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	/* A chain whose second descriptor points back at the first. */
+	simple(1, VBLK_T_IN, 0, DATA, 512, true);
+	put16(DESC + 16u * 4 + 14, 3);
+	put16(DESC + 16u * 4 + 12, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE);
+	kick();
+	/* The request before the bad one was answered... */
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	/* ...then the device gave up and said so. */
+	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 15 | VMMIO_STATUS_DEVICE_NEEDS_RESET);
+	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), VMMIO_INT_VRING | VMMIO_INT_CONFIG);
+	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	EXPECT_CONTAINS(log_text, "vblk-test: queue 0: chain 2: longer than the 64 descriptors of "
+	                          "its queue (a loop); queue broken");
+	EXPECT_CONTAINS(log_text, "vblk-test: device needs reset (status 0x4f)");
+	EXPECT_EQ(log_lines(), 2);
+
+	/* Nothing more is served until a reset. */
+	simple(2, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(status_of(2), SENTINEL);
+	EXPECT_EQ(log_lines(), 2);
+
+	ASSERT_TRUE(driver_init(0, 64));
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+}
+
+TEST(vblk, buffer_outside_guest_memory_needs_reset)
+{
+	ASSERT_TRUE(setup());
+	simple(0, VBLK_T_OUT, 0, GUEST_BASE + GUEST_SIZE - 256, 512, false);
+	kick();
+	EXPECT_EQ(used_idx(), 0);
+	EXPECT_TRUE(rd_reg(VMMIO_REG_STATUS) & VMMIO_STATUS_DEVICE_NEEDS_RESET);
+	EXPECT_CONTAINS(log_text, "device-readable buffer 0x4003ff00+512 is not in guest memory");
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_EQ(status_of(0), SENTINEL);
+}
+
+TEST(vblk, reset_with_requests_in_flight)
+{
+	ASSERT_TRUE(setup());
+	fill(DATA, 512, 1);
+	simple(0, VBLK_T_OUT, 0, DATA, 512, false);
+	simple(1, VBLK_T_OUT, 1, DATA, 512, false);
+	/* The driver resets before notifying: the device must forget them. */
+	wr_reg(VMMIO_REG_STATUS, 0);
+	kick();
+	EXPECT_CONTAINS(log_text, "notify of queue 0 with status 0x0; ignored");
+	EXPECT_EQ(used_idx(), 0);
+	EXPECT_EQ(status_of(0), SENTINEL);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+
+	/* Brought up again on fresh rings, the old requests are gone for good. */
+	ASSERT_TRUE(driver_init(0, 64));
+	kick();
+	EXPECT_EQ(used_idx(), 0);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+}
+
+TEST(vblk, indexes_wrap_at_65536)
+{
+	unsigned int bad = 0;
+
+	ASSERT_TRUE(setup_full(false, SERIAL, 0, 16));
+	for (uint32_t batch = 0; batch < 8200 && !bad; batch++) {
+		for (unsigned int i = 0; i < 8; i++)
+			simple(i, VBLK_T_FLUSH, 0, 0, 0, false);
+		kick();
+		if (used_idx() != (uint16_t)(8 * (batch + 1)))
+			bad++;
+		for (unsigned int i = 0; i < 8; i++)
+			if (status_of(i) != VBLK_S_OK || used_len((uint16_t)(8 * batch + i)) != 1 ||
+			    used_id((uint16_t)(8 * batch + i)) != 2 * i)
+				bad++;
+	}
+	EXPECT_EQ(bad, 0);
+	EXPECT_EQ(used_idx(), (uint16_t)(8 * 8200));
+	EXPECT_STREQ(log_text, "");
+	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 15);
+}

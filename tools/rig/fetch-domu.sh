@@ -1,0 +1,94 @@
+#!/bin/sh
+# Fetch the arm64 Debian userland for Linux test guests (domUs) of the virtio-blk tests:
+# fio and e2fsprogs (mke2fs/mkfs.ext4, e2fsck/fsck.ext4) with the closure of their shared
+# libraries, into ${VDISK_CACHE:-~/.cache/vdisk}/domu/ (kept apart from fetch.sh's sysroot):
+#   domu/debs/     downloaded .deb files
+#   domu/sysroot/  unpacked with dpkg -x
+# Uses fetch.sh's private arm64 apt state (runs fetch.sh first). The library closure is taken
+# from the packages' Depends (lib* packages) and then checked against the binaries' real ELF
+# NEEDED entries (elfdeps.sh); it fails naming a missing library.
+# Usage: tools/rig/fetch-domu.sh
+# Env: RIG_DOMU_PKGS   packages (default "fio e2fsprogs"), RIG_DOMU_BINS  binaries to check
+#      (default "/usr/bin/fio /sbin/mke2fs /sbin/e2fsck"), RIG_DOMU_EXTRA_LIBPKGS
+set -eu
+. "$(dirname -- "$0")/common.sh"
+need_cmd apt-get apt-cache dpkg-deb aarch64-linux-gnu-readelf flock sha256sum
+"$RIG_DIR/fetch.sh"
+rig_lock fetch-domu
+
+ROOTS=${RIG_DOMU_PKGS:-fio e2fsprogs}
+BINS=${RIG_DOMU_BINS:-/usr/bin/fio /sbin/mke2fs /sbin/e2fsck}
+OUT=$CACHE/domu
+DEBS=$OUT/debs
+DSYS=$OUT/sysroot
+key=$({
+	stat -c %Y "$APTDIR/updated"
+	echo "$ROOTS | $BINS | ${RIG_DOMU_EXTRA_LIBPKGS:-}"
+	cat "$0" "$RIG_DIR/elfdeps.sh"
+} | sha256sum | cut -d' ' -f1)
+if stamp_ok "$OUT/fetch.stamp" "$key" && [ -d "$DSYS" ]; then
+	msg "domU userland ($ROOTS) in $DSYS (cached: yes)"
+	exit 0
+fi
+rm -f "$OUT/fetch.stamp"
+
+# Library closure by Depends/Pre-Depends (lib* and zlib1g only, as fetch.sh does).
+seen="" todo=$ROOTS
+while [ -n "$todo" ]; do
+	# shellcheck disable=SC2086
+	deps=$(rig_apt_cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+		--no-replaces --no-enhances $todo 2>/dev/null |
+		sed -n 's/^ *[ |]\(Pre\)\{0,1\}Depends: \(lib[^ <>]*\|zlib1g\)$/\2/p' | sort -u)
+	seen="$seen $todo"
+	todo=""
+	for d in $deps; do
+		case " $seen $todo " in *" $d "*) ;; *) todo="$todo $d" ;; esac
+	done
+done
+LIBPKGS=$(echo "$seen" | tr ' ' '\n' | grep -E '^(lib|zlib1g$)' | sort -u | tr '\n' ' ')
+PKGS="$ROOTS $LIBPKGS ${RIG_DOMU_EXTRA_LIBPKGS:-}"
+
+mkdir -p "$DEBS"
+# shellcheck disable=SC2086
+pairs=$(rig_apt_cache show --no-all-versions $PKGS 2>/dev/null |
+	awk '/^Package: /{p=$2} /^Filename: /{n=split($2,a,"/"); print p, a[n]}')
+manifest="" missing=""
+for p in $PKGS; do
+	fn=$(echo "$pairs" | awk -v p="$p" '$1 == p { print $2; exit }')
+	[ -n "$fn" ] || die "arm64 package '$p' not found"
+	manifest="$manifest$fn
+"
+	[ -f "$DEBS/$fn" ] || missing="$missing $p"
+done
+manifest=$(printf '%s' "$manifest" | sort -u)
+if [ -n "$missing" ]; then
+	msg "downloading arm64 packages for domUs:$missing"
+	# shellcheck disable=SC2086
+	(cd "$DEBS" && rig_apt_get download $missing) >"$DEBS/download.log" 2>&1 ||
+		{ cat "$DEBS/download.log" >&2; die "apt-get download failed"; }
+	for f in "$DEBS"/*%3a*.deb; do
+		[ -e "$f" ] || continue
+		mv "$f" "$DEBS/$(basename "$f" | sed 's/_[0-9]*%3a/_/')"
+	done
+	for f in $manifest; do [ -f "$DEBS/$f" ] || die "download did not produce $f"; done
+fi
+if ! stamp_ok "$DSYS.stamp" "$manifest" || [ ! -d "$DSYS" ]; then
+	msg "unpacking $(echo "$manifest" | wc -l) debs into $DSYS"
+	rm -rf "$DSYS" "$DSYS.stamp"
+	mkdir -p "$DSYS"
+	for f in $manifest; do dpkg-deb -x "$DEBS/$f" "$DSYS" || die "dpkg -x $f failed"; done
+	echo "$manifest" >"$DSYS.stamp"
+	for f in "$DEBS"/*.deb; do
+		case "
+$manifest
+" in *"
+${f##*/}
+"*) ;; *) rm -f "$f" ;; esac
+	done
+fi
+for b in $BINS; do [ -f "$DSYS$b" ] || die "$b not in the domU packages ($ROOTS)"; done
+# shellcheck disable=SC2086
+"$RIG_DIR/elfdeps.sh" "$DSYS" $BINS >/dev/null ||
+	die "shared-library closure incomplete: add the package providing it to RIG_DOMU_EXTRA_LIBPKGS"
+echo "$key" >"$OUT/fetch.stamp"
+msg "domU userland: $(echo "$manifest" | wc -l) debs, closure of $BINS complete"
