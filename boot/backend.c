@@ -29,6 +29,7 @@
 #define LIST_LEN 1024
 #define RIGHTS_WAIT_NS  (8ull * 1000000000ull)
 #define RIGHTS_RETRY_NS (250ull * 1000000ull)
+#define REMOVAL_DELAY_NS (1000ull * 1000000ull) /* libxl waits up to 10 s */
 
 /*
  * A RAM disk outlives its guest. vdisk cannot read a guest's name (xenstore keeps
@@ -259,10 +260,28 @@ static void fail_device(struct dev *d, const char *msg)
 	set_state(d, BACKEND_CLOSED);
 }
 
+/* A backend directory to remove a little after reporting Closed. */
+struct removal {
+	bool used;
+	char path[PATH_LEN];
+};
+
+static struct removal removals[DEV_MAX];
+
 /*
- * Stops serving and, as libxl expects of a backend domain that is not dom0, reports Closed
- * and removes the backend directory (libxl waits for that before the guest is gone).
+ * libxl takes a device away from a guest by waiting for the backend to report Closed, then
+ * (for a backend that is not dom0) for the backend to remove its directory. Its state watch
+ * fails if the directory is gone before it saw Closed, so the removal waits a moment.
  */
+static void finish_removal(void *arg)
+{
+	struct removal *r = arg;
+
+	xs_rm(XS_TXN_NONE, r->path);
+	r->used = false;
+}
+
+/* Stops serving; reports Closed and schedules the directory's removal if it still exists. */
 static void remove_device(struct dev *d, bool dir_exists)
 {
 	ioreq_server_stop(&d->ioreq);
@@ -270,8 +289,17 @@ static void remove_device(struct dev *d, bool dir_exists)
 	if (d->disk)
 		d->disk->attached = false;
 	if (dir_exists) {
+		struct removal *r = NULL;
+
 		set_state(d, BACKEND_CLOSED);
-		xs_rm(XS_TXN_NONE, d->path);
+		for (unsigned int i = 0; i < DEV_MAX && !r; i++)
+			if (!removals[i].used)
+				r = &removals[i];
+		if (r) {
+			r->used = true;
+			snprintf(r->path, sizeof(r->path), "%s", d->path);
+			loop_defer_until(finish_removal, r, arch_timer_now_ns() + REMOVAL_DELAY_NS);
+		}
 	}
 	log_info("backend: %s: removed", d->name);
 	d->used = false;
@@ -390,10 +418,17 @@ static void scan_layout(enum backend_layout layout)
 		dv = devids;
 		for (int j = 0; j < dev_count; j++, dv += strlen(dv) + 1) {
 			uint64_t devid;
+			char online_path[PATH_LEN + 32], online[4];
 
-			if (parse_u64(dv, 10, UINT32_MAX, &devid) &&
-			    !find_dev(layout, (uint16_t)fe, (uint32_t)devid))
-				add_device(layout, (uint16_t)fe, (uint32_t)devid);
+			if (!parse_u64(dv, 10, UINT32_MAX, &devid) ||
+			    find_dev(layout, (uint16_t)fe, (uint32_t)devid))
+				continue;
+			/* A device being taken away (online=0) is not a new one. */
+			snprintf(online_path, sizeof(online_path), "%s/%s/online", path, dv);
+			if (xs_read(XS_TXN_NONE, online_path, online, sizeof(online)) >= 0 &&
+			    strcmp(online, "0") == 0)
+				continue;
+			add_device(layout, (uint16_t)fe, (uint32_t)devid);
 		}
 	}
 }

@@ -60,7 +60,12 @@ int loop_wait(uint64_t deadline_ns)
 	if (deadline_ns && arch_timer_now_ns() >= deadline_ns)
 		return -ETIMEDOUT;
 	arch_timer_set_deadline(deadline_ns);
-	arch_cpu_wait_for_interrupt();
+	/*
+	 * Xen raises the upcall interrupt only when evtchn_upcall_pending goes from 0 to 1:
+	 * with the flag already set there may be nothing to wake us, so do not sleep.
+	 */
+	if (!(irqs.upcall && evtchn_upcall_pending()))
+		arch_cpu_wait_for_interrupt();
 	dispatch();
 	if (deadline_ns && arch_timer_now_ns() >= deadline_ns)
 		return -ETIMEDOUT;

@@ -164,6 +164,11 @@ unsigned int evtchn_dispatch(void)
 	return handled;
 }
 
+bool evtchn_upcall_pending(void)
+{
+	return vcpu && __atomic_load_n(&vcpu->evtchn_upcall_pending, __ATOMIC_ACQUIRE);
+}
+
 uint64_t evtchn_stray_count(void)
 {
 	return stray;

@@ -2,6 +2,7 @@
 #ifndef HYP_EVTCHN_H
 #define HYP_EVTCHN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct shared_info;
@@ -36,6 +37,8 @@ void evtchn_ignore(uint32_t port, void *arg);
  * pending, unmasked port's handler. Returns the number of handlers run.
  */
 unsigned int evtchn_dispatch(void);
+/** Whether Xen flagged events for this vCPU that evtchn_dispatch has not looked at yet. */
+bool evtchn_upcall_pending(void);
 /** Returns how many events arrived on ports without a handler (those ports get masked). */
 uint64_t evtchn_stray_count(void);
 
