@@ -247,9 +247,12 @@ static int set_target(unsigned int backend, unsigned int frontend)
 		backend, frontend, errno_name(e), strerror(e));
 	switch (e) {
 	case EINVAL:
-		fprintf(stderr, ": domain %u already has a target (Xen allows set_target once per "
-				"domain, until it dies), or backend == frontend\n",
-			backend);
+		if (backend == frontend)
+			fprintf(stderr, ": a domain cannot be its own target\n");
+		else
+			fprintf(stderr, ": domain %u already has a target (Xen 4.17 allows set_target "
+					"once per domain, until it dies)\n",
+				backend);
 		break;
 	case ESRCH:
 		fprintf(stderr, ": domain %u or %u does not exist\n", backend, frontend);
