@@ -1,7 +1,7 @@
 #!/bin/bash
 # Real-Xen rig tests: boots Xen (with IOREQ) + Debian dom0 under QEMU for each GIC version
 # and runs a dom0 scenario that creates vdisk with xl and checks what it does.
-#   tests/rig/run.sh [GIC...]     foundation tests, GIC versions 3 2 by default
+#   tests/rig/run.sh [GIC...]     foundation and virtio-blk scenarios, GIC versions 3 2 by default
 #   tests/rig/run.sh --demo       boot once, show vdisk's console through xl console (make run)
 # Env: RIG_ICOUNT=1 (repeatable guest time), RIG_TIMEOUT (seconds per boot, default 900).
 # Ends with "rig: N passed, N failed"; exit status 1 if anything failed.
@@ -12,8 +12,10 @@ mkdir -p build/rig
 make -s build/vdisk.img build/dom0/vdisk-dom0
 
 # RIG_ICOUNT=1: QEMU -icount with one CPU, so that guest-time figures repeat from run to run.
-boot() { # boot GIC SCENARIO LOG
-	tools/rig/boot.sh --gic "$1" --scenario "$2" --log "$3" --timeout "${RIG_TIMEOUT:-900}" \
+boot() { # boot GIC SCENARIO LOG [--add SRC:DEST]...
+	local gic=$1 file=$2 log=$3
+	shift 3
+	tools/rig/boot.sh --gic "$gic" --scenario "$file" --log "$log" --timeout "${RIG_TIMEOUT:-900}" "$@" \
 		$([ "${RIG_ICOUNT:-0}" = 1 ] && echo --icount) \
 		--add build/vdisk.img:/rig/vdisk.img --add build/dom0/vdisk-dom0:/rig/vdisk-dom0 \
 		--add tests/rig/vdisk.cfg:/rig/vdisk.cfg
@@ -28,27 +30,42 @@ if [ "${1:-}" = "--demo" ]; then
 fi
 
 passed=0 failed=0
-for gic in ${@:-3 2}; do
-	log=build/rig/foundation-gic$gic.log
-	echo "rig: GICv$gic: booting Xen + dom0 (log: $log)"
+
+# scenario GIC NAME FILE [--add SRC:DEST]...: one boot, its RIG-TEST lines counted.
+scenario() {
+	local gic=$1 name=$2 file=$3 log=build/rig/$2-gic$1.log start clean
+	shift 3
+	echo "rig: GICv$gic: $name (log: $log)"
 	start=$(date +%s)
-	boot "$gic" tests/rig/foundation.sh "$log" >"$log.raw" 2>&1 || true
+	boot "$gic" "$file" "$log" "$@" >"$log.raw" 2>&1 || true
 	clean=$(tr -d '\r' <"$log")
-	while read -r verdict name why; do
+	while read -r verdict test why; do
 		case $verdict in
-		PASS) passed=$((passed + 1)); echo "PASS gic$gic.$name" ;;
-		FAIL) failed=$((failed + 1)); echo "FAIL gic$gic.$name $why" ;;
+		PASS) passed=$((passed + 1)); echo "PASS gic$gic.$test" ;;
+		FAIL) failed=$((failed + 1)); echo "FAIL gic$gic.$test $why" ;;
 		esac
 	done < <(sed -n 's/.*RIG-TEST: \(PASS\|FAIL\) \([^:]*\):\{0,1\} *\(.*\)/\1 \2 \3/p' <<<"$clean")
 	if grep -q "RIG-SUMMARY:" <<<"$clean"; then
-		passed=$((passed + 1)); echo "PASS gic$gic.scenario_completed"
+		passed=$((passed + 1)); echo "PASS gic$gic.$name.completed"
 	else
-		failed=$((failed + 1)); echo "FAIL gic$gic.scenario_completed (no summary; tail of $log:)"
+		failed=$((failed + 1)); echo "FAIL gic$gic.$name.completed (no summary; tail of $log:)"
 		tail -n 40 <<<"$clean" | sed 's/^/    /'
 	fi
 	sed -n 's/.*RIG-METRIC: /    metric gic'"$gic"': /p' <<<"$clean"
-	echo "rig: GICv$gic took $(($(date +%s) - start)) s"
+	echo "rig: GICv$gic $name took $(($(date +%s) - start)) s"
+}
+
+# The Linux guest for virtio-blk: Debian's kernel (dom0's) and a busybox initramfs.
+tools/rig/mk-domu-initrd.sh build/rig/guest-blk.cpio --script tests/rig/guest-blk.sh \
+	--modules "virtio_mmio virtio_blk" >/dev/null
+cache=${VDISK_CACHE:-$HOME/.cache/vdisk}
+
+for gic in ${@:-3 2}; do
+	scenario "$gic" foundation tests/rig/foundation.sh
+	scenario "$gic" virtio tests/rig/virtio.sh --add "$cache/dom0/Image:/rig/Image" \
+		--add build/rig/guest-blk.cpio:/rig/domu.cpio
 done
+
 # vdisk as Xen's dom0 (the dom0less/driver-domain-free case): no PV console ring and no
 # xenstore, so it must log through CONSOLE_IO and still measure its event channels.
 for gic in ${@:-3 2}; do

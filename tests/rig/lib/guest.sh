@@ -10,9 +10,11 @@
 #             g_pass/g_fail/g_check/g_metric/g_summary) and should end with g_summary
 #     DISK    an xl disk spec each, e.g. 'backend=vdisk, backendtype=standalone,
 #             specification=virtio, vdev=xvda, target=ram:64M'
-#   Steps: xl create -p; for each virtio disk served by another domain, wait until its backend
-#   state is 2 (InitWait) or more; attach `xl console`; xl unpause; wait for the guest's
-#   "DOMU: script exit N" (or the domain's end, or RIG_GUEST_TIMEOUT); destroy the guest.
+#   Steps: xl create -p (libxl 4.17 itself waits there until every backend is in InitWait, state
+#   2: 10 s, then it gives up, waits up to 10 s more for the backend to let go and destroys the
+#   guest); RIG_GUEST_ON_CREATE runs meanwhile; check each virtio disk's backend state is 2-4;
+#   attach `xl console`; xl unpause; wait for the guest's "DOMU: script exit N" (or the
+#   domain's end, or RIG_GUEST_TIMEOUT); destroy the guest.
 #   Reports (rig_pass/rig_fail): NAME.xl_create, NAME.backend_initwait (virtio disks only),
 #   NAME.<each GUEST-TEST of the script>, NAME.script (exit status 0); metrics NAME.xl_create_ms,
 #   NAME.unpause_to_script_end_ms and the script's GUEST-METRICs as NAME.<key>.
@@ -27,12 +29,18 @@
 #   RIG_GUEST_KERNEL, RIG_GUEST_INITRD   other kernel / initramfs
 #   RIG_GUEST_MEMORY         MB (default 512; the blk initramfs unpacks to about 90 MB)
 #   RIG_GUEST_TIMEOUT        seconds from unpause to the script's end (default 300)
-#   RIG_GUEST_DEFERRED_PROBE deferred_probe_timeout= for the guest kernel (default 1: the
+#   RIG_GUEST_DEFERRED_PROBE deferred_probe_timeout= for the guest kernel (default 0). The
 #                            frontend's iommus=<&xen_grant_dma> has no driver in Debian's kernel,
-#                            so virtio_mmio probes only after this timeout; Linux's default is 10)
+#                            so virtio_mmio waits for this timeout before it probes: Linux's default
+#                            (10) meant /dev/vda about 12 s after boot; 1 about 1 s after the
+#                            module loads; 0 probes at once, inside insmod virtio_mmio.
 #   RIG_GUEST_EXTRA          more guest kernel arguments
 #   RIG_GUEST_SECLABEL       xl seclabel (e.g. system_u:system_r:domU_t under --xsm flask)
-#   RIG_GUEST_BACKEND_WAIT   seconds to wait for the backends' InitWait (default 30; 0: no wait)
+#   RIG_GUEST_BACKEND_WAIT   seconds to wait for the backends' InitWait after xl create -p
+#                            (default 30; 0: no check)
+#   RIG_GUEST_ON_CREATE      command run (eval, with the guest's domid appended) as soon as the
+#                            domain exists, while xl create -p waits for the backends; e.g.
+#                            RIG_GUEST_ON_CREATE="/rig/vdisk-dom0 set-target $(xl domid vdisk)"
 #   RIG_GUEST_CFG            extra xl config lines
 
 rig_guest_run() { # NAME SCRIPT [DISK...]
@@ -58,7 +66,7 @@ rig_guest_run() { # NAME SCRIPT [DISK...]
 		echo "name = \"$_g_name\""
 		echo "kernel = \"${RIG_GUEST_KERNEL:-/rig/domu/Image}\""
 		echo "ramdisk = \"$_g_dir/initrd\""
-		echo "extra = \"console=hvc0 quiet deferred_probe_timeout=${RIG_GUEST_DEFERRED_PROBE:-1} ${RIG_GUEST_EXTRA:-}\""
+		echo "extra = \"console=hvc0 quiet deferred_probe_timeout=${RIG_GUEST_DEFERRED_PROBE:-0} ${RIG_GUEST_EXTRA:-}\""
 		echo "memory = ${RIG_GUEST_MEMORY:-512}"
 		echo "vcpus = 1"
 		echo 'on_crash = "preserve"'
@@ -74,7 +82,20 @@ rig_guest_run() { # NAME SCRIPT [DISK...]
 	sed "s/^/$_g_name| cfg: /" "$_g_dir/xl.cfg"
 
 	_g_t0=$(rig_now_ms)
-	if ! xl create -p "$_g_dir/xl.cfg" >"$_g_dir/create.txt" 2>&1; then
+	rm -f "$_g_dir/create.rc"
+	(xl create -p "$_g_dir/xl.cfg" >"$_g_dir/create.txt" 2>&1; echo $? >"$_g_dir/create.rc") &
+	if [ -n "${RIG_GUEST_ON_CREATE:-}" ]; then
+		# xl create -p waits for the backends' InitWait: the hook runs meanwhile, once the
+		# guest's domid exists (e.g. vdisk-dom0 set-target under the dummy XSM policy)
+		rig_wait_for 60 sh -c "xl domid '$_g_name' || test -f '$_g_dir/create.rc'"
+		_g_id=$(xl domid "$_g_name" 2>/dev/null)
+		if [ -n "$_g_id" ]; then
+			echo "$_g_name| hook: $RIG_GUEST_ON_CREATE $_g_id"
+			eval "$RIG_GUEST_ON_CREATE $_g_id" 2>&1 | sed "s/^/$_g_name| hook: /"
+		fi
+	fi
+	rig_wait_for 120 test -f "$_g_dir/create.rc"
+	if [ "$(cat "$_g_dir/create.rc" 2>/dev/null)" != 0 ]; then
 		rig_metric "$_g_name.xl_create_ms" $(($(rig_now_ms) - _g_t0))
 		sed "s/^/$_g_name| xl create: /" "$_g_dir/create.txt"
 		rig_fail "$_g_name.xl_create" "$(grep -v '^Parsing' "$_g_dir/create.txt" | tail -n 2 | tr '\n' ' ')"
