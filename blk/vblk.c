@@ -43,6 +43,24 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
+/* Whether a read or write of len bytes at sector is whole sectors inside the disk. */
+static bool rw_ok(struct vblk *blk, const struct vq_chain *c, const char *what, uint64_t sector,
+                  uint32_t len)
+{
+	if (len % DISK_SECTOR_SIZE) {
+		req_warn(blk, c, "%s of %u bytes at sector %llu is not whole sectors", what, len,
+		         (unsigned long long)sector);
+		return false;
+	}
+	if (!disk_range_ok(blk->disk, sector, len / DISK_SECTOR_SIZE)) {
+		req_warn(blk, c, "%s of sectors %llu+%u is past the end of the disk (%llu sectors)",
+		         what, (unsigned long long)sector, len / DISK_SECTOR_SIZE,
+		         (unsigned long long)blk->disk->sector_count);
+		return false;
+	}
+	return true;
+}
+
 /* VIRTIO_BLK_T_IN: disk to the device-writable buffers before the status byte. */
 static uint8_t do_in(struct vblk *blk, struct vq *vq, const struct vq_chain *c, uint64_t sector,
                      uint32_t *written)
@@ -50,18 +68,8 @@ static uint8_t do_in(struct vblk *blk, struct vq *vq, const struct vq_chain *c, 
 	struct disk *disk = blk->disk;
 	uint32_t len = c->writable_len - 1;
 
-	if (len % DISK_SECTOR_SIZE) {
-		req_warn(blk, c, "read of %u bytes at sector %llu is not whole sectors", len,
-		         (unsigned long long)sector);
+	if (!rw_ok(blk, c, "read", sector, len))
 		return VBLK_S_IOERR;
-	}
-	if (!disk_range_ok(disk, sector, len / DISK_SECTOR_SIZE)) {
-		req_warn(blk, c,
-		         "read of sectors %llu+%u is past the end of the disk (%llu sectors)",
-		         (unsigned long long)sector, len / DISK_SECTOR_SIZE,
-		         (unsigned long long)disk->sector_count);
-		return VBLK_S_IOERR;
-	}
 	for (uint32_t off = 0; off < len;) {
 		uint32_t n = min_u32(len - off, VBLK_BOUNCE_SIZE);
 		uint64_t at = sector + off / DISK_SECTOR_SIZE;
@@ -92,18 +100,8 @@ static uint8_t do_out(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
 		         (unsigned long long)sector);
 		return VBLK_S_IOERR;
 	}
-	if (len % DISK_SECTOR_SIZE) {
-		req_warn(blk, c, "write of %u bytes at sector %llu is not whole sectors", len,
-		         (unsigned long long)sector);
+	if (!rw_ok(blk, c, "write", sector, len))
 		return VBLK_S_IOERR;
-	}
-	if (!disk_range_ok(disk, sector, len / DISK_SECTOR_SIZE)) {
-		req_warn(blk, c,
-		         "write of sectors %llu+%u is past the end of the disk (%llu sectors)",
-		         (unsigned long long)sector, len / DISK_SECTOR_SIZE,
-		         (unsigned long long)disk->sector_count);
-		return VBLK_S_IOERR;
-	}
 	for (uint32_t off = 0; off < len;) {
 		uint32_t n = min_u32(len - off, VBLK_BOUNCE_SIZE);
 		uint64_t at = sector + off / DISK_SECTOR_SIZE;
