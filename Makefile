@@ -115,10 +115,10 @@ $(B)/vdisk.img: $(B)/vdisk.elf
 -include $(FW_OBJS:.o=.d)
 
 # The dom0-side helper used by the rig (and by operators): static, so dom0 needs nothing.
-$(B)/dom0/vdisk-dom0: tools/dom0/vdisk-dom0.c | $(DEPS_STAMP)
+$(B)/dom0/vdisk-dom0: tools/dom0/vdisk-dom0.c $(B)/include/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+	@$(CC) -static -O2 -Wall -Wextra -Werror -idirafter $(B)/include -o $@ $<
 
 # ---- host unit tests -------------------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \

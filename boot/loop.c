@@ -129,6 +129,9 @@ unsigned int loop_run(void)
 		next = run_deferred();
 		if (stopping)
 			break;
+		/* Deferred work may have queued watch events while it talked to xenstore. */
+		if (xs_available() && xs_watches_pending())
+			continue;
 		loop_wait(work_count && !next ? 1 : next);
 	}
 	return stop_reason;

@@ -498,6 +498,16 @@ unsigned int xs_dispatch_watches(void)
 	return ran;
 }
 
+bool xs_watches_pending(void)
+{
+	if (xs.ev_count)
+		return true;
+	for (unsigned int id = 0; id < WATCH_COUNT; id++)
+		if (xs.watches[id].used && xs.watches[id].overflow)
+			return true;
+	return false;
+}
+
 int xs_transaction_start(xs_txn_t *tx)
 {
 	char *end;

@@ -50,6 +50,11 @@ int xs_get_domain_path(unsigned int domid, char *buf, size_t size);
 int xs_watch(const char *path, xs_watch_fn fn, void *arg);
 /** XS_UNWATCH of a watch id; drops its queued events. Returns 0 or -errno. */
 int xs_unwatch(int id);
+/**
+ * Whether watch events wait for xs_dispatch_watches (they can be queued by any request,
+ * e.g. one made by deferred work, with no interrupt left to wake the main loop).
+ */
+bool xs_watches_pending(void);
 /** Runs the handlers of queued watch events; returns how many ran. */
 unsigned int xs_dispatch_watches(void);
 

@@ -892,7 +892,9 @@ XS_TEST(watch_registers_with_token_and_fires_once)
 
 	/* The initial events wait in the queue until the main loop dispatches them. */
 	EXPECT_EQ(fired.calls, 0);
+	EXPECT_TRUE(xs_watches_pending());
 	EXPECT_EQ(dispatch(), 2);
+	EXPECT_FALSE(xs_watches_pending());
 	ASSERT_EQ(fired.calls, 2);
 	EXPECT_STREQ(fired.paths[0], "/w");
 	EXPECT_TRUE(fired.args[0] == &arg);

@@ -25,6 +25,8 @@
 #        console=dtuart dtuart=/pl011@9000000" + "xsm=dummy" or, with --xsm flask,
 #        "xsm=flask flask=enforcing")
 #      RIG_XEN_FLASK_MODULES  FLASK modules for --xsm flask (default tools/rig/flask/*.te)
+#      RIG_XEN_VARIANT        cache name of the Xen build (default "" or, with --xsm flask, "flask";
+#                             set it when trying other FLASK modules, e.g. "flask-test")
 #      RIG_DOM0_ARGS  dom0 kernel command line (default "console=hvc0 earlycon=xen quiet")
 #      RIG_QEMU_ARGS  extra qemu-system-aarch64 arguments (word-split)
 #      RIG_MEM        guest RAM in MB (default 2048)
@@ -59,8 +61,8 @@ case $GIC in 2 | 3) ;; *) die "--gic must be 2 or 3" ;; esac
 case $TIMEOUT in '' | *[!0-9]*) die "--timeout wants seconds" ;; esac
 case $XSM in
 dummy) XSM_ARGS="xsm=dummy" XEN_VARIANT=${RIG_XEN_VARIANT:-} ;;
-flask) XSM_ARGS="xsm=flask flask=enforcing" XEN_VARIANT=flask ;;
-flask-permissive) XSM_ARGS="xsm=flask flask=permissive" XEN_VARIANT=flask ;;
+flask) XSM_ARGS="xsm=flask flask=enforcing" XEN_VARIANT=${RIG_XEN_VARIANT:-flask} ;;
+flask-permissive) XSM_ARGS="xsm=flask flask=permissive" XEN_VARIANT=${RIG_XEN_VARIANT:-flask} ;;
 *) die "--xsm must be dummy, flask or flask-permissive" ;;
 esac
 if [ -n "$XEN_VARIANT" ]; then

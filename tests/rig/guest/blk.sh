@@ -15,7 +15,7 @@ echo "vda: $sectors sectors, $(cat /sys/block/vda/queue/logical_block_size)-byte
 if [ "$sectors" -gt 0 ]; then g_pass vda_size; else g_fail vda_size "size $sectors"; fi
 
 t0=$(g_now_ms)
-if fio --eta=never --output=/tmp/fio.out --name=vda --filename=/dev/vda --size=8m --bs=4k \
+if fio --eta=never --output=/tmp/fio.out --name=vda --filename=/dev/vda --size=2m --bs=4k \
 	--rw=randwrite --ioengine=psync --direct=1 --verify=crc32c --do_verify=1; then
 	grep -E "IOPS=|err=" /tmp/fio.out
 	if grep -q "err= 0" /tmp/fio.out; then g_pass fio_verify; else g_fail fio_verify "$(grep err= /tmp/fio.out)"; fi
