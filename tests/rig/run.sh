@@ -1,7 +1,7 @@
 #!/bin/bash
 # Real-Xen rig tests: boots Xen (with IOREQ) + Debian dom0 under QEMU for each GIC version
 # and runs a dom0 scenario that creates vdisk with xl and checks what it does.
-#   tests/rig/run.sh [GIC...]     foundation and virtio-blk scenarios, GIC versions 3 2 by default
+#   tests/rig/run.sh [GIC...]     foundation, virtio-blk (dummy XSM) and FLASK scenarios, GICv3 and GICv2 by default
 #   tests/rig/run.sh --demo       boot once, show vdisk's console through xl console (make run)
 # Env: RIG_ICOUNT=1 (repeatable guest time), RIG_TIMEOUT (seconds per boot, default 900).
 # Ends with "rig: N passed, N failed"; exit status 1 if anything failed.
@@ -41,8 +41,8 @@ scenario() {
 	clean=$(tr -d '\r' <"$log")
 	while read -r verdict test why; do
 		case $verdict in
-		PASS) passed=$((passed + 1)); echo "PASS gic$gic.$test" ;;
-		FAIL) failed=$((failed + 1)); echo "FAIL gic$gic.$test $why" ;;
+		PASS) passed=$((passed + 1)); echo "PASS gic$gic.$name.$test" ;;
+		FAIL) failed=$((failed + 1)); echo "FAIL gic$gic.$name.$test $why" ;;
 		esac
 	done < <(sed -n 's/.*RIG-TEST: \(PASS\|FAIL\) \([^:]*\):\{0,1\} *\(.*\)/\1 \2 \3/p' <<<"$clean")
 	if grep -q "RIG-SUMMARY:" <<<"$clean"; then
@@ -55,15 +55,26 @@ scenario() {
 	echo "rig: GICv$gic $name took $(($(date +%s) - start)) s"
 }
 
-# The Linux guest for virtio-blk: Debian's kernel (dom0's) and a busybox initramfs.
+# Linux guests for virtio-blk: Debian's kernel (dom0's) with busybox initramfs images: one
+# with the checks of guest-blk.sh, a prober, and one with fio and e2fsprogs.
 tools/rig/mk-domu-initrd.sh build/rig/guest-blk.cpio --script tests/rig/guest-blk.sh \
 	--modules "virtio_mmio virtio_blk" >/dev/null
+tools/rig/mk-domu-initrd.sh build/rig/probe.cpio --script tests/rig/guest/probe.sh \
+	--add tests/rig/lib/guest-lib.sh:/rig/glib.sh >/dev/null
+tools/rig/mk-domu-initrd.sh build/rig/blk.cpio.zst --blk >/dev/null
 cache=${VDISK_CACHE:-$HOME/.cache/vdisk}
+guest_adds=(--add "$cache/dom0/Image:/rig/domu/Image" --add tests/rig/guest:/rig/guest)
 
 for gic in ${@:-3 2}; do
 	scenario "$gic" foundation tests/rig/foundation.sh
+	# Dummy XSM policy: dom0 grants vdisk the guest with set_target.
 	scenario "$gic" virtio tests/rig/virtio.sh --add "$cache/dom0/Image:/rig/Image" \
 		--add build/rig/guest-blk.cpio:/rig/domu.cpio
+	# FLASK (vdisk_t over domU_t, no set_target): several guests, re-created guests, fio, ext4.
+	scenario "$gic" flask-backend tests/rig/flask-backend.sh --xsm flask "${guest_adds[@]}" \
+		--add build/rig/probe.cpio:/rig/domu/probe.cpio
+	scenario "$gic" flask-blk tests/rig/guest-virtio.sh --xsm flask "${guest_adds[@]}" \
+		--add build/rig/blk.cpio.zst:/rig/domu/blk.cpio.zst
 done
 
 # vdisk as Xen's dom0 (the dom0less/driver-domain-free case): no PV console ring and no
