@@ -102,7 +102,11 @@ static void ioreq_event(uint32_t port, void *arg)
 
 static int fail(struct ioreq_server *s, const char *step, int rc)
 {
-	log_error("ioreq: dom%u: %s failed (%d)", s->domid, step, rc);
+	/* No device-model rights (yet) is for the caller to report: it may wait for them. */
+	if (rc == -EPERM || rc == -EACCES)
+		log_debug("ioreq: dom%u: %s refused (%d)", s->domid, step, rc);
+	else
+		log_error("ioreq: dom%u: %s failed (%d)", s->domid, step, rc);
 	ioreq_server_stop(s);
 	return rc;
 }
