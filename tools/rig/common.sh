@@ -44,3 +44,54 @@ stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 # Arm64 sysroot made of the unpacked Debian packages (see fetch.sh).
 # shellcheck disable=SC2034
 SYSROOT=$CACHE/sysroot
+
+# rig_lib_closure PKG...: the lib* (and zlib1g) packages PKG... need, by Depends/Pre-Depends.
+rig_lib_closure() {
+	_seen="" _todo=$*
+	while [ -n "$_todo" ]; do
+		# shellcheck disable=SC2086
+		_deps=$(rig_apt_cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+			--no-replaces --no-enhances $_todo 2>/dev/null |
+			sed -n 's/^ *[ |]\(Pre\)\{0,1\}Depends: \(lib[^ <>]*\|zlib1g\)$/\2/p' | sort -u)
+		_seen="$_seen $_todo"
+		_todo=""
+		for _d in $_deps; do
+			case " $_seen $_todo " in *" $_d "*) ;; *) _todo="$_todo $_d" ;; esac
+		done
+	done
+	echo "$_seen" | tr ' ' '\n' | grep -E '^(lib|zlib1g$)' | sort -u | tr '\n' ' '
+}
+
+# rig_fetch_debs DIR WHAT PKG...: downloads the arm64 .debs of PKG... missing from DIR; sets
+# $manifest to their sorted file names (for the caller's stamp).
+rig_fetch_debs() {
+	_dir=$1 _what=$2
+	shift 2
+	mkdir -p "$_dir"
+	# One apt-cache call for all names (it is slow to start): "Package Filename" pairs.
+	_pairs=$(rig_apt_cache show --no-all-versions "$@" 2>/dev/null |
+		awk '/^Package: /{p=$2} /^Filename: /{n=split($2,a,"/"); print p, a[n]}')
+	manifest="" _missing=""
+	for _p in "$@"; do
+		_fn=$(echo "$_pairs" | awk -v p="$_p" '$1 == p { print $2; exit }')
+		[ -n "$_fn" ] || die "arm64 package '$_p' not found"
+		manifest="$manifest$_fn
+"
+		[ -f "$_dir/$_fn" ] || _missing="$_missing $_p"
+	done
+	manifest=$(printf '%s' "$manifest" | sort -u)
+	if [ -z "$_missing" ]; then
+		msg "arm64 packages for $_what: $(echo "$manifest" | wc -l) debs (cached: yes)"
+		return 0
+	fi
+	msg "downloading arm64 packages for $_what:$_missing"
+	# shellcheck disable=SC2086
+	(cd "$_dir" && rig_apt_get download $_missing) >"$_dir/download.log" 2>&1 ||
+		{ cat "$_dir/download.log" >&2; die "apt-get download failed"; }
+	# apt-get download names files with the epoch (1%3a...); the pool name has none
+	for _f in "$_dir"/*%3a*.deb; do
+		[ -e "$_f" ] || continue
+		mv "$_f" "$_dir/$(basename "$_f" | sed 's/_[0-9]*%3a/_/')"
+	done
+	for _f in $manifest; do [ -f "$_dir/$_f" ] || die "download did not produce $_f"; done
+}

@@ -33,45 +33,11 @@ fi
 rm -f "$OUT/fetch.stamp"
 
 # Library closure by Depends/Pre-Depends (lib* and zlib1g only, as fetch.sh does).
-seen="" todo=$ROOTS
-while [ -n "$todo" ]; do
-	# shellcheck disable=SC2086
-	deps=$(rig_apt_cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
-		--no-replaces --no-enhances $todo 2>/dev/null |
-		sed -n 's/^ *[ |]\(Pre\)\{0,1\}Depends: \(lib[^ <>]*\|zlib1g\)$/\2/p' | sort -u)
-	seen="$seen $todo"
-	todo=""
-	for d in $deps; do
-		case " $seen $todo " in *" $d "*) ;; *) todo="$todo $d" ;; esac
-	done
-done
-LIBPKGS=$(echo "$seen" | tr ' ' '\n' | grep -E '^(lib|zlib1g$)' | sort -u | tr '\n' ' ')
+LIBPKGS=$(rig_lib_closure $ROOTS)
 PKGS="$ROOTS $LIBPKGS ${RIG_DOMU_EXTRA_LIBPKGS:-}"
 
-mkdir -p "$DEBS"
 # shellcheck disable=SC2086
-pairs=$(rig_apt_cache show --no-all-versions $PKGS 2>/dev/null |
-	awk '/^Package: /{p=$2} /^Filename: /{n=split($2,a,"/"); print p, a[n]}')
-manifest="" missing=""
-for p in $PKGS; do
-	fn=$(echo "$pairs" | awk -v p="$p" '$1 == p { print $2; exit }')
-	[ -n "$fn" ] || die "arm64 package '$p' not found"
-	manifest="$manifest$fn
-"
-	[ -f "$DEBS/$fn" ] || missing="$missing $p"
-done
-manifest=$(printf '%s' "$manifest" | sort -u)
-if [ -n "$missing" ]; then
-	msg "downloading arm64 packages for domUs:$missing"
-	# shellcheck disable=SC2086
-	(cd "$DEBS" && rig_apt_get download $missing) >"$DEBS/download.log" 2>&1 ||
-		{ cat "$DEBS/download.log" >&2; die "apt-get download failed"; }
-	for f in "$DEBS"/*%3a*.deb; do
-		[ -e "$f" ] || continue
-		mv "$f" "$DEBS/$(basename "$f" | sed 's/_[0-9]*%3a/_/')"
-	done
-	for f in $manifest; do [ -f "$DEBS/$f" ] || die "download did not produce $f"; done
-fi
+rig_fetch_debs "$DEBS" "domUs" $PKGS
 if ! stamp_ok "$DSYS.stamp" "$manifest" || [ ! -d "$DSYS" ]; then
 	msg "unpacking $(echo "$manifest" | wc -l) debs into $DSYS"
 	rm -rf "$DSYS" "$DSYS.stamp"

@@ -112,20 +112,7 @@ ROOTS="xen-utils-4.17 xen-utils-common xenstore-utils"
 PKGS="$kpkg busybox-static libfdt-dev $ROOTS"
 # Shared-library closure from the packages' Depends/Pre-Depends (lib* and zlib1g packages only).
 # The result is verified against the real ELF NEEDED entries below.
-seen=""
-todo=$ROOTS
-while [ -n "$todo" ]; do
-	# shellcheck disable=SC2086
-	deps=$(rig_apt_cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
-		--no-replaces --no-enhances $todo 2>/dev/null |
-		sed -n 's/^ *[ |]\(Pre\)\{0,1\}Depends: \(lib[^ <>]*\|zlib1g\)$/\2/p' | sort -u)
-	seen="$seen $todo"
-	todo=""
-	for d in $deps; do
-		case " $seen $todo " in *" $d "*) ;; *) todo="$todo $d" ;; esac
-	done
-done
-LIBPKGS=$(echo "$seen" | tr ' ' '\n' | grep -E '^(lib|zlib1g$)' | sort -u | tr '\n' ' ')
+LIBPKGS=$(rig_lib_closure $ROOTS)
 # Extra libraries that may be named by NEEDED but not by Depends (extend if the check fails).
 EXTRA_LIBPKGS=${RIG_EXTRA_LIBPKGS:-}
 PKGS="$PKGS $LIBPKGS $EXTRA_LIBPKGS"
@@ -133,35 +120,8 @@ PKGS="$PKGS $LIBPKGS $EXTRA_LIBPKGS"
 # ---- 3. download -----------------------------------------------------------
 
 DEBS=$CACHE/debs
-mkdir -p "$DEBS"
-# One apt-cache call for all names (it is slow to start): "Package Filename" pairs.
 # shellcheck disable=SC2086
-pairs=$(rig_apt_cache show --no-all-versions $PKGS 2>/dev/null |
-	awk '/^Package: /{p=$2} /^Filename: /{n=split($2,a,"/"); print p, a[n]}')
-manifest=""
-missing=""
-for p in $PKGS; do
-	fn=$(echo "$pairs" | awk -v p="$p" '$1 == p { print $2; exit }')
-	[ -n "$fn" ] || die "arm64 package '$p' not found in $SUITE"
-	manifest="$manifest$fn
-"
-	[ -f "$DEBS/$fn" ] || missing="$missing $p"
-done
-manifest=$(printf '%s' "$manifest" | sort -u)
-if [ -n "$missing" ]; then
-	msg "downloading arm64 packages:$missing"
-	# shellcheck disable=SC2086
-	(cd "$DEBS" && rig_apt_get download $missing) >"$DEBS/download.log" 2>&1 ||
-		{ cat "$DEBS/download.log" >&2; die "apt-get download failed"; }
-	# apt-get download names files with the epoch (1%3a...); the pool name has none
-	for f in "$DEBS"/*%3a*.deb; do
-		[ -e "$f" ] || continue
-		mv "$f" "$DEBS/$(basename "$f" | sed 's/_[0-9]*%3a/_/')"
-	done
-	for f in $manifest; do [ -f "$DEBS/$f" ] || die "download did not produce $f"; done
-else
-	msg "arm64 packages: $(echo "$manifest" | wc -l) debs (cached: yes)"
-fi
+rig_fetch_debs "$DEBS" "the rig" $PKGS
 
 # ---- 4. unpack into the sysroot -------------------------------------------
 
