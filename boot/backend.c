@@ -68,66 +68,6 @@ static const char *const roots[] = {
 	[BACKEND_VIRTIO] = "backend/virtio",
 };
 
-static bool parse_u64(const char *s, int base, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, base);
-	if (errno || *end != '\0' || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-int backend_check(enum backend_layout layout, uint16_t frontend_dir, uint32_t devid,
-		  const char *frontend_id, const char *params, const char *mode, const char *base,
-		  const char *irq, struct backend_config *out, const char **key, const char **why)
-{
-	uint64_t v;
-
-	memset(out, 0, sizeof(*out));
-	out->devid = devid;
-	*key = "frontend-id";
-	if (!parse_u64(frontend_id, 10, 0x7fef, &v) || v != frontend_dir) {
-		*why = "is not the domain id in the directory name";
-		return -EINVAL;
-	}
-	out->frontend = (uint16_t)v;
-	/* 4.17 writes base in decimal, later versions in hex with 0x: accept what each writes. */
-	*key = "base";
-	if (!parse_u64(base, layout == BACKEND_VIRTIO_DISK ? 10 : 16, UINT64_MAX - VMMIO_WINDOW,
-		       &v) || v == 0 || v % VMMIO_WINDOW) {
-		*why = layout == BACKEND_VIRTIO_DISK
-			       ? "is not a decimal address aligned to 0x200"
-			       : "is not a 0x-prefixed hex address aligned to 0x200";
-		return -EINVAL;
-	}
-	out->base = v;
-	*key = "irq";
-	if (!parse_u64(irq, 10, 987 + 32, &v) || v < 32) {
-		*why = "is not an SPI (32 to 1019)";
-		return -EINVAL;
-	}
-	out->irq = (uint32_t)v;
-	*key = "mode";
-	if (mode && strcmp(mode, "r") == 0)
-		out->read_only = true;
-	else if (mode && strcmp(mode, "w") != 0) {
-		*why = "is neither \"r\" nor \"w\"";
-		return -EINVAL;
-	}
-	*key = "params";
-	if (!params) {
-		*why = "is missing";
-		return -EINVAL;
-	}
-	return target_parse(params, &out->target, why);
-}
-
 static int read_key(const struct dev *d, const char *key, char *buf, size_t size)
 {
 	char path[PATH_LEN + 32];
@@ -345,7 +285,7 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
 	struct dev *d = NULL;
 	char params[64], mode[4], base[24], irq[8], feid[8], msg[160];
-	const char *key, *why;
+	const char *key, *value, *why;
 	int rc;
 
 	for (unsigned int i = 0; i < DEV_MAX && !d; i++)
@@ -365,10 +305,12 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 
 #define KEY(k, buf) (read_key(d, k, buf, sizeof(buf)) >= 0 ? buf : NULL)
 	rc = backend_check(layout, fe, devid, KEY("frontend-id", feid), KEY("params", params),
-			   KEY("mode", mode), KEY("base", base), KEY("irq", irq), &d->cfg, &key, &why);
+			   KEY("mode", mode), KEY("base", base), KEY("irq", irq), &d->cfg, &key, &value,
+			   &why);
 #undef KEY
 	if (rc) {
-		snprintf(msg, sizeof(msg), "key '%s' %s", key, why);
+		snprintf(msg, sizeof(msg), "key '%s' = '%s' %s", key, value ? value : "(missing)",
+			 why);
 		fail_device(d, msg);
 		return; /* stays listed so that we do not retry it on every change */
 	}
@@ -382,7 +324,11 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		fail_device(d, "no frames left to map guest memory");
 		return;
 	}
-	vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, &d->gmem.mem);
+	if (vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, &d->gmem.mem)) {
+		gmem_fini(&d->gmem);
+		fail_device(d, "cannot set up the virtio-blk device");
+		return;
+	}
 	snprintf(d->params, sizeof(d->params), "%s", params);
 	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
 	start_serving(d);
@@ -411,7 +357,7 @@ static void scan_layout(enum backend_layout layout)
 		int dev_count;
 		const char *dv;
 
-		if (!parse_u64(f, 10, 0x7fef, &fe))
+		if (!backend_parse_u64(f, 10, 0x7fef, &fe))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", roots[layout], f);
 		dev_count = xs_directory(XS_TXN_NONE, path, devids, sizeof(devids));
@@ -420,7 +366,7 @@ static void scan_layout(enum backend_layout layout)
 			uint64_t devid;
 			char online_path[PATH_LEN + 32], online[4];
 
-			if (!parse_u64(dv, 10, UINT32_MAX, &devid) ||
+			if (!backend_parse_u64(dv, 10, UINT32_MAX, &devid) ||
 			    find_dev(layout, (uint16_t)fe, (uint32_t)devid))
 				continue;
 			/* A device being taken away (online=0) is not a new one. */

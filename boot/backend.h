@@ -37,11 +37,15 @@ enum backend_state {
 
 /**
  * Checks the keys of one backend directory, as read from xenstore (NULL where a key is
- * missing). Returns 0, or -EINVAL with *key naming the bad key and *why saying what is wrong.
+ * missing). Returns 0, or -EINVAL with *key naming the bad key, *value its value (NULL if
+ * missing) and *why saying what is wrong.
  */
 int backend_check(enum backend_layout layout, uint16_t frontend_dir, uint32_t devid,
 		  const char *frontend_id, const char *params, const char *mode, const char *base,
-		  const char *irq, struct backend_config *out, const char **key, const char **why);
+		  const char *irq, struct backend_config *out, const char **key, const char **value,
+		  const char **why);
+/** Parses a whole unsigned number in `base` up to `max` (no sign, no blanks); false if not. */
+bool backend_parse_u64(const char *s, int base, uint64_t max, uint64_t *out);
 
 /** Watches both backend layouts and serves the devices found there. Returns 0 or -errno. */
 int backend_start(void);
