@@ -95,3 +95,24 @@ rig_fetch_debs() {
 	done
 	for _f in $manifest; do [ -f "$_dir/$_f" ] || die "download did not produce $_f"; done
 }
+
+# rig_unpack_debs DIR ROOT: unpacks the .debs named in $manifest (rig_fetch_debs) from DIR into
+# ROOT, unless ROOT already holds exactly them; then drops DIR's .debs no longer listed.
+rig_unpack_debs() {
+	if stamp_ok "$2.stamp" "$manifest" && [ -d "$2" ]; then
+		msg "$2 (cached: yes)"
+		return 0
+	fi
+	msg "unpacking $(echo "$manifest" | wc -l) debs into $2 (cached: no)"
+	rm -rf "$2" "$2.stamp"
+	mkdir -p "$2"
+	for _f in $manifest; do dpkg-deb -x "$1/$_f" "$2" || die "dpkg -x $_f failed"; done
+	echo "$manifest" >"$2.stamp"
+	for _f in "$1"/*.deb; do
+		case "
+$manifest
+" in *"
+${_f##*/}
+"*) ;; *) rm -f "$_f" ;; esac
+	done
+}

@@ -38,20 +38,7 @@ PKGS="$ROOTS $LIBPKGS ${RIG_DOMU_EXTRA_LIBPKGS:-}"
 
 # shellcheck disable=SC2086
 rig_fetch_debs "$DEBS" "domUs" $PKGS
-if ! stamp_ok "$DSYS.stamp" "$manifest" || [ ! -d "$DSYS" ]; then
-	msg "unpacking $(echo "$manifest" | wc -l) debs into $DSYS"
-	rm -rf "$DSYS" "$DSYS.stamp"
-	mkdir -p "$DSYS"
-	for f in $manifest; do dpkg-deb -x "$DEBS/$f" "$DSYS" || die "dpkg -x $f failed"; done
-	echo "$manifest" >"$DSYS.stamp"
-	for f in "$DEBS"/*.deb; do
-		case "
-$manifest
-" in *"
-${f##*/}
-"*) ;; *) rm -f "$f" ;; esac
-	done
-fi
+rig_unpack_debs "$DEBS" "$DSYS"
 for b in $BINS; do [ -f "$DSYS$b" ] || die "$b not in the domU packages ($ROOTS)"; done
 # shellcheck disable=SC2086
 "$RIG_DIR/elfdeps.sh" "$DSYS" $BINS >/dev/null ||

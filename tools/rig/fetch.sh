@@ -125,25 +125,7 @@ rig_fetch_debs "$DEBS" "the rig" $PKGS
 
 # ---- 4. unpack into the sysroot -------------------------------------------
 
-if stamp_ok "$SYSROOT.stamp" "$manifest" && [ -d "$SYSROOT" ]; then
-	msg "sysroot $SYSROOT (cached: yes)"
-else
-	msg "unpacking $(echo "$manifest" | wc -l) debs into $SYSROOT (cached: no)"
-	rm -rf "$SYSROOT" "$SYSROOT.stamp"
-	mkdir -p "$SYSROOT"
-	for f in $manifest; do
-		dpkg-deb -x "$DEBS/$f" "$SYSROOT" || die "dpkg -x $f failed"
-	done
-	echo "$manifest" >"$SYSROOT.stamp"
-	# Old debs no longer in the manifest are dead weight.
-	for f in "$DEBS"/*.deb; do
-		case "
-$manifest
-" in *"
-${f##*/}
-"*) ;; *) rm -f "$f" ;; esac
-	done
-fi
+rig_unpack_debs "$DEBS" "$SYSROOT"
 
 # ---- 5. verify the shared-library closure of the dom0 binaries -----------
 
