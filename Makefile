@@ -139,12 +139,12 @@ unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_captur
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
 unit_backend_check_SRCS := boot/backend_check.c blk/target.c
-unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
-	tests/unit/log_capture.c
+	tests/unit/log_capture.c tests/unit/fake_guest.c
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)
 DTS_FILES := $(wildcard tests/unit/dts/*.dts)

@@ -12,13 +12,12 @@
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
+#include "tests/unit/fake_guest.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
 
-#define GUEST_BASE 0x40000000ull
-#define GUEST_SIZE (64u * 4096u)
 #define DESC       (GUEST_BASE + 0x0000)
 #define AVAIL      (GUEST_BASE + 0x1000)
 #define USED       (GUEST_BASE + 0x2000)
@@ -32,33 +31,9 @@
 #define SERIAL       "vdisk-serial-0001"
 #define SENTINEL     0xee
 
-static uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
 static uint8_t disk[DISK_BYTES];
 static uint8_t disk_want[DISK_BYTES];
 
-static struct {
-	gpa_t hole_start, hole_end;
-	unsigned int contract_violations;
-	void (*hook)(gpa_t gpa, uint32_t len, bool writable);
-} fake;
-
-static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
-{
-	if (fake.hook)
-		fake.hook(gpa, len, writable);
-	if (len == 0 || (gpa & 4095) + len > 4096) {
-		fake.contract_violations++;
-		return NULL;
-	}
-	if (gpa < fake.hole_end && gpa + len > fake.hole_start)
-		return NULL;
-	if (gpa < GUEST_BASE || gpa - GUEST_BASE > GUEST_SIZE - len)
-		return NULL;
-	return guest + (gpa - GUEST_BASE);
-}
-
-static const struct vq_mem_ops fake_ops = {.map = fake_map};
-static const struct vq_mem mem = {.ops = &fake_ops};
 
 static struct ramdisk rd;
 static struct vblk blk;
@@ -67,39 +42,6 @@ static uint16_t drv_avail; /* the driver's avail.idx */
 static uint16_t next_desc; /* next free descriptor */
 
 /* ---- guest memory as the driver writes it ---------------------------------- */
-
-static uint8_t *gp(gpa_t a)
-{
-	return guest + (a - GUEST_BASE);
-}
-
-static void put16(gpa_t a, uint16_t v)
-{
-	gp(a)[0] = (uint8_t)v;
-	gp(a)[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(gpa_t a, uint32_t v)
-{
-	put16(a, (uint16_t)v);
-	put16(a + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(gpa_t a, uint64_t v)
-{
-	put32(a, (uint32_t)v);
-	put32(a + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(gpa_t a)
-{
-	return (uint16_t)(gp(a)[0] | gp(a)[1] << 8);
-}
-
-static uint32_t get32(gpa_t a)
-{
-	return get16(a) | (uint32_t)get16(a + 2) << 16;
-}
 
 static uint64_t rd_cfg(uint32_t offset, uint32_t size)
 {

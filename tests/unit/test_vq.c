@@ -9,103 +9,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/unit/fake_guest.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 #include "virtio/vq.h"
 
-#define GUEST_BASE 0x40000000ull
-#define GUEST_SIZE (64u * 4096u)
 #define DESC       (GUEST_BASE + 0x0000)
 #define AVAIL      (GUEST_BASE + 0x1000)
 #define USED       (GUEST_BASE + 0x2000)
 #define IND        (GUEST_BASE + 0x3000) /* indirect tables */
 #define DATA       (GUEST_BASE + 0x8000) /* buffers */
-/* 8 GiB of guest space whose pages all alias one dummy page: room for 4 GiB chains. */
-#define BIG_BASE 0x100000000ull
-#define BIG_SIZE (8ull << 30)
 
-#define CALL_LOG 4096
-
-struct map_call {
-	gpa_t gpa;
-	uint32_t len;
-	bool writable;
-};
-
-static uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
-static uint8_t big_page[4096] __attribute__((aligned(4096)));
-
-static struct {
-	gpa_t hole_start, hole_end; /* map() refuses any access here */
-	gpa_t ro_start, ro_end;     /* map() refuses writable access here */
-	unsigned long calls;
-	unsigned int contract_violations;
-	struct map_call log[CALL_LOG];
-	void (*hook)(gpa_t gpa, uint32_t len, bool writable);
-} fake;
-
-static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
-{
-	if (fake.calls < CALL_LOG)
-		fake.log[fake.calls] = (struct map_call){gpa, len, writable};
-	fake.calls++;
-	if (fake.hook)
-		fake.hook(gpa, len, writable);
-	if (len == 0 || (gpa & 4095) + len > 4096) {
-		fake.contract_violations++;
-		return NULL;
-	}
-	if (gpa < fake.hole_end && gpa + len > fake.hole_start)
-		return NULL;
-	if (writable && gpa < fake.ro_end && gpa + len > fake.ro_start)
-		return NULL;
-	if (gpa >= BIG_BASE && gpa - BIG_BASE < BIG_SIZE)
-		return big_page + (gpa & 4095);
-	if (gpa < GUEST_BASE || gpa - GUEST_BASE > GUEST_SIZE - len)
-		return NULL;
-	return guest + (gpa - GUEST_BASE);
-}
-
-static const struct vq_mem_ops fake_ops = {.map = fake_map};
-static const struct vq_mem mem = {.ops = &fake_ops, .ctx = NULL};
 
 static struct vq vq;
 static struct vq_chain chain;
 static uint16_t ring_num;  /* the driver's idea of the queue size */
 static uint16_t drv_avail; /* the driver's avail.idx */
-
-static uint8_t *gp(gpa_t a)
-{
-	return guest + (a - GUEST_BASE);
-}
-
-static void put16(gpa_t a, uint16_t v)
-{
-	gp(a)[0] = (uint8_t)v;
-	gp(a)[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(gpa_t a, uint32_t v)
-{
-	put16(a, (uint16_t)v);
-	put16(a + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(gpa_t a, uint64_t v)
-{
-	put32(a, (uint32_t)v);
-	put32(a + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(gpa_t a)
-{
-	return (uint16_t)(gp(a)[0] | gp(a)[1] << 8);
-}
-
-static uint32_t get32(gpa_t a)
-{
-	return get16(a) | (uint32_t)get16(a + 2) << 16;
-}
 
 static void desc(gpa_t table, uint16_t i, gpa_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
