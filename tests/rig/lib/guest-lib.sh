@@ -34,3 +34,49 @@ g_summary() {
 	echo "GUEST-SUMMARY: $G_FAILS failure(s)"
 	[ "$G_FAILS" -eq 0 ]
 }
+
+# g_fio_set DEV PREFIX [IOS] — the 4 KiB job set of the virtio-blk tests and of `make bench`:
+# fill the first 8 MiB sequentially with crc32c-verifiable blocks, then random read and random
+# write at queue depth 1 and 32 (libaio, O_DIRECT), IOS I/Os each (default 1000), every one with
+# verify=crc32c (reads check the filled blocks, writes are read back and checked after the job).
+# Reports test PREFIX_<job> (fio exit 0, err 0) and metrics PREFIX_<job>_iops, _p50_us, _p99_us
+# (completion latency) for the jobs randread_qd1, randread_qd32, randwrite_qd1, randwrite_qd32.
+g_fio_set() {
+	_gf_dev=$1 _gf_pre=$2 _gf_ios=${3:-1000}
+	g_fio "$_gf_dev" "${_gf_pre}_fill" write 1 --bs=64k --verify_interval=4k --do_verify=0
+	for _gf_rw in randread randwrite; do
+		for _gf_qd in 1 32; do
+			g_fio "$_gf_dev" "${_gf_pre}_${_gf_rw}_qd$_gf_qd" "$_gf_rw" "$_gf_qd" \
+				--number_ios="$_gf_ios" --do_verify=1
+		done
+	done
+}
+# g_fio DEV NAME RW QD [FIO-OPTION...]: one fio job; terse (v3) output gives the read fields
+# 5 error, 8 iops, 18/19 clat p50/p99 (µs) and the write fields 49, 59/60.
+g_fio() {
+	_gf_dev=$1 _gf_name=$2 _gf_rw=$3 _gf_qd=$4
+	shift 4
+	fio --name="$_gf_name" --filename="$_gf_dev" --size=8m --bs=4k --rw="$_gf_rw" \
+		--ioengine=libaio --iodepth="$_gf_qd" --direct=1 --verify=crc32c \
+		--output-format=terse --terse-version=3 --percentile_list=50:99 "$@" \
+		>/tmp/"$_gf_name".fio 2>&1
+	_gf_rc=$?
+	if [ "$_gf_rc" != 0 ]; then
+		g_fail "$_gf_name" "fio exit status $_gf_rc: $(grep -v '^3;' /tmp/"$_gf_name".fio | head -n 2 | tr '\n' ' ')"
+		return 1
+	fi
+	# shellcheck disable=SC2046 # one field per positional parameter
+	set -- $(tail -n 1 /tmp/"$_gf_name".fio | tr ';' ' ')
+	if [ "${1:-}" != 3 ] || [ "${5:-x}" != 0 ]; then
+		g_fail "$_gf_name" "fio reported: $(tail -n 1 /tmp/"$_gf_name".fio | cut -c 1-200)"
+		return 1
+	fi
+	g_pass "$_gf_name"
+	case $_gf_rw in
+	*read) _gf_iops=$8 _gf_p50=${18} _gf_p99=${19} ;;
+	*) _gf_iops=${49} _gf_p50=${59} _gf_p99=${60} ;;
+	esac
+	g_metric "${_gf_name}_iops" "$_gf_iops"
+	g_metric "${_gf_name}_p50_us" "${_gf_p50#*%=}"
+	g_metric "${_gf_name}_p99_us" "${_gf_p99#*%=}"
+}
