@@ -309,6 +309,8 @@ TEST(vmmio, reset_clears_status_features_interrupts_and_queues)
 	wr(VMMIO_REG_QUEUE_NUM, 8);
 	wr(VMMIO_REG_STATUS, 0);
 	EXPECT_EQ(device.reset_count, 1);
+	EXPECT_STREQ(log_text, "[    0.000000] mmio-test: reset by the driver (status was 0xf)\n");
+	log_capture_reset();
 	EXPECT_EQ(rd(VMMIO_REG_STATUS), 0);
 	EXPECT_EQ(rd(VMMIO_REG_INTERRUPT_STATUS), 0);
 	EXPECT_FALSE(vmmio_irq_take(&dev));
