@@ -26,7 +26,7 @@ static struct gmem_slot *victim(struct gmem *g)
 	}
 }
 
-static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
+static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
 {
 	struct gmem *g = ctx;
 	struct guest_frame frame = {.n = gpa >> XEN_PAGE_SHIFT};
