@@ -50,9 +50,11 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 		 * of ours: say so and forget the slot, as there is nothing better to do.
 		 */
 		if (batch[i].err && g->refused++ < GMEM_LOG_MAX)
-			log_error("gmem: dom%u: unmapping grant %u at frame %#llx failed (GNTST %d, "
-				  "%d; call %d)", g->domid, s->ref.n, (unsigned long long)s->own.n,
-				  batch[i].status, batch[i].err, rc);
+			log_error(
+			    "gmem: dom%u: unmapping grant %u at frame %#llx failed (GNTST %d, "
+			    "%d; call %d)",
+			    g->domid, s->ref.n, (unsigned long long)s->own.n, batch[i].status,
+			    batch[i].err, rc);
 		s->mapped = false;
 	}
 }
@@ -98,8 +100,8 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 	if (gpa & GMEM_GPA_RESERVED) {
 		if (g->refused++ < GMEM_LOG_MAX)
 			log_warn("gmem: dom%u: address %#llx has bits 62..48 set: neither "
-				 "guest-physical nor a grant; refused", g->domid,
-				 (unsigned long long)gpa);
+			         "guest-physical nor a grant; refused",
+			         g->domid, (unsigned long long)gpa);
 		return NULL;
 	}
 	/* A linear scan is fine at this size; a hash comes with measurements that need it. */
@@ -119,15 +121,14 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 	if (rc) {
 		if (g->refused++ < GMEM_LOG_MAX)
 			log_warn("gmem: dom%u: guest frame %#llx cannot be mapped (%d)", g->domid,
-				 (unsigned long long)frame.n, rc);
+			         (unsigned long long)frame.n, rc);
 		return NULL;
 	}
 	*s = (struct gmem_slot){.own = s->own, .mapped = true, .guest = frame};
 	return slot_ptr(s, offset);
 }
 
-static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable,
-		       enum vq_area area)
+static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable, enum vq_area area)
 {
 	uint64_t ref = (gpa & ~GMEM_GRANT_BIT) >> XEN_PAGE_SHIFT;
 	struct xen_grant_map m;
@@ -137,8 +138,8 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	if (ref > UINT32_MAX) {
 		if (g->refused++ < GMEM_LOG_MAX)
 			log_warn("gmem: dom%u: grant address %#llx names reference %#llx, past "
-				 "32 bits; refused", g->domid, (unsigned long long)gpa,
-				 (unsigned long long)ref);
+			         "32 bits; refused",
+			         g->domid, (unsigned long long)gpa, (unsigned long long)ref);
 		return NULL;
 	}
 	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
@@ -164,18 +165,18 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	if (rc) {
 		if (g->refused++ < GMEM_LOG_MAX)
 			log_warn("gmem: dom%u: grant %u cannot be mapped %s (GNTST %d, %d)",
-				 g->domid, m.ref.n, writable ? "writable" : "read-only", m.status,
-				 rc);
+			         g->domid, m.ref.n, writable ? "writable" : "read-only", m.status,
+			         rc);
 		return NULL;
 	}
 	*s = (struct gmem_slot){
-		.own = s->own,
-		.mapped = true,
-		.grant = true,
-		.readonly = !writable,
-		.ring = area == VQ_AREA_RING,
-		.ref = m.ref,
-		.handle = m.handle,
+	    .own = s->own,
+	    .mapped = true,
+	    .grant = true,
+	    .readonly = !writable,
+	    .ring = area == VQ_AREA_RING,
+	    .ref = m.ref,
+	    .handle = m.handle,
 	};
 	return slot_ptr(s, offset);
 }
@@ -203,9 +204,9 @@ static void gmem_reset(void *ctx)
 }
 
 static const struct vq_mem_ops gmem_ops = {
-	.map = gmem_map,
-	.release = gmem_release,
-	.reset = gmem_reset,
+    .map = gmem_map,
+    .release = gmem_release,
+    .reset = gmem_reset,
 };
 
 int gmem_init(struct gmem *g, uint16_t domid)
@@ -217,7 +218,7 @@ int gmem_init(struct gmem *g, uint16_t domid)
 	rc = frames_alloc(GMEM_SLOTS, &g->first);
 	if (rc) {
 		log_error("gmem: dom%u: no %u free frames for mappings (%u left)", domid,
-			  GMEM_SLOTS, frames_free_count());
+		          GMEM_SLOTS, frames_free_count());
 		return rc;
 	}
 	g->have_frames = true;

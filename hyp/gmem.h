@@ -46,10 +46,10 @@
 struct gmem_slot {
 	struct own_frame own;
 	bool mapped;
-	bool referenced; /* for the clock replacement */
-	bool grant;      /* a grant mapping; else a foreign one */
-	bool readonly;   /* grant: mapped with GNTMAP_readonly */
-	bool ring;       /* grant: of a ring page, kept until a reset */
+	bool referenced;          /* for the clock replacement */
+	bool grant;               /* a grant mapping; else a foreign one */
+	bool readonly;            /* grant: mapped with GNTMAP_readonly */
+	bool ring;                /* grant: of a ring page, kept until a reset */
 	struct guest_frame guest; /* foreign: the guest's frame */
 	struct grant_ref ref;     /* grant: the guest's reference */
 	uint32_t handle;          /* grant: for the unmap */
@@ -58,12 +58,12 @@ struct gmem_slot {
 /** The mappings of one frontend domain. */
 struct gmem {
 	uint16_t domid;
-	struct own_frame first;   /* GMEM_SLOTS consecutive frames of ours */
+	struct own_frame first; /* GMEM_SLOTS consecutive frames of ours */
 	bool have_frames;
-	unsigned int hand;        /* clock hand */
+	unsigned int hand; /* clock hand */
 	struct gmem_slot slots[GMEM_SLOTS];
 	uint64_t hits, misses, refused;
-	struct vq_mem mem;        /* what virtio/ uses: ops + this cache */
+	struct vq_mem mem; /* what virtio/ uses: ops + this cache */
 };
 
 /** Sets up the mappings of domain `domid`, taking GMEM_SLOTS of vdisk's frames; 0 or -errno. */

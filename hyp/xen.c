@@ -201,10 +201,10 @@ int xen_grant_map(uint16_t domid, struct xen_grant_map *maps, unsigned int count
 
 		for (unsigned int i = 0; i < n; i++) {
 			map_ops[i] = (struct gnttab_map_grant_ref){
-				.host_addr = maps[i].at.n << XEN_PAGE_SHIFT,
-				.flags = GNTMAP_host_map | (maps[i].readonly ? GNTMAP_readonly : 0),
-				.ref = maps[i].ref.n,
-				.dom = domid,
+			    .host_addr = maps[i].at.n << XEN_PAGE_SHIFT,
+			    .flags = GNTMAP_host_map | (maps[i].readonly ? GNTMAP_readonly : 0),
+			    .ref = maps[i].ref.n,
+			    .dom = domid,
 			};
 		}
 		rc = hypercall_grant_table_op(GNTTABOP_map_grant_ref, map_ops, n);
@@ -235,9 +235,9 @@ int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count)
 
 		for (unsigned int i = 0; i < n; i++) {
 			unmap_ops[i] = (struct gnttab_unmap_grant_ref){
-				.host_addr = unmaps[i].at.n << XEN_PAGE_SHIFT,
-				.dev_bus_addr = 0,
-				.handle = unmaps[i].handle,
+			    .host_addr = unmaps[i].at.n << XEN_PAGE_SHIFT,
+			    .dev_bus_addr = 0,
+			    .handle = unmaps[i].handle,
 			};
 		}
 		rc = hypercall_grant_table_op(GNTTABOP_unmap_grant_ref, unmap_ops, n);

@@ -39,20 +39,20 @@ struct grant_ref {
 
 /** One grant to map (GNTTABOP_map_grant_ref): what to map where, and what Xen answered. */
 struct xen_grant_map {
-	struct grant_ref ref;  /* in: the granting domain's reference */
-	struct own_frame at;   /* in: our frame to map it at (a hole, not RAM) */
-	bool readonly;         /* in: GNTMAP_readonly; Xen refuses write mappings of r/o grants */
-	uint32_t handle;       /* out: what xen_grant_unmap needs */
-	int16_t status;        /* out: GNTST_*, for log lines */
-	int err;               /* out: 0 or the status as -errno */
+	struct grant_ref ref; /* in: the granting domain's reference */
+	struct own_frame at;  /* in: our frame to map it at (a hole, not RAM) */
+	bool readonly;        /* in: GNTMAP_readonly; Xen refuses write mappings of r/o grants */
+	uint32_t handle;      /* out: what xen_grant_unmap needs */
+	int16_t status;       /* out: GNTST_*, for log lines */
+	int err;              /* out: 0 or the status as -errno */
 };
 
 /** One grant mapping to remove (GNTTABOP_unmap_grant_ref), and what Xen answered. */
 struct xen_grant_unmap {
-	struct own_frame at;   /* in: where it is mapped */
-	uint32_t handle;       /* in: from xen_grant_map */
-	int16_t status;        /* out: GNTST_* */
-	int err;               /* out: 0 or the status as -errno */
+	struct own_frame at; /* in: where it is mapped */
+	uint32_t handle;     /* in: from xen_grant_map */
+	int16_t status;      /* out: GNTST_* */
+	int err;             /* out: 0 or the status as -errno */
 };
 
 /** What Xen told us about itself at boot. */

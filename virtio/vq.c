@@ -101,8 +101,7 @@ static bool guest_check(const struct vq *vq, gpa_t gpa, uint32_t len, bool writa
 	return true;
 }
 
-static bool guest_read(const struct vq *vq, gpa_t gpa, void *buf, uint32_t len,
-                       enum vq_area area)
+static bool guest_read(const struct vq *vq, gpa_t gpa, void *buf, uint32_t len, enum vq_area area)
 {
 	uint8_t *out = buf;
 

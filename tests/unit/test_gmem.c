@@ -38,7 +38,7 @@
 #define REFS        512u
 
 /* A guest-physical address of guest page p, and a grant-DMA address of reference r. */
-#define GPA(p, off)   (GPA_BASE + (uint64_t)(p) * PAGE + (off))
+#define GPA(p, off)   (GPA_BASE + (uint64_t)(p)*PAGE + (off))
 #define GADDR(r, off) (GMEM_GRANT_BIT | (uint64_t)(r) << 12 | (off))
 
 /* ---- the fake Xen ---------------------------------------------------------------- */
@@ -62,8 +62,8 @@ static struct {
 } grants[REFS];
 
 static struct {
-	long rc;                  /* what the next grant_table_op returns */
-	unsigned int map_calls;   /* GNTTABOP_map_grant_ref hypercalls */
+	long rc;                /* what the next grant_table_op returns */
+	unsigned int map_calls; /* GNTTABOP_map_grant_ref hypercalls */
 	unsigned int map_ops;
 	uint32_t map_ref[512];    /* the ref of each map op, in order */
 	uint32_t map_flags[512];  /* and its flags */
@@ -349,8 +349,8 @@ static void setup(void)
 		if (memfd < 0 || ftruncate(memfd, GUEST_PAGES * PAGE) != 0)
 			abort();
 		gm = mmap(NULL, GUEST_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-		frames_base = mmap(NULL, GMEM_SLOTS * PAGE, PROT_NONE,
-		                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		frames_base =
+		    mmap(NULL, GMEM_SLOTS * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (gm == MAP_FAILED || frames_base == MAP_FAILED)
 			abort();
 	}
@@ -412,7 +412,7 @@ TEST(gmem, pages_of_a_buffer_use_consecutive_references)
 	for (int b = 0; b < 8; b++)
 		desc[b] = (uint8_t)(addr >> (8 * b));
 	desc[8] = 0x00;
-	desc[9] = 0x20; /* len 0x2000 */
+	desc[9] = 0x20;    /* len 0x2000 */
 	page_of(1)[4] = 0; /* avail.ring[0] = 0 */
 	page_of(1)[2] = 1; /* avail.idx = 1 */
 	ASSERT_EQ(vq_pop(&vq, &chain), 0);
@@ -834,8 +834,8 @@ static bool setup_blk(void)
  * read-only for a write request), status byte (page hdr_page + 1). References are taken
  * from `ref` on. Returns the references used.
  */
-static uint32_t submit(uint32_t type, uint64_t sector, unsigned int hdr_page, unsigned int data_page,
-                       unsigned int data_pages, uint32_t ref)
+static uint32_t submit(uint32_t type, uint64_t sector, unsigned int hdr_page,
+                       unsigned int data_page, unsigned int data_pages, uint32_t ref)
 {
 	uint8_t *desc = page_of(0);
 	uint8_t *hdr = page_of(hdr_page);
