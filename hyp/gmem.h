@@ -4,8 +4,8 @@
  *
  * - Bit 63 clear: a guest-physical address, mapped by foreign mapping
  *   (XENMAPSPACE_gmfn_foreign) behind a cache with clock replacement, so that in the steady
- *   state a request costs no map or unmap hypercall. Bits 62..48 set are refused (no Arm
- *   guest has that much address space), with a log line.
+ *   state a request costs no map or unmap hypercall. Bits 62..48 set are refused with a
+ *   log line (Xen 4.17's stage-2 tables cover at most 48 bits of guest address).
  * - Bit 63 set: a Xen grant-DMA address (Linux drivers/xen/grant-dma-ops.c), grant reference
  *   (addr & ~bit 63) >> 12 and offset addr & 0xfff; the pages of one buffer have consecutive
  *   references. It is mapped with GNTTABOP_map_grant_ref, read-only unless the access writes.
@@ -14,17 +14,18 @@
  * be granted to us, and allow writing when we map it writable.
  *
  * The driver ends a buffer's grants as soon as it sees the request completed and reuses the
- * references at once, and Xen refuses to end a grant that is still mapped: so a buffer's grant
- * mapping must not outlive its request. The rings, though, stay granted while the queue runs
- * and are touched by every request. Hence two kinds of grant mapping, told apart by the
- * walker's enum vq_area: buffer mappings are all unmapped by release(), which vq_push calls
+ * references at once; ending a grant fails while it is still mapped (Linux's grant-DMA then
+ * disables the device), and a stale mapping of a reused reference would be another page:
+ * so a buffer's grant mapping must not outlive its request. The rings, though, stay granted while
+ * the queue runs and are touched by every request. Hence two kinds of grant mapping, told apart by
+ * the walker's enum vq_area: buffer mappings are all unmapped by release(), which vq_push calls
  * before it publishes the used element (one batched hypercall per request); ring mappings stay
  * in the cache (like foreign ones) until the queue or the device is reset (reset(): any queue
  * stopping drops every grant mapping of the guest, which is simple and costs only a remap
  * of the other queues' rings), an IOREQ invalidate, or gmem_fini. A page used both ways is
- * kept as a ring page: Xen then refuses the driver's end of that grant, which only harms the
- * driver that misused it. Foreign mappings need none of this: the guest cannot take a frame
- * away while it is mapped, and invalidate covers its memory map changing.
+ * kept as a ring page: ending that grant then fails, which only harms the driver that misused
+ * it. Foreign mappings need none of this: Xen holds a reference to each mapped page, and an
+ * IOREQ invalidate tells us when the guest's memory map changed.
  */
 #ifndef HYP_GMEM_H
 #define HYP_GMEM_H
