@@ -55,9 +55,33 @@ FW_SRCS := \
 	boot/backend.c \
 	boot/backend_check.c \
 	boot/ram.c \
-	boot/libc.c
+	boot/libc.c \
+	boot/xenboot.c
 
 FW_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(FW_SRCS)))
+
+# The hostile test guest (tests/guests/hostile): a bare-metal domU that attacks vdisk's
+# virtio-mmio devices. It shares vdisk's start-up, Xen and log objects and brings its own
+# boot/main.h entry points in place of boot/main.c.
+HOSTILE_SRCS := \
+	arch/arm64/head.S \
+	arch/arm64/vectors.S \
+	arch/arm64/hypercall.S \
+	arch/arm64/cpu.c \
+	arch/arm64/exception.c \
+	arch/arm64/mmu.c \
+	arch/arm64/timer.c \
+	hyp/xen.c \
+	hyp/evtchn.c \
+	hyp/console.c \
+	boot/log.c \
+	boot/dt.c \
+	boot/libc.c \
+	boot/xenboot.c \
+	tests/guests/hostile/main.c \
+	tests/guests/hostile/vdrv.c \
+	tests/guests/hostile/attacks.c
+HOSTILE_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(HOSTILE_SRCS)))
 
 FW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter \
@@ -69,10 +93,10 @@ FW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototype
 	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -DVDISK_VERSION='"$(VERSION)"' -MMD -MP
 FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z,text \
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
-	-Wl,-T,linker.ld -Wl,-Map,$(B)/vdisk.map
+	-Wl,-T,linker.ld
 
 .PHONY: all deps run test unit rig-test image-test clean distclean
-all: $(B)/vdisk.img
+all: $(B)/vdisk.img $(B)/guests/hostile.img
 
 # Host packages (Debian). The stamp reruns the script when it changes.
 DEPS_STAMP := $(CACHE)/stamps/deps-$(shell cksum tools/deps.sh | cut -d' ' -f1)
@@ -105,15 +129,26 @@ $(B)/fw/%.o: %.S $(B)/include/.stamp Makefile
 
 $(B)/vdisk.elf: $(FW_OBJS) linker.ld Makefile $(LIBFDT_A)
 	@echo "  LD      $@"
-	@$(CC) $(FW_LDFLAGS) -o $@ $(FW_OBJS) -Wl,--start-group $(LIBFDT_A) \
-		$(PICOLIBC)/lib/libc.a -lgcc -Wl,--end-group
+	@$(CC) $(FW_LDFLAGS) -Wl,-Map,$(B)/vdisk.map -o $@ $(FW_OBJS) -Wl,--start-group \
+		$(LIBFDT_A) $(PICOLIBC)/lib/libc.a -lgcc -Wl,--end-group
 	tools/check-elf.sh $@
 
 $(B)/vdisk.img: $(B)/vdisk.elf
 	$(OBJCOPY) -O binary $< $@
 	@echo "vdisk: $@ $$(stat -c %s $@) bytes"
 
--include $(FW_OBJS:.o=.d)
+$(B)/guests/hostile.elf: $(HOSTILE_OBJS) linker.ld Makefile $(LIBFDT_A)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(FW_LDFLAGS) -Wl,-Map,$(B)/guests/hostile.map -o $@ $(HOSTILE_OBJS) \
+		-Wl,--start-group $(LIBFDT_A) $(PICOLIBC)/lib/libc.a -lgcc -Wl,--end-group
+	tools/check-elf.sh $@
+
+$(B)/guests/hostile.img: $(B)/guests/hostile.elf
+	$(OBJCOPY) -O binary $< $@
+	@echo "hostile guest: $@ $$(stat -c %s $@) bytes"
+
+-include $(FW_OBJS:.o=.d) $(HOSTILE_OBJS:.o=.d)
 
 # The dom0-side helper used by the rig (and by operators): static, so dom0 needs nothing.
 $(B)/dom0/vdisk-dom0: tools/dom0/vdisk-dom0.c $(B)/include/.stamp

@@ -19,8 +19,8 @@ static const char *const gic_v2_compat[] = {
 	"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic", "arm,cortex-a7-gic",
 };
 
-/* Reads entry `index` of node's reg property with the parent's cell sizes. */
-static int read_reg(const void *fdt, int node, int index, struct dt_range *out)
+/* See dt.h. */
+int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out)
 {
 	int parent = fdt_parent_offset(fdt, node);
 	int ac = fdt_address_cells(fdt, parent);
@@ -79,7 +79,7 @@ static int parse_memory(const void *fdt, struct dt_info *info)
 						     sizeof("memory"))) >= 0) {
 		struct dt_range r;
 
-		for (int i = 0; read_reg(fdt, node, i, &r) == 0; i++) {
+		for (int i = 0; dt_read_reg(fdt, node, i, &r) == 0; i++) {
 			if (r.size == 0)
 				continue;
 			if (info->memory_count == DT_MEMORY_MAX) {
@@ -119,11 +119,11 @@ static int parse_gic(const void *fdt, struct dt_info *info)
 	cells = fdt_getprop(fdt, node, "#interrupt-cells", NULL);
 	if (!cells || fdt32_to_cpu(*cells) != 3)
 		return bad(fdt, node, "#interrupt-cells", "is not 3");
-	if (read_reg(fdt, node, 0, &r))
+	if (dt_read_reg(fdt, node, 0, &r))
 		return bad(fdt, node, "reg", "has no distributor region");
 	gic->dist_base = r.base;
 	gic->dist_size = r.size;
-	if (read_reg(fdt, node, 1, &r))
+	if (dt_read_reg(fdt, node, 1, &r))
 		return bad(fdt, node, "reg", gic->version == 3 ? "has no redistributor region"
 							       : "has no CPU interface region");
 	if (gic->version == 3) {
@@ -165,7 +165,7 @@ static int parse_hypervisor(const void *fdt, struct dt_info *info)
 	if (compat && len > 0)
 		snprintf(info->xen_compatible, sizeof(info->xen_compatible), "%s", compat);
 	for (int i = 0; i < DT_XEN_REGIONS_MAX; i++) {
-		if (read_reg(fdt, node, i, &info->xen_regions[i]))
+		if (dt_read_reg(fdt, node, i, &info->xen_regions[i]))
 			break;
 		info->xen_region_count++;
 	}
@@ -189,7 +189,7 @@ static void parse_uart(const void *fdt, struct dt_info *info)
 	}
 	if (node < 0 || fdt_node_check_compatible(fdt, node, "arm,pl011") != 0)
 		node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
-	if (node >= 0 && read_reg(fdt, node, 0, &r) == 0) {
+	if (node >= 0 && dt_read_reg(fdt, node, 0, &r) == 0) {
 		info->uart_base = r.base;
 		info->uart_size = r.size;
 	}

@@ -41,5 +41,10 @@ struct dt_info {
  * property that is missing or malformed.
  */
 int dt_parse(const void *fdt, struct dt_info *info);
+/**
+ * Reads entry `index` of node's reg property with its parent's cell sizes (devicetree spec
+ * v0.4 §2.3.6); returns 0, -ENOENT past the last entry or -EINVAL for a malformed property.
+ */
+int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out);
 
 #endif

@@ -27,8 +27,7 @@
 #include "boot/loop.h"
 #include "boot/main.h"
 #include "boot/ram.h"
-#include "hyp/console.h"
-#include "hyp/evtchn.h"
+#include "boot/xenboot.h"
 #include "hyp/frames.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
@@ -36,14 +35,6 @@
 static struct dt_info dt;
 static struct config cfg;
 static struct xen_info xen;
-/*
- * XENMEM_add_to_physmap replaces this whole frame with Xen's shared_info page, so nothing
- * else may share the frame: the union pads it to a full page.
- */
-static union {
-	struct shared_info info;
-	uint8_t frame[XEN_PAGE_SIZE];
-} shared_page __attribute__((aligned(XEN_PAGE_SIZE)));
 static struct diag_latency latency;
 static bool console_attached;
 static uint64_t dtb_base;
@@ -54,29 +45,13 @@ static struct {
 	char path[64];
 } self;
 
-static void console_io_sink(const char *buf, size_t len)
-{
-	xen_console_io_write(buf, len);
-}
-
-static bool attach_xen_console(void)
-{
-	if (console_init() == 0)
-		log_set_sink(console_write);
-	else if (xen.dom0)
-		log_set_sink(console_io_sink);
-	else
-		return false;
-	return true;
-}
-
 void main_crash(const char *why)
 {
 	log_error("fatal: %s", why);
 	if (dt.xen) {
 		/* A crash before the console was up: get the buffered log out if we can. */
 		if (!console_attached)
-			attach_xen_console();
+			xenboot_attach_console(&xen);
 		xen_shutdown(SHUTDOWN_crash);
 	}
 	arch_psci_system_off(dt.psci);
@@ -295,15 +270,9 @@ static void __attribute__((noreturn)) run_xen(void)
 	unsigned int reason;
 	int rc;
 
-	rc = xen_probe(&xen);
-	if (rc)
-		main_crash("XENVER hypercalls failed");
-	rc = xen_map_shared_info(&shared_page.info);
-	if (rc)
-		main_crash("cannot map shared_info");
-	evtchn_init(&shared_page.info, &shared_page.info.vcpu_info[0]);
-
-	console_attached = attach_xen_console();
+	if (xenboot_init(&xen))
+		main_crash("Xen start-up failed");
+	console_attached = xenboot_attach_console(&xen);
 	log_platform();
 	log_info("xen: version %u.%u%s (%s), %s", xen.major, xen.minor, xen.extra,
 		 dt.xen_compatible, xen.dom0 ? "hardware domain" : "guest domain");

@@ -79,6 +79,19 @@ void console_write(const char *buf, size_t len)
 	dropped += len;
 }
 
+int console_drain(uint64_t timeout_ns)
+{
+	uint64_t deadline = arch_timer_now_ns() + timeout_ns;
+
+	while (ring && __atomic_load_n(&ring->out_cons, __ATOMIC_RELAXED) != ring->out_prod) {
+		if (arch_timer_now_ns() > deadline)
+			return -ETIMEDOUT;
+		evtchn_send(port);
+		xen_yield();
+	}
+	return 0;
+}
+
 size_t console_dropped(void)
 {
 	return dropped;

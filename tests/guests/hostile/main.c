@@ -1,0 +1,125 @@
+/*
+ * The hostile test guest: a bare-metal domU built from vdisk's own arch/, hyp/ and boot/
+ * pieces (Linux Image header, so `xl create` loads it with kernel=). It finds its virtio-mmio
+ * block devices in the device tree Xen wrote, drives them directly (vdrv.c) and attacks
+ * them (attacks.c), printing GUEST-TEST lines and "DOMU: script exit N" on its PV console as
+ * tests/rig/lib/guest.sh expects from a Linux test guest, then powers off. It needs nothing
+ * from xenstore.
+ *
+ * It provides boot/main.h's entry points in place of vdisk's boot/main.c.
+ */
+#include <stdint.h>
+
+#include <libfdt.h>
+#include <xen/xen.h>
+#include <xen/sched.h>
+
+#include "arch/cpu.h"
+#include "arch/mmu.h"
+#include "arch/timer.h"
+#include "blk/vblk.h"
+#include "boot/dt.h"
+#include "boot/log.h"
+#include "boot/main.h"
+#include "boot/xenboot.h"
+#include "hyp/console.h"
+#include "hyp/xen.h"
+#include "tests/guests/hostile/attacks.h"
+#include "tests/guests/hostile/vdrv.h"
+
+#define DEV_MAX 2
+
+static struct dt_info dt;
+static struct xen_info xen;
+static bool console_attached;
+static struct vdrv devs[DEV_MAX];
+static struct vdrv_rings rings[DEV_MAX] __attribute__((aligned(4096)));
+static const char *const dev_names[DEV_MAX] = {"vda", "vdb"};
+
+/* The end: the rig reads the exit line, then the domain goes away. */
+static void __attribute__((noreturn)) finish(int status, unsigned int reason)
+{
+	log_info("DOMU: script exit %d", status);
+	console_drain(2000000000ull);
+	xen_shutdown(reason);
+	arch_cpu_halt();
+}
+
+void main_crash(const char *why)
+{
+	log_error("fatal: %s", why);
+	if (dt.xen) {
+		if (!console_attached)
+			console_attached = xenboot_attach_console(&xen);
+		log_info("GUEST-TEST: FAIL crashed: %s", why);
+		finish(99, SHUTDOWN_crash);
+	}
+	arch_cpu_halt();
+}
+
+/* Identity-maps each virtio,mmio window and probes it; returns how many block devices. */
+static unsigned int find_devices(const void *fdt)
+{
+	unsigned int count = 0;
+
+	for (int node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
+	     node >= 0 && count < DEV_MAX;
+	     node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio")) {
+		struct dt_range r;
+		int rc = dt_read_reg(fdt, node, 0, &r);
+
+		if (rc || r.size < VMMIO_WINDOW) {
+			log_warn("hostile: %s: unusable reg (%d)", fdt_get_name(fdt, node, NULL), rc);
+			continue;
+		}
+		rc = arch_mmu_map(r.base, r.size, MMU_DEVICE);
+		if (rc) {
+			log_warn("hostile: cannot map %#llx (%d)", (unsigned long long)r.base, rc);
+			continue;
+		}
+		if (vdrv_probe(&devs[count], dev_names[count], (uintptr_t)r.base, &rings[count]))
+			continue;
+		log_info("hostile: %s: virtio-mmio block device at %#llx", dev_names[count],
+			 (unsigned long long)r.base);
+		count++;
+	}
+	return count;
+}
+
+void main_start(uint64_t dtb_pa)
+{
+	const void *fdt = (const void *)(uintptr_t)dtb_pa;
+	struct vdrv *rw = NULL, *ro = NULL;
+	unsigned int count;
+	int failures;
+
+	if (dt_parse(fdt, &dt) || !dt.xen)
+		main_crash("not a Xen guest device tree");
+	for (unsigned int i = 0; i < dt.memory_count; i++)
+		if (arch_mmu_map(dt.memory[i].base, dt.memory[i].size, MMU_NORMAL))
+			main_crash("cannot map RAM");
+	if (xenboot_init(&xen))
+		main_crash("Xen start-up failed");
+	console_attached = xenboot_attach_console(&xen);
+	if (!console_attached)
+		main_crash("no PV console");
+	log_info("hostile: test guest %s, Xen %u.%u%s", VDISK_VERSION, xen.major, xen.minor,
+		 xen.extra);
+
+	count = find_devices(fdt);
+	for (unsigned int i = 0; i < count; i++) {
+		vdrv_write32(&devs[i], VMMIO_REG_DEVICE_FEATURES_SEL, 0);
+		if (vdrv_read32(&devs[i], VMMIO_REG_DEVICE_FEATURES) & (1u << VBLK_F_RO))
+			ro = ro ? ro : &devs[i];
+		else
+			rw = rw ? rw : &devs[i];
+	}
+	if (!rw) {
+		log_info("GUEST-TEST: FAIL devices: no writable virtio-blk device among %u", count);
+		finish(1, SHUTDOWN_poweroff);
+	}
+	log_info("GUEST-TEST: PASS devices");
+	failures = attacks_run(rw, ro);
+	log_info("GUEST-SUMMARY: %d failure(s)", failures);
+	finish(failures ? 1 : 0, SHUTDOWN_poweroff);
+}

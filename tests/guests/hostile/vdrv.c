@@ -1,0 +1,257 @@
+/*
+ * The hostile guest's virtio-mmio block driver (virtio 1.2 §3.1.1, §4.2.3, §2.7, §5.2.6).
+ * Every register access is one load or store of the stated width, so that Xen can forward
+ * the trap (a valid ESR ISS: no pair or writeback addressing).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arch/barrier.h"
+#include "arch/mmio.h"
+#include "arch/timer.h"
+#include "blk/vblk.h"
+#include "boot/log.h"
+#include "tests/guests/hostile/vdrv.h"
+#include "virtio/vq.h"
+
+/* Request header and status, in our RAM; requests are synchronous, so one of each serves. */
+static struct {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+} req_hdr __attribute__((aligned(16)));
+static volatile uint8_t req_status;
+
+uint32_t vdrv_read32(const struct vdrv *d, uint32_t offset)
+{
+	return mmio_read_32(d->base + offset);
+}
+
+void vdrv_write32(const struct vdrv *d, uint32_t offset, uint32_t val)
+{
+	mmio_write_32(d->base + offset, val);
+}
+
+uint64_t vdrv_read_sized(const struct vdrv *d, uint32_t offset, unsigned int size)
+{
+	uintptr_t a = d->base + offset;
+	uint64_t v = 0;
+
+	switch (size) {
+	case 1:
+		__asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+		break;
+	case 2:
+		__asm__ volatile("ldrh %w0, [%1]" : "=r"(v) : "r"(a) : "memory");
+		break;
+	case 4:
+		v = mmio_read_32(a);
+		break;
+	default:
+		v = mmio_read_64(a);
+		break;
+	}
+	return v;
+}
+
+void vdrv_write_sized(const struct vdrv *d, uint32_t offset, unsigned int size, uint64_t val)
+{
+	uintptr_t a = d->base + offset;
+
+	switch (size) {
+	case 1:
+		mmio_write_8(a, (uint8_t)val);
+		break;
+	case 2:
+		__asm__ volatile("strh %w0, [%1]" ::"rZ"((uint16_t)val), "r"(a) : "memory");
+		break;
+	case 4:
+		mmio_write_32(a, (uint32_t)val);
+		break;
+	default:
+		mmio_write_64(a, val);
+		break;
+	}
+}
+
+int vdrv_probe(struct vdrv *d, const char *name, uintptr_t base, struct vdrv_rings *rings)
+{
+	uint32_t magic, version, id;
+
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+	d->base = base;
+	d->rings = rings;
+	magic = vdrv_read32(d, VMMIO_REG_MAGIC);
+	version = vdrv_read32(d, VMMIO_REG_VERSION);
+	id = vdrv_read32(d, VMMIO_REG_DEVICE_ID);
+	if (magic != VMMIO_MAGIC || version != VMMIO_VERSION || id != VBLK_DEVICE_ID) {
+		log_error("%s: at %#lx: magic %#x version %u device %u: not a virtio-mmio v2 block "
+			  "device",
+			  name, (unsigned long)base, magic, version, id);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int vdrv_reset(struct vdrv *d)
+{
+	uint32_t st;
+
+	vdrv_write32(d, VMMIO_REG_STATUS, 0);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	if (st != 0) {
+		log_error("%s: status reads %#x after a reset", d->name, st);
+		return -EIO;
+	}
+	d->avail_idx = d->used_idx = 0;
+	return 0;
+}
+
+static uint64_t read_features(const struct vdrv *d)
+{
+	uint64_t f;
+
+	vdrv_write32(d, VMMIO_REG_DEVICE_FEATURES_SEL, 1);
+	f = (uint64_t)vdrv_read32(d, VMMIO_REG_DEVICE_FEATURES) << 32;
+	vdrv_write32(d, VMMIO_REG_DEVICE_FEATURES_SEL, 0);
+	return f | vdrv_read32(d, VMMIO_REG_DEVICE_FEATURES);
+}
+
+static void write_queue_addr(const struct vdrv *d, uint32_t low_reg, uint64_t addr)
+{
+	vdrv_write32(d, low_reg, (uint32_t)addr);
+	vdrv_write32(d, low_reg + 4, (uint32_t)(addr >> 32));
+}
+
+int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
+{
+	struct vdrv_rings *r = d->rings;
+	uint32_t st;
+
+	if (vdrv_reset(d))
+		return -EIO;
+	vdrv_write32(d, VMMIO_REG_STATUS, VMMIO_STATUS_ACKNOWLEDGE);
+	vdrv_write32(d, VMMIO_REG_STATUS, VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER);
+	d->device_features = read_features(d);
+	d->features = (want | 1ull << VMMIO_F_VERSION_1) & d->device_features;
+	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES_SEL, 0);
+	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES, (uint32_t)d->features);
+	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES_SEL, 1);
+	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	vdrv_write32(d, VMMIO_REG_STATUS,
+		     VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	if (!(st & VMMIO_STATUS_FEATURES_OK)) {
+		log_error("%s: features %#llx refused (status %#x)", d->name,
+			  (unsigned long long)d->features, st);
+		return -EIO;
+	}
+	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, 0);
+	d->queue_num_max = vdrv_read32(d, VMMIO_REG_QUEUE_NUM_MAX);
+	if (qsize > d->queue_num_max || qsize > VDRV_QSIZE_MAX) {
+		log_error("%s: queue size %u over QueueNumMax %u", d->name, qsize,
+			  d->queue_num_max);
+		return -EINVAL;
+	}
+	memset(r, 0, sizeof(*r));
+	smp_wmb();
+	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, qsize);
+	write_queue_addr(d, VMMIO_REG_QUEUE_DESC_LOW, (uintptr_t)r->desc);
+	write_queue_addr(d, VMMIO_REG_QUEUE_DRIVER_LOW, (uintptr_t)r->avail);
+	write_queue_addr(d, VMMIO_REG_QUEUE_DEVICE_LOW, (uintptr_t)r->used);
+	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
+	if (vdrv_read32(d, VMMIO_REG_QUEUE_READY) != 1) {
+		log_error("%s: queue 0 did not become ready", d->name);
+		return -EIO;
+	}
+	d->qsize = qsize;
+	d->avail_idx = d->used_idx = 0;
+	vdrv_write32(d, VMMIO_REG_STATUS,
+		     VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
+			 VMMIO_STATUS_DRIVER_OK);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	if (st != (VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
+		   VMMIO_STATUS_DRIVER_OK)) {
+		log_error("%s: status %#x after DRIVER_OK", d->name, st);
+		return -EIO;
+	}
+	d->capacity = vdrv_read32(d, VMMIO_REG_CONFIG) |
+		      (uint64_t)vdrv_read32(d, VMMIO_REG_CONFIG + 4) << 32;
+	return 0;
+}
+
+void vdrv_set_avail_idx(struct vdrv *d, uint16_t idx)
+{
+	smp_wmb();
+	__atomic_store_n(&d->rings->avail[1], idx, __ATOMIC_RELAXED);
+}
+
+void vdrv_publish(struct vdrv *d, uint16_t head)
+{
+	d->rings->avail[2 + (d->avail_idx % d->qsize)] = head;
+	d->avail_idx++;
+	vdrv_set_avail_idx(d, d->avail_idx);
+}
+
+void vdrv_notify(struct vdrv *d)
+{
+	/* The rings are in memory before the trapped store reaches the device. */
+	io_mb();
+	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, 0);
+}
+
+void vdrv_wait(struct vdrv *d, uint32_t timeout_ms, struct vdrv_answer *ans)
+{
+	uint64_t deadline = arch_timer_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	volatile uint16_t *used_idx = (volatile uint16_t *)&d->rings->used[0] + 1;
+
+	memset(ans, 0, sizeof(*ans));
+	vdrv_notify(d);
+	for (;;) {
+		if (*used_idx != d->used_idx) {
+			uint32_t slot = 1 + 2 * (d->used_idx % d->qsize);
+
+			smp_rmb();
+			ans->used = true;
+			ans->id = d->rings->used[slot];
+			ans->len = d->rings->used[slot + 1];
+			d->used_idx++;
+			break;
+		}
+		ans->status = vdrv_read32(d, VMMIO_REG_STATUS);
+		if ((ans->status & VMMIO_STATUS_DEVICE_NEEDS_RESET) ||
+		    arch_timer_now_ns() > deadline)
+			break;
+	}
+	ans->status = vdrv_read32(d, VMMIO_REG_STATUS);
+}
+
+int vdrv_request(struct vdrv *d, uint32_t type, uint64_t sector, void *buf, uint32_t len)
+{
+	struct vdrv_desc *desc = d->rings->desc;
+	struct vdrv_answer ans;
+	uint16_t n = 0;
+
+	req_hdr.type = type;
+	req_hdr.reserved = 0;
+	req_hdr.sector = sector;
+	req_status = 0xff;
+	desc[n] = (struct vdrv_desc){(uintptr_t)&req_hdr, sizeof(req_hdr), VQ_DESC_F_NEXT,
+				     (uint16_t)(n + 1)};
+	n++;
+	if (len) {
+		desc[n] = (struct vdrv_desc){(uintptr_t)buf, len,
+					     (uint16_t)(VQ_DESC_F_NEXT |
+							(type == VBLK_T_OUT ? 0 : VQ_DESC_F_WRITE)),
+					     (uint16_t)(n + 1)};
+		n++;
+	}
+	desc[n] = (struct vdrv_desc){(uintptr_t)&req_status, 1, VQ_DESC_F_WRITE, 0};
+	vdrv_publish(d, 0);
+	vdrv_wait(d, 2000, &ans);
+	if (!ans.used || ans.id != 0)
+		return 0xff;
+	return req_status;
+}
