@@ -1,0 +1,31 @@
+# Guest script: the well-behaved neighbour of tests/rig/hostile.sh. Writes 4 MiB of random data
+# to /dev/vda and reads it back (O_DIRECT) over and over for STEADY_SECONDS (default 90), while
+# another guest attacks the same vdisk; every round must read back what was written.
+# shellcheck shell=sh disable=SC1091
+. /rig/glib.sh
+if ! g_wait_for 20 test -b /dev/vda; then
+	g_fail vda_present "no /dev/vda after 20 s"
+	g_summary
+	exit 1
+fi
+g_pass vda_present
+dd if=/dev/urandom of=/tmp/a bs=64k count=64 2>/dev/null
+dd if=/dev/urandom of=/tmp/b bs=64k count=64 2>/dev/null
+echo "STEADY: running"
+end=$(($(g_now_ms) + ${STEADY_SECONDS:-90} * 1000))
+rounds=0 bad=0
+while [ "$(g_now_ms)" -lt "$end" ]; do
+	for f in /tmp/a /tmp/b; do
+		dd if=$f of=/dev/vda bs=64k oflag=direct conv=fsync 2>/dev/null || bad=$((bad + 1))
+		dd if=/dev/vda of=/tmp/back bs=64k count=64 iflag=direct 2>/dev/null || bad=$((bad + 1))
+		cmp -s $f /tmp/back || { bad=$((bad + 1)); echo "STEADY: round $rounds: read-back differs"; }
+		rounds=$((rounds + 1))
+	done
+done
+g_metric rounds "$rounds"
+if [ "$rounds" -gt 0 ] && [ "$bad" = 0 ]; then
+	g_pass write_read_rounds
+else
+	g_fail write_read_rounds "$bad bad of $rounds rounds"
+fi
+g_summary

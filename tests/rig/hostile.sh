@@ -1,0 +1,101 @@
+# dom0 scenario: the hostile test guest (tests/guests/hostile, build/guests/hostile.img) attacks
+# vdisk's virtio-blk devices (a 2 MiB writable RAM disk and a 1 MiB read-only one) while a
+# well-behaved Linux guest writes and reads back its own vdisk disk (tests/rig/guest/steady.sh).
+# Each attack is a rig test hostile.NAME (the device's answer) and hostile.NAME_after (the device
+# still serves and the disk hash is unchanged). Then: vdisk still runs, logged one line for each
+# kind of attack, and did not flood its console.
+# FLASK (boot.sh --xsm flask): vdisk is vdisk_t, the guests domU_t.
+# Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/hostile.img, /rig/domu/Image, /rig/domu/blk.cpio.zst,
+# tests/rig/guest at /rig/guest.
+set -u
+# shellcheck disable=SC1091 # put there by boot.sh
+. /rig/lib/rig.sh
+# shellcheck disable=SC1091
+. /rig/lib/guest.sh
+VIRTIO='backend=vdisk, backendtype=standalone, specification=virtio'
+
+sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
+	grep -v '^seclabel' >/tmp/vdisk.cfg
+echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
+export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
+LOGF=$(rig_console_log vdisk)
+xl create /tmp/vdisk.cfg
+rig_check vdisk_ready rig_wait_log 60 "$LOGF" "vdisk: ready"
+
+# The neighbour, in the background; the attacks start once it is doing I/O.
+{ echo "STEADY_SECONDS=${STEADY_SECONDS:-120}"; cat /rig/guest/steady.sh; } >/tmp/steady.sh
+(rig_guest_run steady /tmp/steady.sh "$VIRTIO, vdev=xvda, target=ram:16M" >/tmp/steady.out 2>&1) &
+steady_pid=$!
+rig_check steady_running rig_wait_log 180 /tmp/rig-guest-steady/console.raw "STEADY: running"
+
+# The hostile guest: a bare-metal image; rig_guest_run's initramfs is loaded but unused.
+echo "not an initramfs" >/tmp/hostile.initrd
+RIG_GUEST_KERNEL=/rig/hostile.img RIG_GUEST_INITRD=/tmp/hostile.initrd RIG_GUEST_MEMORY=32 \
+	RIG_GUEST_TIMEOUT=${HOSTILE_TIMEOUT:-400} \
+	rig_guest_run hostile /dev/null "$VIRTIO, vdev=xvda, target=ram:2M" \
+	"$VIRTIO, vdev=xvdb, access=ro, target=ram:1M"
+hid=$RIG_GUEST_DOMID
+rig_metric hostile.domid "$hid"
+
+wait "$steady_pid"
+cat /tmp/steady.out
+RIG_FAILS=$((RIG_FAILS + $(grep -c "RIG-TEST: FAIL" /tmp/steady.out)))
+
+# vdisk survived, and said what happened: one clear line per kind of attack.
+state=$(xl list vdisk 2>/dev/null | awk 'NR == 2 { print $5 }')
+case $state in
+*c* | "") rig_fail vdisk_alive "vdisk's state is '$state'" ;;
+*) rig_pass vdisk_alive ;;
+esac
+rig_check vdisk_no_crash_line sh -c "! grep -q -E 'fatal:|exception:' '$LOGF'"
+tr -d '\r' <"$LOGF" >/tmp/vdisk.log
+grep "dom$hid/" /tmp/vdisk.log >/tmp/vdisk-hostile.log
+expect() { # NAME REGEX: vdisk logged REGEX for the hostile guest's devices
+	if grep -q -E -- "$2" /tmp/vdisk-hostile.log; then rig_pass "vdisk_logged_$1"; else rig_fail "vdisk_logged_$1" "no line matching '$2'"; fi
+}
+expect loop "longer than the [0-9]+ descriptors of its queue"
+expect next_out_of_range "next index [0-9]+ is outside the descriptor table"
+expect head_out_of_range "available entry [0-9]+ names descriptor"
+expect avail_jump "available index jumped"
+expect buffer_outside "buffer 0x100000000000\\+[0-9]+ is not in guest memory"
+expect header_outside "descriptor table|0x100000000000\\+16"
+expect length "buffer of 2147483648 bytes is larger than"
+expect readable_after_writable "device-readable buffer after a device-writable one"
+expect indirect_not_negotiated "indirect descriptor without VIRTIO_F_INDIRECT_DESC"
+expect indirect_in_indirect "indirect descriptor inside an indirect table"
+expect indirect_loop "descriptors of its indirect table"
+expect indirect_too_long "indirect table has too many descriptors"
+expect indirect_bad_length "not a positive multiple of 16"
+expect past_end "past the end of the disk"
+expect partial_sector "is not whole sectors"
+expect unknown_type "type 127 is not supported"
+expect short_header "header of 8 device-readable bytes"
+expect missing_status "no device-writable byte for the status"
+expect read_only_register "to read-only register MagicValue"
+expect wrong_width "registers take 32-bit accesses"
+expect past_config "past the 72-byte config space"
+expect unknown_register "unknown register 0x0f0"
+expect queue_change_while_ready "to QueueDescLow of queue 0 while it is ready"
+expect notify_missing_queue "notify of queue 3, which is not ready"
+expect status_order "sets bits out of order"
+expect no_version_1 "lack VIRTIO_F_VERSION_1"
+expect extra_features "are not a subset"
+expect clear_bits "would clear bits"
+expect queue_num "QueueNum 12 of queue 0 is not a power of two"
+expect read_only_disk "to a read-only disk"
+expect unnegotiated_feature "without its feature negotiated"
+expect needs_reset "device needs reset"
+# Not floods: a repeated attack (2000 empty notifies, 50 of a missing queue) must not make
+# a line each.
+lines=$(wc -l </tmp/vdisk-hostile.log)
+rig_metric vdisk_lines_about_hostile "$lines"
+storm=$(grep -c "notify of queue 3" /tmp/vdisk-hostile.log)
+rig_metric vdisk_lines_notify_storm "$storm"
+if [ "$storm" -le 5 ]; then rig_pass vdisk_no_log_flood; else rig_fail vdisk_no_log_flood "$storm lines for 50 notifies of a missing queue"; fi
+
+echo "--- vdisk's console about the hostile guest (dom$hid) ---"
+cat /tmp/vdisk-hostile.log
+echo "--- vdisk's other warnings ---"
+grep -v "dom$hid/" /tmp/vdisk.log | grep -E "WARNING|ERROR" | tail -n 30
+xl destroy vdisk
+rig_summary
