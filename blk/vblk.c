@@ -25,8 +25,14 @@ _Static_assert(offsetof(struct vblk_config, write_zeroes_may_unmap) == 56,
                "virtio 1.2 §5.2.4 layout");
 _Static_assert(VBLK_BOUNCE_SIZE % DISK_SECTOR_SIZE == 0, "whole sectors per bounce");
 
+/* At most one line per burst of the same complaint (vmmio_warn_allowed): a ring full of bad
+ * requests, notified again and again, must not flood the console. */
 #define req_warn(blk, c, fmt, ...)                                                                 \
-	log_warn("%s: request %u: " fmt, (blk)->mmio.cfg.name, (c)->head, ##__VA_ARGS__)
+	do {                                                                                       \
+		if (vmmio_warn_allowed(&(blk)->mmio, fmt))                                         \
+			log_warn("%s: request %u: " fmt, (blk)->mmio.cfg.name, (c)->head,          \
+			         ##__VA_ARGS__);                                                   \
+	} while (0)
 
 static uint32_t get_le32(const uint8_t *p)
 {

@@ -13,6 +13,13 @@
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
 
+/* A warning about the driver, at most once per burst of the same one (vmmio_warn_allowed). */
+#define dev_warn(dev, fmt, ...)                                                                    \
+	do {                                                                                       \
+		if (vmmio_warn_allowed(dev, fmt))                                                  \
+			log_warn(fmt, ##__VA_ARGS__);                                              \
+	} while (0)
+
 #define R  1u
 #define W  2u
 #define RW (R | W)
@@ -57,6 +64,29 @@ static const struct reg regs[] = {
     {VMMIO_REG_SHM_BASE_HIGH, R, "SHMBaseHigh"},
     {VMMIO_REG_CONFIG_GENERATION, R, "ConfigGeneration"},
 };
+
+bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt)
+{
+	if (fmt == dev->warn_last) {
+		if (++dev->warn_count <= VMMIO_WARN_BURST)
+			return true;
+		dev->warn_repeats++;
+		return false;
+	}
+	vmmio_warn_flush(dev);
+	dev->warn_last = fmt;
+	dev->warn_count = 1;
+	return true;
+}
+
+void vmmio_warn_flush(struct vmmio_dev *dev)
+{
+	if (dev->warn_repeats)
+		log_warn("%s: the last warning repeated %u more time(s)", dev->cfg.name,
+		         dev->warn_repeats);
+	dev->warn_repeats = dev->warn_count = 0;
+	dev->warn_last = NULL;
+}
 
 static const struct reg *find_reg(uint32_t offset)
 {
@@ -109,34 +139,34 @@ static void reset_state(struct vmmio_dev *dev)
 }
 
 /* Checks an access's shape: 1/2/4/8 bytes, in the window, aligned, 32-bit for registers. */
-static int check_access(const struct vmmio_dev *dev, const char *dir, uint64_t offset,
+static int check_access(struct vmmio_dev *dev, const char *dir, uint64_t offset,
                         uint32_t size)
 {
 	if (size != 1 && size != 2 && size != 4 && size != 8) {
-		log_warn("%s: %u-byte %s at 0x%llx: not a 1, 2, 4 or 8-byte access", dev->cfg.name,
+		dev_warn(dev, "%s: %u-byte %s at 0x%llx: not a 1, 2, 4 or 8-byte access", dev->cfg.name,
 		         size, dir, (unsigned long long)offset);
 		return -EINVAL;
 	}
 	if (offset >= VMMIO_WINDOW || size > VMMIO_WINDOW - offset) {
-		log_warn("%s: %u-byte %s at 0x%llx is outside the 0x%x-byte window", dev->cfg.name,
+		dev_warn(dev, "%s: %u-byte %s at 0x%llx is outside the 0x%x-byte window", dev->cfg.name,
 		         size, dir, (unsigned long long)offset, VMMIO_WINDOW);
 		return -ERANGE;
 	}
 	if (offset % size) {
-		log_warn("%s: %u-byte %s at 0x%llx is misaligned", dev->cfg.name, size, dir,
+		dev_warn(dev, "%s: %u-byte %s at 0x%llx is misaligned", dev->cfg.name, size, dir,
 		         (unsigned long long)offset);
 		return -EINVAL;
 	}
 	if (offset < VMMIO_REG_CONFIG) {
 		if (size != 4) {
-			log_warn("%s: %u-byte %s at 0x%llx: registers take 32-bit accesses",
+			dev_warn(dev, "%s: %u-byte %s at 0x%llx: registers take 32-bit accesses",
 			         dev->cfg.name, size, dir, (unsigned long long)offset);
 			return -EINVAL;
 		}
 		return 0;
 	}
 	if (offset - VMMIO_REG_CONFIG + size > dev->cfg.config_size) {
-		log_warn("%s: %u-byte %s at 0x%llx is past the %u-byte config space", dev->cfg.name,
+		dev_warn(dev, "%s: %u-byte %s at 0x%llx is past the %u-byte config space", dev->cfg.name,
 		         size, dir, (unsigned long long)offset, dev->cfg.config_size);
 		return -ERANGE;
 	}
@@ -154,11 +184,11 @@ static int reg_read(struct vmmio_dev *dev, uint32_t offset, uint64_t *val)
 	struct vmmio_queue *q = selected_queue(dev);
 
 	if (!r) {
-		log_warn("%s: read of unknown register 0x%03x", dev->cfg.name, offset);
+		dev_warn(dev, "%s: read of unknown register 0x%03x", dev->cfg.name, offset);
 		return -EINVAL;
 	}
 	if (!(r->access & R)) {
-		log_warn("%s: read of write-only register %s (0x%03x)", dev->cfg.name, r->name,
+		dev_warn(dev, "%s: read of write-only register %s (0x%03x)", dev->cfg.name, r->name,
 		         offset);
 		return -EINVAL;
 	}
@@ -230,12 +260,12 @@ int vmmio_read(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t *
 }
 
 /* Whether the driver's features can be accepted (§2.2.2, §6.1); logs why not. */
-static bool features_acceptable(const struct vmmio_dev *dev)
+static bool features_acceptable(struct vmmio_dev *dev)
 {
 	uint64_t extra = dev->driver_features & ~dev->cfg.features;
 
 	if (extra || dev->driver_features_high) {
-		log_warn("%s: driver features 0x%llx%s are not a subset of the device's 0x%llx; "
+		dev_warn(dev, "%s: driver features 0x%llx%s are not a subset of the device's 0x%llx; "
 		         "FEATURES_OK refused",
 		         dev->cfg.name, (unsigned long long)dev->driver_features,
 		         dev->driver_features_high ? " (and bits above 63)" : "",
@@ -243,7 +273,7 @@ static bool features_acceptable(const struct vmmio_dev *dev)
 		return false;
 	}
 	if (!(dev->driver_features & (1ull << VMMIO_F_VERSION_1))) {
-		log_warn("%s: driver features 0x%llx lack VIRTIO_F_VERSION_1; FEATURES_OK refused",
+		dev_warn(dev, "%s: driver features 0x%llx lack VIRTIO_F_VERSION_1; FEATURES_OK refused",
 		         dev->cfg.name, (unsigned long long)dev->driver_features);
 		return false;
 	}
@@ -257,6 +287,7 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 	uint32_t new;
 
 	if (v == 0) {
+		vmmio_warn_flush(dev);
 		if (old != 0)
 			log_info("%s: reset by the driver (status was 0x%x)", dev->cfg.name, old);
 		reset_state(dev);
@@ -265,21 +296,21 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 		return 0;
 	}
 	if (v & ~STATUS_KNOWN) {
-		log_warn("%s: status 0x%x has undefined bits; ignored (status 0x%x)", dev->cfg.name,
+		dev_warn(dev, "%s: status 0x%x has undefined bits; ignored (status 0x%x)", dev->cfg.name,
 		         v, old);
 		return -EINVAL;
 	}
 	/* DEVICE_NEEDS_RESET belongs to the device: the driver can neither set nor clear it. */
 	new = (v & ~VMMIO_STATUS_DEVICE_NEEDS_RESET) | (old & VMMIO_STATUS_DEVICE_NEEDS_RESET);
 	if (old & ~new) {
-		log_warn("%s: status 0x%x would clear bits of 0x%x without a reset; ignored",
+		dev_warn(dev, "%s: status 0x%x would clear bits of 0x%x without a reset; ignored",
 		         dev->cfg.name, v, old);
 		return -EINVAL;
 	}
 	if (((new &VMMIO_STATUS_DRIVER) && !(new &VMMIO_STATUS_ACKNOWLEDGE)) ||
 	    ((new &VMMIO_STATUS_FEATURES_OK) && !(new &VMMIO_STATUS_DRIVER)) ||
 	    ((new &VMMIO_STATUS_DRIVER_OK) && !(new &VMMIO_STATUS_FEATURES_OK))) {
-		log_warn("%s: status 0x%x sets bits out of order (status 0x%x); ignored",
+		dev_warn(dev, "%s: status 0x%x sets bits out of order (status 0x%x); ignored",
 		         dev->cfg.name, v, old);
 		return -EINVAL;
 	}
@@ -299,12 +330,12 @@ static struct vmmio_queue *queue_for_setup(struct vmmio_dev *dev, const struct r
 	struct vmmio_queue *q = selected_queue(dev);
 
 	if (!q) {
-		log_warn("%s: write of 0x%x to %s of queue %u, which does not exist; ignored",
+		dev_warn(dev, "%s: write of 0x%x to %s of queue %u, which does not exist; ignored",
 		         dev->cfg.name, v, r->name, dev->queue_sel);
 		return NULL;
 	}
 	if (q->ready) {
-		log_warn("%s: write of 0x%x to %s of queue %u while it is ready; ignored",
+		dev_warn(dev, "%s: write of 0x%x to %s of queue %u while it is ready; ignored",
 		         dev->cfg.name, v, r->name, dev->queue_sel);
 		return NULL;
 	}
@@ -324,7 +355,7 @@ static int write_queue_ready(struct vmmio_dev *dev, uint32_t v)
 	struct vmmio_queue *q = selected_queue(dev);
 
 	if (!q) {
-		log_warn(
+		dev_warn(dev, 
 		    "%s: write of 0x%x to QueueReady of queue %u, which does not exist; ignored",
 		    dev->cfg.name, v, dev->queue_sel);
 		return -EINVAL;
@@ -335,14 +366,14 @@ static int write_queue_ready(struct vmmio_dev *dev, uint32_t v)
 		return 0;
 	}
 	if (v != 1) {
-		log_warn("%s: write of 0x%x to QueueReady of queue %u; ignored", dev->cfg.name, v,
+		dev_warn(dev, "%s: write of 0x%x to QueueReady of queue %u; ignored", dev->cfg.name, v,
 		         dev->queue_sel);
 		return -EINVAL;
 	}
 	if (q->ready)
 		return 0;
 	if (!(dev->status & VMMIO_STATUS_FEATURES_OK)) {
-		log_warn("%s: queue %u made ready before FEATURES_OK (status 0x%x); ignored",
+		dev_warn(dev, "%s: queue %u made ready before FEATURES_OK (status 0x%x); ignored",
 		         dev->cfg.name, dev->queue_sel, dev->status);
 		return -EINVAL;
 	}
@@ -359,12 +390,12 @@ static int write_queue_notify(struct vmmio_dev *dev, uint32_t v)
 		return 0; /* logged when the queue broke; the driver must reset */
 	if ((dev->status & (VMMIO_STATUS_DRIVER_OK | VMMIO_STATUS_FAILED)) !=
 	    VMMIO_STATUS_DRIVER_OK) {
-		log_warn("%s: notify of queue %u with status 0x%x; ignored", dev->cfg.name, v,
+		dev_warn(dev, "%s: notify of queue %u with status 0x%x; ignored", dev->cfg.name, v,
 		         dev->status);
 		return -EINVAL;
 	}
 	if (v >= dev->cfg.queue_count || !dev->queue[v].ready) {
-		log_warn("%s: notify of queue %u, which is not ready; ignored", dev->cfg.name, v);
+		dev_warn(dev, "%s: notify of queue %u, which is not ready; ignored", dev->cfg.name, v);
 		return -EINVAL;
 	}
 	dev->cfg.ops->notify(dev->cfg.ctx, v);
@@ -377,12 +408,12 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 	struct vmmio_queue *q;
 
 	if (!r) {
-		log_warn("%s: write of 0x%x to unknown register 0x%03x; ignored", dev->cfg.name, v,
+		dev_warn(dev, "%s: write of 0x%x to unknown register 0x%03x; ignored", dev->cfg.name, v,
 		         offset);
 		return -EINVAL;
 	}
 	if (!(r->access & W)) {
-		log_warn("%s: write of 0x%x to read-only register %s (0x%03x); ignored",
+		dev_warn(dev, "%s: write of 0x%x to read-only register %s (0x%03x); ignored",
 		         dev->cfg.name, v, r->name, offset);
 		return -EINVAL;
 	}
@@ -392,7 +423,7 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 		return 0;
 	case VMMIO_REG_DRIVER_FEATURES:
 		if (dev->status & VMMIO_STATUS_FEATURES_OK) {
-			log_warn("%s: write of 0x%x to DriverFeatures after FEATURES_OK; ignored",
+			dev_warn(dev, "%s: write of 0x%x to DriverFeatures after FEATURES_OK; ignored",
 			         dev->cfg.name, v);
 			return -EINVAL;
 		}
@@ -415,7 +446,7 @@ static int reg_write(struct vmmio_dev *dev, uint32_t offset, uint32_t v)
 		if (!q)
 			return -EINVAL;
 		if (!is_pow2(v) || v > dev->cfg.queue_num_max) {
-			log_warn("%s: QueueNum %u of queue %u is not a power of two from 1 to %u; "
+			dev_warn(dev, "%s: QueueNum %u of queue %u is not a power of two from 1 to %u; "
 			         "ignored",
 			         dev->cfg.name, v, dev->queue_sel, dev->cfg.queue_num_max);
 			return -EINVAL;
@@ -460,7 +491,7 @@ int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t 
 		return rc;
 	if (offset >= VMMIO_REG_CONFIG) {
 		/* No config field this model serves is writable by the driver. */
-		log_warn("%s: %u-byte write of 0x%llx to config offset 0x%llx; config space is "
+		dev_warn(dev, "%s: %u-byte write of 0x%llx to config offset 0x%llx; config space is "
 		         "read-only, ignored",
 		         dev->cfg.name, size, (unsigned long long)val,
 		         (unsigned long long)(offset - VMMIO_REG_CONFIG));

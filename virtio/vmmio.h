@@ -115,6 +115,9 @@ struct vmmio_dev {
 	uint32_t interrupt_status;
 	uint32_t config_generation;
 	bool irq_pending;
+	const char *warn_last; /* format of the last warning (vmmio_warn_allowed) */
+	uint32_t warn_count;   /* how many times in a row it came */
+	uint32_t warn_repeats; /* how many of those were not logged */
 	struct vmmio_queue queue[VMMIO_QUEUE_MAX];
 };
 
@@ -144,6 +147,20 @@ void vmmio_interrupt(struct vmmio_dev *dev, uint32_t bits);
 void vmmio_config_changed(struct vmmio_dev *dev);
 /** The device found a broken queue: sets DEVICE_NEEDS_RESET and notifies (virtio 1.2 §2.1.2). */
 void vmmio_needs_reset(struct vmmio_dev *dev);
+
+/** How many times in a row the same warning about a driver is logged before it is counted. */
+#define VMMIO_WARN_BURST 10u
+
+/**
+ * Whether to log a warning about the driver with format `fmt` (a string literal: compared by
+ * address): not when it is the same as the last VMMIO_WARN_BURST ones for this device, which
+ * is then only counted. A driver repeating a mistake in a loop (a notify storm) gets a few
+ * lines, and "the last warning repeated N more time(s)" before the next different warning
+ * or reset.
+ */
+bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt);
+/** Logs how often the last warning repeated, if it did, and forgets it. */
+void vmmio_warn_flush(struct vmmio_dev *dev);
 
 /** Queue `queue`'s ring state, or NULL if there is no such queue. */
 struct vq *vmmio_vq(struct vmmio_dev *dev, uint32_t queue);

@@ -536,6 +536,24 @@ TEST(vblk, unknown_types_are_unsupported)
 
 /* ---- requests that must fail ---------------------------------------------- */
 
+/* A ring full of the same bad request gets every answer but only a burst of log lines. */
+TEST(vblk, repeated_bad_requests_do_not_flood_the_log)
+{
+	ASSERT_TRUE(setup());
+	for (unsigned int i = 0; i < 21; i++)
+		simple(i, VBLK_T_IN, DISK_SECTORS, DATA, 512, true);
+	kick();
+	for (unsigned int i = 0; i < 21; i++)
+		EXPECT_EQ(status_of(i), VBLK_S_IOERR);
+	EXPECT_EQ(used_idx(), 21);
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST);
+	simple(0, 0x7f, 0, 0, 0, false);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_UNSUPP);
+	EXPECT_CONTAINS(log_text, "the last warning repeated 11 more time(s)");
+	EXPECT_CONTAINS(log_text, "type 127 is not supported");
+}
+
 TEST(vblk, read_past_the_end_is_an_io_error)
 {
 	ASSERT_TRUE(setup());

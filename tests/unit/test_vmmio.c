@@ -433,6 +433,40 @@ TEST(vmmio, notify_reaches_the_device_only_when_running)
 	EXPECT_EQ(device.notify_count, 1);
 }
 
+/* Found by the hostile rig guest: 50 notifies of a missing queue made 50 log lines. */
+TEST(vmmio, a_notify_storm_does_not_flood_the_log)
+{
+	setup();
+	driver_handshake(DEV_FEATURES);
+	queue_setup(0, 64, DESC, AVAIL, USED);
+	wr(VMMIO_REG_QUEUE_READY, 1);
+	wr(VMMIO_REG_STATUS, 15);
+	log_capture_reset();
+	for (unsigned int i = 0; i < 1000; i++)
+		EXPECT_EQ(wr(VMMIO_REG_QUEUE_NOTIFY, 3), -EINVAL);
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST);
+	/* The next different warning says how many were left out; then it is logged again. */
+	EXPECT_EQ(wr(VMMIO_REG_MAGIC, 1), -EINVAL);
+	EXPECT_CONTAINS(log_text, "mmio-test: the last warning repeated 990 more time(s)");
+	EXPECT_CONTAINS(log_text, "read-only register MagicValue");
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST + 2);
+	EXPECT_EQ(wr(VMMIO_REG_QUEUE_NOTIFY, 3), -EINVAL);
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST + 3);
+	EXPECT_EQ(device.notify_count, 0);
+}
+
+/* A reset by the driver ends a burst: the count is logged then. */
+TEST(vmmio, a_reset_reports_suppressed_warnings)
+{
+	setup();
+	for (unsigned int i = 0; i < VMMIO_WARN_BURST + 5; i++)
+		wr(VMMIO_REG_VERSION, 7);
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST);
+	wr(VMMIO_REG_STATUS, 1);
+	wr(VMMIO_REG_STATUS, 0);
+	EXPECT_CONTAINS(log_text, "the last warning repeated 5 more time(s)");
+}
+
 TEST(vmmio, interrupt_status_and_ack)
 {
 	bring_up();

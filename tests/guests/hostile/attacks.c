@@ -223,7 +223,11 @@ static struct vdrv_desc desc(uint64_t addr, uint32_t len, uint16_t flags, uint16
 #define DATA_R(next)  desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT, next)
 #define DATA_W(next)  desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, next)
 
-/* Descriptor-chain attacks: each publishes one chain at head 0 and notifies. */
+/*
+ * Descriptor-chain attacks: each publishes one chain at head 0 and notifies. Every attack
+ * writes all the descriptors it uses: after() reads the disk with vdrv_request, which
+ * rewrites descriptors 0..2.
+ */
 static void ring_attacks(struct vdrv *d)
 {
 	struct vdrv_desc *t = d->rings->desc;
@@ -426,13 +430,18 @@ static void request_attacks(struct vdrv *d)
 
 	/* sector + count wraps past 2^64. */
 	set_hdr(VBLK_T_OUT, UINT64_MAX);
+	t[0] = HDR(1);
+	t[1] = DATA_R(2);
+	t[2] = STATUS;
 	vdrv_publish(d, 0);
 	expect_answer("write_sector_wraps", d, 1, VBLK_S_IOERR);
 	after("write_sector_wraps", d, false);
 
 	/* Not whole sectors. */
 	set_hdr(VBLK_T_OUT, 0);
+	t[0] = HDR(1);
 	t[1] = desc((uintptr_t)iobuf, 100, VQ_DESC_F_NEXT, 2);
+	t[2] = STATUS;
 	vdrv_publish(d, 0);
 	expect_answer("write_partial_sector", d, 1, VBLK_S_IOERR);
 	after("write_partial_sector", d, false);
@@ -658,7 +667,9 @@ static void readonly_attacks(struct vdrv *d)
 	set_hdr(VBLK_T_WRITE_ZEROES, 0);
 	memset(iobuf, 0, 16);
 	iobuf[8] = 8;
+	t[0] = HDR(1);
 	t[1] = desc((uintptr_t)iobuf, 16, VQ_DESC_F_NEXT, 2);
+	t[2] = STATUS;
 	vdrv_publish(d, 0);
 	expect_answer("write_zeroes_read_only_disk", d, 1, VBLK_S_UNSUPP);
 	after("write_zeroes_read_only_disk", d, false);
