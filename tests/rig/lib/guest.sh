@@ -138,7 +138,13 @@ rig_guest_run() { # NAME SCRIPT [DISK...]
 	while [ "$_g_n" -gt 0 ]; do
 		if grep -q "DOMU: script exit" "$_g_dir/console.raw"; then _g_end=script; break; fi
 		_g_state=$(xl list "$_g_name" 2>/dev/null | awk 'NR == 2 { print $5 }')
-		[ -n "$_g_state" ] || { _g_end=gone; break; }
+		if [ -z "$_g_state" ]; then
+			# A guest that powers off right after its last line can be gone before
+			# this loop's grep saw the line: look once more.
+			sleep 0.3
+			if grep -q "DOMU: script exit" "$_g_dir/console.raw"; then _g_end=script; else _g_end=gone; fi
+			break
+		fi
 		case $_g_state in *c*) _g_end=crashed; break ;; esac
 		sleep 0.2
 		_g_n=$((_g_n - 1))
