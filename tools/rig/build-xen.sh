@@ -44,7 +44,7 @@ key=$({
 	cat "$0"
 	for m in $FLASK_MODS; do
 		[ -f "$m" ] || die "FLASK module $m not found"
-		for f in "$m" "${m%.te}.if" "${m%.te}.fc"; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done
+		for f in "$m" "${m%.te}.if" "${m%.te}.fc"; do [ -f "$f" ] && { echo "== ${f##*/}"; cat "$f"; }; done
 	done
 	aarch64-linux-gnu-gcc --version | head -n 1
 } | sha256sum | cut -d' ' -f1)
