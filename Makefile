@@ -80,7 +80,8 @@ HOSTILE_SRCS := \
 	boot/xenboot.c \
 	tests/guests/hostile/main.c \
 	tests/guests/hostile/vdrv.c \
-	tests/guests/hostile/attacks.c
+	tests/guests/hostile/attacks.c \
+	tests/guests/hostile/grant.c
 HOSTILE_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(HOSTILE_SRCS)))
 
 FW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

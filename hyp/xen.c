@@ -89,6 +89,18 @@ int xen_map_shared_info(struct shared_info *page)
 	return xen_errno(hypercall_memory_op(XENMEM_add_to_physmap, &xatp));
 }
 
+int xen_map_grant_table(unsigned int idx, struct own_frame at)
+{
+	struct xen_add_to_physmap xatp = {
+		.domid = DOMID_SELF,
+		.space = XENMAPSPACE_grant_table,
+		.idx = idx,
+		.gpfn = at.n,
+	};
+
+	return xen_errno(hypercall_memory_op(XENMEM_add_to_physmap, &xatp));
+}
+
 int xen_console_io_write(const char *buf, size_t len)
 {
 	while (len) {

@@ -103,6 +103,12 @@ int xen_grant_map(uint16_t domid, struct xen_grant_map *maps, unsigned int count
  * not done carry that error).
  */
 int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count);
+/**
+ * XENMEM_add_to_physmap (XENMAPSPACE_grant_table): puts frame `idx` of our own grant table
+ * (version 1) at our frame `at`, where we write the entries that offer pages to other
+ * domains. Returns 0 or -errno.
+ */
+int xen_map_grant_table(unsigned int idx, struct own_frame at);
 /** Gives the CPU to other vCPUs for a moment (SCHEDOP_yield). */
 void xen_yield(void);
 /** Shuts this domain down with a SHUTDOWN_* reason (SCHEDOP_shutdown); returns -errno on failure. */

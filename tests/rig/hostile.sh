@@ -1,6 +1,8 @@
 # dom0 scenario: the hostile test guest (tests/guests/hostile, build/guests/hostile.img) attacks
 # vdisk's virtio-blk devices (a 2 MiB writable RAM disk and a 1 MiB read-only one) while a
 # well-behaved Linux guest writes and reads back its own vdisk disk (tests/rig/guest/steady.sh).
+# It also does I/O in grant mode (VIRTIO_F_ACCESS_PLATFORM, its own grant table, rings and
+# buffers on pages it grants to vdisk) and attacks that (revoked, read-only, bad references).
 # Each attack is a rig test hostile.NAME (the device's answer) and hostile.NAME_after (the device
 # still serves and the disk hash is unchanged). Then: vdisk still runs, logged one line for each
 # kind of attack, and did not flood its console.
@@ -49,7 +51,7 @@ case $state in
 esac
 rig_check vdisk_no_crash_line sh -c "! grep -q -E 'fatal:|exception:' '$LOGF'"
 tr -d '\r' <"$LOGF" >/tmp/vdisk.log
-grep "dom$hid/" /tmp/vdisk.log >/tmp/vdisk-hostile.log
+grep -E "dom$hid/|gmem: dom$hid:" /tmp/vdisk.log >/tmp/vdisk-hostile.log
 expect() { # NAME REGEX: vdisk logged REGEX for the hostile guest's devices
 	if grep -q -E -- "$2" /tmp/vdisk-hostile.log; then rig_pass "vdisk_logged_$1"; else rig_fail "vdisk_logged_$1" "no line matching '$2'"; fi
 }
@@ -85,6 +87,9 @@ expect queue_num "QueueNum 12 of queue 0 is not a power of two"
 expect read_only_disk "to a read-only disk"
 expect unnegotiated_feature "without its feature negotiated"
 expect needs_reset "device needs reset"
+expect grant_refused "gmem: dom$hid: grant [0-9]+ cannot be mapped"
+expect grant_buffer "buffer 0x80000000000[0-9a-f]+\\+512 is not in guest memory"
+expect reserved_bits "bits 62..48 set: neither guest-physical nor a grant"
 # Not floods: a repeated attack (2000 empty notifies, 50 of a missing queue) must not make
 # a line each.
 lines=$(wc -l </tmp/vdisk-hostile.log)

@@ -19,6 +19,7 @@
 #include "blk/vblk.h"
 #include "boot/log.h"
 #include "tests/guests/hostile/attacks.h"
+#include "tests/guests/hostile/grant.h"
 #include "tests/guests/hostile/vdrv.h"
 #include "virtio/vq.h"
 
@@ -675,7 +676,78 @@ static void readonly_attacks(struct vdrv *d)
 	after("write_zeroes_read_only_disk", d, false);
 }
 
-int attacks_run(struct vdrv *rw, struct vdrv *ro)
+/*
+ * Grant mode (VIRTIO_F_ACCESS_PLATFORM, Xen grant-DMA addresses): rings and buffers are pages
+ * we really grant to vdisk's domain. Then buffers whose grant was revoked, is read-only for
+ * a device-writable buffer, or does not exist.
+ */
+static void grant_attacks(struct vdrv *d, uint16_t backend, uint64_t table_gpa)
+{
+	struct vdrv_desc *t = d->rings->desc;
+	int rc = grant_init(table_gpa, backend);
+	int st;
+
+	report("grant_table", rc == 0, "grant_init: %d", rc);
+	if (rc)
+		return;
+	d->grants = true;
+	rc = vdrv_setup(d, 0, VDRV_QSIZE);
+	report("grant_setup", rc == 0 && (d->features & (1ull << VMMIO_F_ACCESS_PLATFORM)),
+	       "setup %d, features %#llx", rc, (unsigned long long)d->features);
+	if (rc)
+		goto out;
+	st = vdrv_request(d, VBLK_T_IN, 5, iobuf, 4096);
+	report("grant_read", st == VBLK_S_OK && iobuf[0] == pattern(5 * DISK_SECTOR_SIZE) &&
+				 iobuf[4095] == pattern(5 * DISK_SECTOR_SIZE + 4095),
+	       "status %d, byte 0 %#x", st, iobuf[0]);
+	/* The same bytes back: a real write through grants that leaves the pattern intact. */
+	st = vdrv_request(d, VBLK_T_OUT, 5, iobuf, 4096);
+	report("grant_write", st == VBLK_S_OK, "status %d", st);
+	after("grant_write", d, false);
+
+	/* Revoked after being offered (and used above): vdisk must not still have it mapped. */
+	grant_set(iobuf, false, false);
+	set_hdr(VBLK_T_IN, 0);
+	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
+	t[1] = desc(grant_addr(iobuf), 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
+	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
+	vdrv_publish(d, 0);
+	expect_needs_reset("grant_revoked", d);
+	grant_set(iobuf, true, false);
+	after("grant_revoked", d, false);
+
+	/* A read-only grant for a buffer the device must write. */
+	grant_set(iobuf, true, true);
+	set_hdr(VBLK_T_IN, 0);
+	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
+	t[1] = desc(grant_addr(iobuf), 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
+	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
+	vdrv_publish(d, 0);
+	expect_needs_reset("grant_read_only_written", d);
+	grant_set(iobuf, true, false);
+	after("grant_read_only_written", d, false);
+
+	/* A reference past our table, and an address with bits 62..48 set. */
+	set_hdr(VBLK_T_IN, 0);
+	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
+	t[1] = desc(GRANT_DMA_BIT | 100000ull << 12, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
+	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
+	vdrv_publish(d, 0);
+	expect_needs_reset("grant_bad_ref", d);
+	after("grant_bad_ref", d, false);
+
+	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
+	t[1] = desc(0x4000000000000000ull | (uintptr_t)iobuf, 512,
+		    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
+	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
+	vdrv_publish(d, 0);
+	expect_needs_reset("address_reserved_bits", d);
+	after("address_reserved_bits", d, false);
+out:
+	d->grants = false;
+}
+
+int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_table_gpa)
 {
 	int rc;
 
@@ -705,6 +777,10 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro)
 	indirect_attacks(rw);
 	if (ro)
 		readonly_attacks(ro);
+	if (backend >= 0)
+		grant_attacks(rw, (uint16_t)backend, grant_table_gpa);
+	else
+		report("grant_backend_domid", false, "no iommus = <&xen_grant_dma DOMID> in the DT");
 	/* The last word: the device still serves and the disk is the pattern. */
 	after("final", rw, true);
 	return failures;

@@ -35,6 +35,7 @@ static bool console_attached;
 static struct vdrv devs[DEV_MAX];
 static struct vdrv_rings rings[DEV_MAX] __attribute__((aligned(4096)));
 static const char *const dev_names[DEV_MAX] = {"vda", "vdb"};
+static int backend_domid = -1; /* from iommus = <&xen_grant_dma DOMID> (libxl_arm.c) */
 
 /* The end: the rig reads the exit line, then the domain goes away. */
 static void __attribute__((noreturn)) finish(int status, unsigned int reason)
@@ -79,8 +80,13 @@ static unsigned int find_devices(const void *fdt)
 		}
 		if (vdrv_probe(&devs[count], dev_names[count], (uintptr_t)r.base, &rings[count]))
 			continue;
-		log_info("hostile: %s: virtio-mmio block device at %#llx", dev_names[count],
-			 (unsigned long long)r.base);
+		int len;
+		const fdt32_t *iommus = fdt_getprop(fdt, node, "iommus", &len);
+
+		if (iommus && len == 8)
+			backend_domid = (int)fdt32_to_cpu(iommus[1]);
+		log_info("hostile: %s: virtio-mmio block device at %#llx, backend domain %d",
+			 dev_names[count], (unsigned long long)r.base, backend_domid);
 		count++;
 	}
 	return count;
@@ -119,7 +125,9 @@ void main_start(uint64_t dtb_pa)
 		finish(1, SHUTDOWN_poweroff);
 	}
 	log_info("GUEST-TEST: PASS devices");
-	failures = attacks_run(rw, ro);
+	if (dt.xen_region_count < 1)
+		backend_domid = -1; /* no grant-table region to map ours into */
+	failures = attacks_run(rw, ro, backend_domid, dt.xen_regions[0].base);
 	log_info("GUEST-SUMMARY: %d failure(s)", failures);
 	finish(failures ? 1 : 0, SHUTDOWN_poweroff);
 }

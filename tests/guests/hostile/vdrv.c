@@ -12,6 +12,7 @@
 #include "arch/timer.h"
 #include "blk/vblk.h"
 #include "boot/log.h"
+#include "tests/guests/hostile/grant.h"
 #include "tests/guests/hostile/vdrv.h"
 #include "virtio/vq.h"
 
@@ -22,6 +23,11 @@ static struct {
 	uint64_t sector;
 } req_hdr __attribute__((aligned(16)));
 static volatile uint8_t req_status;
+
+uint64_t vdrv_dma(const struct vdrv *d, const void *p)
+{
+	return d->grants ? grant_addr(p) : (uintptr_t)p;
+}
 
 uint32_t vdrv_read32(const struct vdrv *d, uint32_t offset)
 {
@@ -135,6 +141,8 @@ int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
 	vdrv_write32(d, VMMIO_REG_STATUS, VMMIO_STATUS_ACKNOWLEDGE);
 	vdrv_write32(d, VMMIO_REG_STATUS, VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER);
 	d->device_features = read_features(d);
+	if (d->grants)
+		want |= 1ull << VMMIO_F_ACCESS_PLATFORM;
 	d->features = (want | 1ull << VMMIO_F_VERSION_1) & d->device_features;
 	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES_SEL, 0);
 	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES, (uint32_t)d->features);
@@ -158,9 +166,9 @@ int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
 	memset(r, 0, sizeof(*r));
 	smp_wmb();
 	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, qsize);
-	write_queue_addr(d, VMMIO_REG_QUEUE_DESC_LOW, (uintptr_t)r->desc);
-	write_queue_addr(d, VMMIO_REG_QUEUE_DRIVER_LOW, (uintptr_t)r->avail);
-	write_queue_addr(d, VMMIO_REG_QUEUE_DEVICE_LOW, (uintptr_t)r->used);
+	write_queue_addr(d, VMMIO_REG_QUEUE_DESC_LOW, vdrv_dma(d, r->desc));
+	write_queue_addr(d, VMMIO_REG_QUEUE_DRIVER_LOW, vdrv_dma(d, r->avail));
+	write_queue_addr(d, VMMIO_REG_QUEUE_DEVICE_LOW, vdrv_dma(d, r->used));
 	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
 	if (vdrv_read32(d, VMMIO_REG_QUEUE_READY) != 1) {
 		log_error("%s: queue 0 did not become ready", d->name);
@@ -238,17 +246,17 @@ int vdrv_request(struct vdrv *d, uint32_t type, uint64_t sector, void *buf, uint
 	req_hdr.reserved = 0;
 	req_hdr.sector = sector;
 	req_status = 0xff;
-	desc[n] = (struct vdrv_desc){(uintptr_t)&req_hdr, sizeof(req_hdr), VQ_DESC_F_NEXT,
+	desc[n] = (struct vdrv_desc){vdrv_dma(d, &req_hdr), sizeof(req_hdr), VQ_DESC_F_NEXT,
 				     (uint16_t)(n + 1)};
 	n++;
 	if (len) {
-		desc[n] = (struct vdrv_desc){(uintptr_t)buf, len,
+		desc[n] = (struct vdrv_desc){vdrv_dma(d, buf), len,
 					     (uint16_t)(VQ_DESC_F_NEXT |
 							(type == VBLK_T_OUT ? 0 : VQ_DESC_F_WRITE)),
 					     (uint16_t)(n + 1)};
 		n++;
 	}
-	desc[n] = (struct vdrv_desc){(uintptr_t)&req_status, 1, VQ_DESC_F_WRITE, 0};
+	desc[n] = (struct vdrv_desc){vdrv_dma(d, (const void *)&req_status), 1, VQ_DESC_F_WRITE, 0};
 	vdrv_publish(d, 0);
 	vdrv_wait(d, 2000, &ans);
 	if (!ans.used || ans.id != 0)

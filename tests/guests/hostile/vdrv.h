@@ -46,6 +46,7 @@ struct vdrv {
 	uint16_t qsize;
 	uint16_t avail_idx; /* the next avail.idx we publish */
 	uint16_t used_idx;  /* the used.idx we have consumed up to */
+	bool grants;        /* give the device grant-DMA addresses (grant.c), not GPAs */
 };
 
 /** What the device did with a published chain. */
@@ -56,6 +57,8 @@ struct vdrv_answer {
 	uint32_t status; /* the Status register afterwards */
 };
 
+/** The address the device gets for p: its GPA, or its grant-DMA address in grant mode. */
+uint64_t vdrv_dma(const struct vdrv *d, const void *p);
 /** Reads a 32-bit register of the window (one ldr). */
 uint32_t vdrv_read32(const struct vdrv *d, uint32_t offset);
 /** Writes a 32-bit register of the window (one str). */
@@ -73,8 +76,8 @@ int vdrv_probe(struct vdrv *d, const char *name, uintptr_t base, struct vdrv_rin
 /** Writes Status 0 and checks that it reads back 0 (virtio 1.2 §2.4); returns 0 or -EIO. */
 int vdrv_reset(struct vdrv *d);
 /**
- * Full initialisation (virtio 1.2 §3.1.1): reset, ACKNOWLEDGE, DRIVER, features (VERSION_1 and
- * those of `want` the device offers), FEATURES_OK, queue 0 with qsize entries, DRIVER_OK.
+ * Full initialisation (virtio 1.2 §3.1.1): reset, ACKNOWLEDGE, DRIVER, features (VERSION_1,
+ * ACCESS_PLATFORM in grant mode, and those of `want` the device offers), FEATURES_OK, queue 0 with qsize entries, DRIVER_OK.
  * Returns 0 or -errno (logged).
  */
 int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize);
