@@ -87,6 +87,8 @@ expect queue_num "QueueNum 12 of queue 0 is not a power of two"
 expect read_only_disk "to a read-only disk"
 expect unnegotiated_feature "without its feature negotiated"
 expect needs_reset "device needs reset"
+expect rings_outside "rings not in guest memory"
+expect rings_misaligned "misaligned rings"
 expect grant_refused "gmem: dom$hid: grant [0-9]+ cannot be mapped"
 expect grant_buffer "buffer 0x80000000000[0-9a-f]+\\+512 is not in guest memory"
 expect reserved_bits "bits 62..48 set: neither guest-physical nor a grant"
@@ -104,5 +106,7 @@ echo "--- vdisk's console about the hostile guest (dom$hid) ---"
 cat /tmp/vdisk-hostile.log
 echo "--- vdisk's other warnings ---"
 grep -v "dom$hid/" /tmp/vdisk.log | grep -E "WARNING|ERROR" | tail -n 30
+echo "--- the end of vdisk's console ---"
+tail -n 15 /tmp/vdisk.log
 xl destroy vdisk
 rig_summary

@@ -87,7 +87,7 @@ static int disk_hash(struct vdrv *d, uint64_t *hash)
 
 		if (st != VBLK_S_OK) {
 			log_warn("%s: read of sectors %llu+%u: status %d", d->name,
-				 (unsigned long long)s, n / DISK_SECTOR_SIZE, st);
+			         (unsigned long long)s, n / DISK_SECTOR_SIZE, st);
 			return st ? st : -EIO;
 		}
 		h = fnv1a(h, iobuf, n);
@@ -166,7 +166,7 @@ static void after(const char *attack, struct vdrv *d, bool reinit)
 	snprintf(name, sizeof(name), "%s_after", attack);
 	if (reinit || (st & VMMIO_STATUS_DEVICE_NEEDS_RESET) ||
 	    st != (VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
-		   VMMIO_STATUS_DRIVER_OK))
+	           VMMIO_STATUS_DRIVER_OK))
 		rc = vdrv_setup(d, 0, VDRV_QSIZE);
 	if (rc) {
 		report(name, false, "re-initialisation failed (%d), status was %#x", rc, st);
@@ -200,7 +200,7 @@ static void expect_answer(const char *name, struct vdrv *d, uint32_t len, unsign
 	vdrv_wait(d, WAIT_MS, &a);
 	report(name,
 	       a.used && a.id == 0 && a.len == len && status_buf[0] == status &&
-		   !(a.status & VMMIO_STATUS_DEVICE_NEEDS_RESET),
+	           !(a.status & VMMIO_STATUS_DEVICE_NEEDS_RESET),
 	       "used %d id %u len %u, status byte %#x, device status %#x: expected len %u, "
 	       "status byte %#x",
 	       a.used, a.id, a.len, status_buf[0], a.status, len, status);
@@ -219,10 +219,10 @@ static struct vdrv_desc desc(uint64_t addr, uint32_t len, uint16_t flags, uint16
 	return (struct vdrv_desc){addr, len, flags, next};
 }
 
-#define HDR(next)     desc((uintptr_t)hdr_buf, 16, VQ_DESC_F_NEXT, next)
-#define STATUS        desc((uintptr_t)status_buf, 1, VQ_DESC_F_WRITE, 0)
-#define DATA_R(next)  desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT, next)
-#define DATA_W(next)  desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, next)
+#define HDR(next)    desc((uintptr_t)hdr_buf, 16, VQ_DESC_F_NEXT, next)
+#define STATUS       desc((uintptr_t)status_buf, 1, VQ_DESC_F_WRITE, 0)
+#define DATA_R(next) desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT, next)
+#define DATA_W(next) desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, next)
 
 /*
  * Descriptor-chain attacks: each publishes one chain at head 0 and notifies. Every attack
@@ -488,9 +488,14 @@ static void request_attacks(struct vdrv *d)
 static void register_attacks(struct vdrv *d)
 {
 	static const uint32_t ro_regs[] = {
-		VMMIO_REG_MAGIC,	   VMMIO_REG_VERSION,		VMMIO_REG_DEVICE_ID,
-		VMMIO_REG_VENDOR_ID,	   VMMIO_REG_DEVICE_FEATURES,	VMMIO_REG_QUEUE_NUM_MAX,
-		VMMIO_REG_INTERRUPT_STATUS, VMMIO_REG_CONFIG_GENERATION,
+	    VMMIO_REG_MAGIC,
+	    VMMIO_REG_VERSION,
+	    VMMIO_REG_DEVICE_ID,
+	    VMMIO_REG_VENDOR_ID,
+	    VMMIO_REG_DEVICE_FEATURES,
+	    VMMIO_REG_QUEUE_NUM_MAX,
+	    VMMIO_REG_INTERRUPT_STATUS,
+	    VMMIO_REG_CONFIG_GENERATION,
 	};
 	uint32_t before[sizeof(ro_regs) / sizeof(ro_regs[0])];
 	uint64_t cap;
@@ -511,7 +516,8 @@ static void register_attacks(struct vdrv *d)
 			bad_reg = ro_regs[i];
 		}
 	}
-	cap = vdrv_read32(d, VMMIO_REG_CONFIG) | (uint64_t)vdrv_read32(d, VMMIO_REG_CONFIG + 4) << 32;
+	cap = vdrv_read32(d, VMMIO_REG_CONFIG) | (uint64_t)vdrv_read32(d, VMMIO_REG_CONFIG + 4)
+	                                             << 32;
 	report("write_read_only_registers", !bad && cap == d->capacity,
 	       "register %#x reads %#x after the write; capacity %llu", bad_reg, bad,
 	       (unsigned long long)cap);
@@ -539,7 +545,7 @@ static void register_attacks(struct vdrv *d)
 	uint32_t unknown = vdrv_read32(d, 0x0f0);
 	report("config_widths_and_bounds",
 	       c1 == (d->capacity & 0xff) && c8 == d->capacity && past == 0 && last == 0 &&
-		   unknown == 0,
+	           unknown == 0,
 	       "1-byte capacity %#llx, 8-byte %#llx (capacity %#llx); past config %#x, at 0x1fc "
 	       "%#x, unknown register 0x0f0 %#x",
 	       (unsigned long long)c1, (unsigned long long)c8, (unsigned long long)d->capacity,
@@ -596,7 +602,7 @@ static void setup_attacks(struct vdrv *d)
 	s[6] = vdrv_read32(d, VMMIO_REG_STATUS);
 	report("status_out_of_order",
 	       s[0] == 0 && s[1] == 1 && s[2] == 3 && s[3] == 3 && s[4] == 0xb && s[5] == 0xb &&
-		   s[6] == 0xb,
+	           s[6] == 0xb,
 	       "status read %#x %#x %#x %#x %#x %#x %#x, expected 0 1 3 3 0xb 0xb 0xb", s[0], s[1],
 	       s[2], s[3], s[4], s[5], s[6]);
 
@@ -631,6 +637,32 @@ static void setup_attacks(struct vdrv *d)
 	       "status %d",
 	       max, max1, ready1, ready0, max, io);
 	after("queue_num_invalid", d, true);
+
+	/* Rings outside our RAM, or misaligned (§2.7: 16/2/4): QueueReady must stay 0. */
+	uint32_t ready_far, ready_misaligned;
+	vdrv_reset(d);
+	vdrv_write32(d, VMMIO_REG_STATUS, 0x3);
+	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES_SEL, 1);
+	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES, 1);
+	vdrv_write32(d, VMMIO_REG_STATUS, 0xb);
+	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, VDRV_QSIZE);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DESC_LOW, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DESC_HIGH, (uint32_t)(FAR_ADDRESS >> 32));
+	vdrv_write32(d, VMMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)(uintptr_t)d->rings->avail);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DRIVER_HIGH, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)(uintptr_t)d->rings->used);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DEVICE_HIGH, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
+	ready_far = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)(uintptr_t)d->rings->desc + 8);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DESC_HIGH, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
+	ready_misaligned = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	report("queue_rings_invalid", ready_far == 0 && ready_misaligned == 0,
+	       "QueueReady reads %u with the descriptor table at %#llx, %u at +8 bytes", ready_far,
+	       (unsigned long long)FAR_ADDRESS, ready_misaligned);
+	after("queue_rings_invalid", d, true);
 
 	/* A notify before DRIVER_OK, then a reset with a write published but not notified. */
 	vdrv_reset(d);
@@ -697,8 +729,9 @@ static void grant_attacks(struct vdrv *d, uint16_t backend, uint64_t table_gpa)
 	if (rc)
 		goto out;
 	st = vdrv_request(d, VBLK_T_IN, 5, iobuf, 4096);
-	report("grant_read", st == VBLK_S_OK && iobuf[0] == pattern(5 * DISK_SECTOR_SIZE) &&
-				 iobuf[4095] == pattern(5 * DISK_SECTOR_SIZE + 4095),
+	report("grant_read",
+	       st == VBLK_S_OK && iobuf[0] == pattern(5 * DISK_SECTOR_SIZE) &&
+	           iobuf[4095] == pattern(5 * DISK_SECTOR_SIZE + 4095),
 	       "status %d, byte 0 %#x", st, iobuf[0]);
 	/* The same bytes back: a real write through grants that leaves the pattern intact. */
 	st = vdrv_request(d, VBLK_T_OUT, 5, iobuf, 4096);
@@ -737,8 +770,8 @@ static void grant_attacks(struct vdrv *d, uint16_t backend, uint64_t table_gpa)
 	after("grant_bad_ref", d, false);
 
 	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
-	t[1] = desc(0x4000000000000000ull | (uintptr_t)iobuf, 512,
-		    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
+	t[1] = desc(0x4000000000000000ull | (uintptr_t)iobuf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE,
+	            2);
 	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
 	vdrv_publish(d, 0);
 	expect_needs_reset("address_reserved_bits", d);
@@ -757,7 +790,7 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_ta
 	if (rc)
 		return failures;
 	log_info("hostile: %s: %llu sectors, features %#llx", rw->name,
-		 (unsigned long long)rw->capacity, (unsigned long long)rw->device_features);
+	         (unsigned long long)rw->capacity, (unsigned long long)rw->device_features);
 	if (!fill_and_verify(rw))
 		return failures;
 	rw_hash = pattern_hash(rw->capacity);
@@ -780,7 +813,8 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_ta
 	if (backend >= 0)
 		grant_attacks(rw, (uint16_t)backend, grant_table_gpa);
 	else
-		report("grant_backend_domid", false, "no iommus = <&xen_grant_dma DOMID> in the DT");
+		report("grant_backend_domid", false,
+		       "no iommus = <&xen_grant_dma DOMID> in the DT");
 	/* The last word: the device still serves and the disk is the pattern. */
 	after("final", rw, true);
 	return failures;

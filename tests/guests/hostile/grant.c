@@ -15,7 +15,7 @@
 #include "hyp/xen.h"
 #include "tests/guests/hostile/grant.h"
 
-#define FIRST_REF GNTTAB_NR_RESERVED_ENTRIES
+#define FIRST_REF   GNTTAB_NR_RESERVED_ENTRIES
 #define ENTRY_COUNT (XEN_PAGE_SIZE / sizeof(struct grant_entry_v1))
 
 static struct grant_entry_v1 *table;
@@ -44,8 +44,8 @@ void grant_set(const void *p, bool offered, bool readonly)
 	smp_wmb();
 	if (offered)
 		__atomic_store_n(&e->flags,
-				 (uint16_t)(GTF_permit_access | (readonly ? GTF_readonly : 0)),
-				 __ATOMIC_RELAXED);
+		                 (uint16_t)(GTF_permit_access | (readonly ? GTF_readonly : 0)),
+		                 __ATOMIC_RELAXED);
 }
 
 int grant_init(uint64_t table_gpa, uint16_t backend)
@@ -56,7 +56,7 @@ int grant_init(uint64_t table_gpa, uint16_t backend)
 	arch_mmu_image_bounds(&image_start, &image_end);
 	if (((image_end - image_start) >> XEN_PAGE_SHIFT) > ENTRY_COUNT - FIRST_REF) {
 		log_error("grant: image of %#llx bytes needs more than one grant-table frame",
-			  (unsigned long long)(image_end - image_start));
+		          (unsigned long long)(image_end - image_start));
 		return -E2BIG;
 	}
 	rc = xen_map_grant_table(0, at);
@@ -64,7 +64,7 @@ int grant_init(uint64_t table_gpa, uint16_t backend)
 		rc = arch_mmu_map(table_gpa, XEN_PAGE_SIZE, MMU_NORMAL);
 	if (rc) {
 		log_error("grant: cannot map our grant table at %#llx (%d)",
-			  (unsigned long long)table_gpa, rc);
+		          (unsigned long long)table_gpa, rc);
 		return rc;
 	}
 	table = (struct grant_entry_v1 *)(uintptr_t)table_gpa;

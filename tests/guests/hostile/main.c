@@ -70,7 +70,8 @@ static unsigned int find_devices(const void *fdt)
 		int rc = dt_read_reg(fdt, node, 0, &r);
 
 		if (rc || r.size < VMMIO_WINDOW) {
-			log_warn("hostile: %s: unusable reg (%d)", fdt_get_name(fdt, node, NULL), rc);
+			log_warn("hostile: %s: unusable reg (%d)", fdt_get_name(fdt, node, NULL),
+			         rc);
 			continue;
 		}
 		rc = arch_mmu_map(r.base, r.size, MMU_DEVICE);
@@ -86,7 +87,7 @@ static unsigned int find_devices(const void *fdt)
 		if (iommus && len == 8)
 			backend_domid = (int)fdt32_to_cpu(iommus[1]);
 		log_info("hostile: %s: virtio-mmio block device at %#llx, backend domain %d",
-			 dev_names[count], (unsigned long long)r.base, backend_domid);
+		         dev_names[count], (unsigned long long)r.base, backend_domid);
 		count++;
 	}
 	return count;
@@ -110,7 +111,7 @@ void main_start(uint64_t dtb_pa)
 	if (!console_attached)
 		main_crash("no PV console");
 	log_info("hostile: test guest %s, Xen %u.%u%s", VDISK_VERSION, xen.major, xen.minor,
-		 xen.extra);
+	         xen.extra);
 
 	count = find_devices(fdt);
 	for (unsigned int i = 0; i < count; i++) {

@@ -94,8 +94,8 @@ int vdrv_probe(struct vdrv *d, const char *name, uintptr_t base, struct vdrv_rin
 	id = vdrv_read32(d, VMMIO_REG_DEVICE_ID);
 	if (magic != VMMIO_MAGIC || version != VMMIO_VERSION || id != VBLK_DEVICE_ID) {
 		log_error("%s: at %#lx: magic %#x version %u device %u: not a virtio-mmio v2 block "
-			  "device",
-			  name, (unsigned long)base, magic, version, id);
+		          "device",
+		          name, (unsigned long)base, magic, version, id);
 		return -ENODEV;
 	}
 	return 0;
@@ -149,18 +149,18 @@ int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
 	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES_SEL, 1);
 	vdrv_write32(d, VMMIO_REG_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
 	vdrv_write32(d, VMMIO_REG_STATUS,
-		     VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK);
+	             VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK);
 	st = vdrv_read32(d, VMMIO_REG_STATUS);
 	if (!(st & VMMIO_STATUS_FEATURES_OK)) {
 		log_error("%s: features %#llx refused (status %#x)", d->name,
-			  (unsigned long long)d->features, st);
+		          (unsigned long long)d->features, st);
 		return -EIO;
 	}
 	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, 0);
 	d->queue_num_max = vdrv_read32(d, VMMIO_REG_QUEUE_NUM_MAX);
 	if (qsize > d->queue_num_max || qsize > VDRV_QSIZE_MAX) {
 		log_error("%s: queue size %u over QueueNumMax %u", d->name, qsize,
-			  d->queue_num_max);
+		          d->queue_num_max);
 		return -EINVAL;
 	}
 	memset(r, 0, sizeof(*r));
@@ -177,16 +177,16 @@ int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
 	d->qsize = qsize;
 	d->avail_idx = d->used_idx = 0;
 	vdrv_write32(d, VMMIO_REG_STATUS,
-		     VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
-			 VMMIO_STATUS_DRIVER_OK);
+	             VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
+	                 VMMIO_STATUS_DRIVER_OK);
 	st = vdrv_read32(d, VMMIO_REG_STATUS);
 	if (st != (VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
-		   VMMIO_STATUS_DRIVER_OK)) {
+	           VMMIO_STATUS_DRIVER_OK)) {
 		log_error("%s: status %#x after DRIVER_OK", d->name, st);
 		return -EIO;
 	}
-	d->capacity = vdrv_read32(d, VMMIO_REG_CONFIG) |
-		      (uint64_t)vdrv_read32(d, VMMIO_REG_CONFIG + 4) << 32;
+	d->capacity =
+	    vdrv_read32(d, VMMIO_REG_CONFIG) | (uint64_t)vdrv_read32(d, VMMIO_REG_CONFIG + 4) << 32;
 	return 0;
 }
 
@@ -247,13 +247,13 @@ int vdrv_request(struct vdrv *d, uint32_t type, uint64_t sector, void *buf, uint
 	req_hdr.sector = sector;
 	req_status = 0xff;
 	desc[n] = (struct vdrv_desc){vdrv_dma(d, &req_hdr), sizeof(req_hdr), VQ_DESC_F_NEXT,
-				     (uint16_t)(n + 1)};
+	                             (uint16_t)(n + 1)};
 	n++;
 	if (len) {
-		desc[n] = (struct vdrv_desc){vdrv_dma(d, buf), len,
-					     (uint16_t)(VQ_DESC_F_NEXT |
-							(type == VBLK_T_OUT ? 0 : VQ_DESC_F_WRITE)),
-					     (uint16_t)(n + 1)};
+		desc[n] = (struct vdrv_desc){
+		    vdrv_dma(d, buf), len,
+		    (uint16_t)(VQ_DESC_F_NEXT | (type == VBLK_T_OUT ? 0 : VQ_DESC_F_WRITE)),
+		    (uint16_t)(n + 1)};
 		n++;
 	}
 	desc[n] = (struct vdrv_desc){vdrv_dma(d, (const void *)&req_status), 1, VQ_DESC_F_WRITE, 0};

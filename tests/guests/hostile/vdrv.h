@@ -77,8 +77,8 @@ int vdrv_probe(struct vdrv *d, const char *name, uintptr_t base, struct vdrv_rin
 int vdrv_reset(struct vdrv *d);
 /**
  * Full initialisation (virtio 1.2 §3.1.1): reset, ACKNOWLEDGE, DRIVER, features (VERSION_1,
- * ACCESS_PLATFORM in grant mode, and those of `want` the device offers), FEATURES_OK, queue 0 with qsize entries, DRIVER_OK.
- * Returns 0 or -errno (logged).
+ * ACCESS_PLATFORM in grant mode, and those of `want` the device offers), FEATURES_OK, queue 0 with
+ * qsize entries, DRIVER_OK. Returns 0 or -errno (logged).
  */
 int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize);
 /** Puts `head` in the next available ring slot and publishes avail.idx (virtio 1.2 §2.7.13). */
