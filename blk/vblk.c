@@ -25,6 +25,9 @@ _Static_assert(offsetof(struct vblk_config, write_zeroes_may_unmap) == 56,
                "virtio 1.2 §5.2.4 layout");
 _Static_assert(VBLK_BOUNCE_SIZE % DISK_SECTOR_SIZE == 0, "whole sectors per bounce");
 
+/* Requests returned to a used ring, by every device since boot (vblk_completed_count). */
+static uint64_t completed_count;
+
 #define req_warn(blk, c, fmt, ...)                                                                 \
 	log_warn("%s: request %u: " fmt, (blk)->mmio.cfg.name, (c)->head, ##__VA_ARGS__)
 
@@ -274,6 +277,11 @@ static int handle(struct vblk *blk, struct vq *vq, const struct vq_chain *c)
 	return vq_push(vq, c->head, written + 1);
 }
 
+uint64_t vblk_completed_count(void)
+{
+	return completed_count;
+}
+
 int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt)
 {
 	int rc;
@@ -282,6 +290,7 @@ int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt)
 		rc = handle(blk, vq, &blk->chain);
 		if (rc)
 			break;
+		completed_count++;
 	}
 	/* Completions pushed before a queue broke still deserve their notification. */
 	*interrupt = vq_need_interrupt(vq);

@@ -114,5 +114,7 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
  * the driver broke the queue and the device must set DEVICE_NEEDS_RESET (§2.1.2).
  */
 int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt);
+/** Requests returned to a used ring since boot, by every device (for dom0's statistics). */
+uint64_t vblk_completed_count(void);
 
 #endif
