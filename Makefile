@@ -52,6 +52,7 @@ FW_SRCS := \
 	boot/dt.c \
 	boot/loop.c \
 	boot/diag.c \
+	boot/stats.c \
 	boot/backend.c \
 	boot/backend_check.c \
 	boot/ram.c \
@@ -138,6 +139,7 @@ unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c tests/unit/log_ca
 unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
+unit_stats_SRCS   := boot/stats.c
 unit_backend_check_SRCS := boot/backend_check.c blk/target.c
 unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
