@@ -5,6 +5,7 @@
 #   make test       host unit tests, image checks and the real-Xen rig tests
 #   make unit       host unit tests only
 #   make rig-test   rig tests only (GIC=3 or GIC=2 to pick one)
+#   make bench      fio on vdisk vs. Linux's xen-blkback in the rig under QEMU -icount (not a test)
 #
 # Missing Debian packages are installed by tools/deps.sh; downloads and builds of
 # outside parts are cached in $(CACHE), outside git.
@@ -72,7 +73,7 @@ FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-T,linker.ld -Wl,-Map,$(B)/vdisk.map
 
-.PHONY: all deps run test unit rig-test image-test clean distclean
+.PHONY: all deps run test unit rig-test image-test bench clean distclean
 all: $(B)/vdisk.img
 
 # Host packages (Debian). The stamp reruns the script when it changes.
@@ -187,6 +188,10 @@ test: $(B)/vdisk.img $(UNIT_BINS) $(DTB_FILES)
 
 run: $(B)/vdisk.img
 	tests/rig/run.sh --demo
+
+# A benchmark, not a test (not part of `make test`): BENCH_IOS=N I/Os per fio job.
+bench: $(B)/vdisk.img
+	tools/bench.sh $(BENCH_IOS)
 
 clean:
 	rm -rf $(B)
