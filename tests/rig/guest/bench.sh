@@ -22,8 +22,8 @@ done
 BENCH_SNAP_WAIT_S=2
 echo "BENCH-SNAP: vdisk-before"
 sleep "$BENCH_SNAP_WAIT_S"
-g_fio_set /dev/vda vdisk "${BENCH_IOS:-1000}"
+g_fio_set /dev/vda vdisk "${BENCH_IOS:-2048}"
 echo "BENCH-SNAP: vdisk-after"
 sleep "$BENCH_SNAP_WAIT_S"
-g_fio_set /dev/xvdb blkback "${BENCH_IOS:-1000}"
+g_fio_set /dev/xvdb blkback "${BENCH_IOS:-2048}"
 g_summary
