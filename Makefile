@@ -146,6 +146,8 @@ unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capt
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c
+unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
+	arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 

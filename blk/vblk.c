@@ -223,7 +223,10 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 	return VBLK_S_OK;
 }
 
-/* Answers one chain and returns it to the used ring. */
+/*
+ * Answers one chain and returns it to the used ring. Every path ends in vq_push, which
+ * drops the chain's buffer mappings (grants) before the used element tells the driver.
+ */
 static int handle(struct vblk *blk, struct vq *vq, const struct vq_chain *c)
 {
 	uint8_t hdr[VBLK_HEADER_BYTES];

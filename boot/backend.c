@@ -111,9 +111,12 @@ static void raise_irq(struct dev *d)
 {
 	if (!vmmio_irq_take(&d->blk.mmio))
 		return;
-	/* The vGIC takes the line as an edge: assert, then deassert. */
+	/*
+	 * libxl describes the line as a rising edge, so one assertion is one interrupt: Xen's
+	 * vGIC injects on level 1 and ignores level 0 for an edge (xen/arch/arm/vgic.c,
+	 * vgic_inject_irq), and a deassert would only cost a second hypercall.
+	 */
 	dm_set_irq_level(d->cfg.frontend, d->cfg.irq, true);
-	dm_set_irq_level(d->cfg.frontend, d->cfg.irq, false);
 }
 
 static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)

@@ -1,4 +1,4 @@
-/* Foreign-mapping cache with clock replacement (see gmem.h). */
+/* Foreign and grant mappings of a guest's memory, with clock replacement (see gmem.h). */
 #include <errno.h>
 #include <string.h>
 
@@ -6,10 +6,68 @@
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
 
-static void unmap_slot(struct gmem_slot *s)
+/* How many refused addresses and failed unmaps per guest get a log line. */
+#define GMEM_LOG_MAX 16
+
+/* Which grant mappings unmap_grants() drops. */
+enum grant_pick {
+	PICK_BUFFERS, /* release(): the buffers of the request just finished */
+	PICK_ALL,     /* reset, invalidate, fini */
+	PICK_ONE,     /* the slot given */
+};
+
+/*
+ * One batch of grant unmaps and the slots they belong to. vdisk is single-threaded, so one
+ * static copy serves every guest and keeps 4 KiB off the stack.
+ */
+static struct xen_grant_unmap batch[GMEM_SLOTS];
+static struct gmem_slot *batch_slot[GMEM_SLOTS];
+
+/* Unmaps the grant mappings `pick` selects, in one batched hypercall. */
+static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot *one)
 {
-	if (s->mapped)
-		xen_unmap_frame(s->own);
+	unsigned int n = 0;
+	int rc;
+
+	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
+		struct gmem_slot *s = &g->slots[i];
+
+		if (!s->mapped || !s->grant)
+			continue;
+		if ((pick == PICK_BUFFERS && s->ring) || (pick == PICK_ONE && s != one))
+			continue;
+		batch[n] = (struct xen_grant_unmap){.at = s->own, .handle = s->handle};
+		batch_slot[n++] = s;
+	}
+	if (n == 0)
+		return;
+	rc = xen_grant_unmap(batch, n);
+	for (unsigned int i = 0; i < n; i++) {
+		struct gmem_slot *s = batch_slot[i];
+
+		/*
+		 * Xen fails an unmap only for a handle or address it does not know, i.e. a bug
+		 * of ours: say so and forget the slot, as there is nothing better to do.
+		 */
+		if (batch[i].err && g->refused++ < GMEM_LOG_MAX)
+			log_error(
+			    "gmem: dom%u: unmapping grant %u at frame %#llx failed (GNTST %d, "
+			    "%d; call %d)",
+			    g->domid, s->ref.n, (unsigned long long)s->own.n, batch[i].status,
+			    batch[i].err, rc);
+		s->mapped = false;
+	}
+}
+
+static void unmap_slot(struct gmem *g, struct gmem_slot *s)
+{
+	if (!s->mapped)
+		return;
+	if (s->grant) {
+		unmap_grants(g, PICK_ONE, s);
+		return;
+	}
+	xen_unmap_frame(s->own);
 	s->mapped = false;
 }
 
@@ -26,45 +84,130 @@ static struct gmem_slot *victim(struct gmem *g)
 	}
 }
 
-static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
+static void *slot_ptr(struct gmem_slot *s, uint64_t offset)
 {
-	struct gmem *g = ctx;
-	struct guest_frame frame = {.n = gpa >> XEN_PAGE_SHIFT};
-	uint64_t offset = gpa & (XEN_PAGE_SIZE - 1);
-	struct gmem_slot *s;
-	int err = 0;
-	int rc;
-
-	if (len == 0 || offset + len > XEN_PAGE_SIZE || !g->have_frames)
-		return NULL;
-	/* A linear scan is fine at this size; a hash comes with measurements that need it. */
-	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
-		s = &g->slots[i];
-		if (s->mapped && s->guest.n == frame.n) {
-			s->referenced = true;
-			g->hits++;
-			return (uint8_t *)frames_ptr(s->own) + offset;
-		}
-	}
-	g->misses++;
-	s = victim(g);
-	unmap_slot(s);
-	rc = xen_map_foreign(g->domid, &frame, &s->own, &err, 1);
-	if (rc == 0 && err != 0)
-		rc = xen_errno(err);
-	if (rc) {
-		if (g->refused++ < 16)
-			log_warn("gmem: dom%u: guest frame %#llx cannot be mapped (%d)", g->domid,
-				 (unsigned long long)frame.n, rc);
-		return NULL;
-	}
-	s->guest = frame;
-	s->mapped = true;
 	s->referenced = true;
 	return (uint8_t *)frames_ptr(s->own) + offset;
 }
 
-static const struct vq_mem_ops gmem_ops = {.map = gmem_map};
+static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
+{
+	struct guest_frame frame = {.n = gpa >> XEN_PAGE_SHIFT};
+	struct gmem_slot *s;
+	int err = 0;
+	int rc;
+
+	if (gpa & GMEM_GPA_RESERVED) {
+		if (g->refused++ < GMEM_LOG_MAX)
+			log_warn("gmem: dom%u: address %#llx has bits 62..48 set: neither "
+			         "guest-physical nor a grant; refused",
+			         g->domid, (unsigned long long)gpa);
+		return NULL;
+	}
+	/* A linear scan is fine at this size; a hash comes with measurements that need it. */
+	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
+		s = &g->slots[i];
+		if (s->mapped && !s->grant && s->guest.n == frame.n) {
+			g->hits++;
+			return slot_ptr(s, offset);
+		}
+	}
+	g->misses++;
+	s = victim(g);
+	unmap_slot(g, s);
+	rc = xen_map_foreign(g->domid, &frame, &s->own, &err, 1);
+	if (rc == 0 && err != 0)
+		rc = xen_errno(err);
+	if (rc) {
+		if (g->refused++ < GMEM_LOG_MAX)
+			log_warn("gmem: dom%u: guest frame %#llx cannot be mapped (%d)", g->domid,
+			         (unsigned long long)frame.n, rc);
+		return NULL;
+	}
+	*s = (struct gmem_slot){.own = s->own, .mapped = true, .guest = frame};
+	return slot_ptr(s, offset);
+}
+
+static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable, enum vq_area area)
+{
+	uint64_t ref = (gpa & ~GMEM_GRANT_BIT) >> XEN_PAGE_SHIFT;
+	struct xen_grant_map m;
+	struct gmem_slot *s;
+	int rc;
+
+	if (ref > UINT32_MAX) {
+		if (g->refused++ < GMEM_LOG_MAX)
+			log_warn("gmem: dom%u: grant address %#llx names reference %#llx, past "
+			         "32 bits; refused",
+			         g->domid, (unsigned long long)gpa, (unsigned long long)ref);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
+		s = &g->slots[i];
+		if (!s->mapped || !s->grant || s->ref.n != ref)
+			continue;
+		if (writable && s->readonly) {
+			/* Mapped for reading so far: map it again, writable. */
+			unmap_slot(g, s);
+			break;
+		}
+		s->ring |= area == VQ_AREA_RING;
+		g->hits++;
+		return slot_ptr(s, offset);
+	}
+	g->misses++;
+	s = victim(g);
+	unmap_slot(g, s);
+	m = (struct xen_grant_map){.ref = {(uint32_t)ref}, .at = s->own, .readonly = !writable};
+	rc = xen_grant_map(g->domid, &m, 1);
+	if (rc == 0)
+		rc = m.err;
+	if (rc) {
+		if (g->refused++ < GMEM_LOG_MAX)
+			log_warn("gmem: dom%u: grant %u cannot be mapped %s (GNTST %d, %d)",
+			         g->domid, m.ref.n, writable ? "writable" : "read-only", m.status,
+			         rc);
+		return NULL;
+	}
+	*s = (struct gmem_slot){
+	    .own = s->own,
+	    .mapped = true,
+	    .grant = true,
+	    .readonly = !writable,
+	    .ring = area == VQ_AREA_RING,
+	    .ref = m.ref,
+	    .handle = m.handle,
+	};
+	return slot_ptr(s, offset);
+}
+
+static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
+{
+	struct gmem *g = ctx;
+	uint64_t offset = gpa & (XEN_PAGE_SIZE - 1);
+
+	if (len == 0 || offset + len > XEN_PAGE_SIZE || !g->have_frames)
+		return NULL;
+	if (gpa & GMEM_GRANT_BIT)
+		return map_grant(g, gpa, offset, writable, area);
+	return map_foreign(g, gpa, offset);
+}
+
+static void gmem_release(void *ctx)
+{
+	unmap_grants(ctx, PICK_BUFFERS, NULL);
+}
+
+static void gmem_reset(void *ctx)
+{
+	unmap_grants(ctx, PICK_ALL, NULL);
+}
+
+static const struct vq_mem_ops gmem_ops = {
+    .map = gmem_map,
+    .release = gmem_release,
+    .reset = gmem_reset,
+};
 
 int gmem_init(struct gmem *g, uint16_t domid)
 {
@@ -75,7 +218,7 @@ int gmem_init(struct gmem *g, uint16_t domid)
 	rc = frames_alloc(GMEM_SLOTS, &g->first);
 	if (rc) {
 		log_error("gmem: dom%u: no %u free frames for mappings (%u left)", domid,
-			  GMEM_SLOTS, frames_free_count());
+		          GMEM_SLOTS, frames_free_count());
 		return rc;
 	}
 	g->have_frames = true;
@@ -88,8 +231,9 @@ int gmem_init(struct gmem *g, uint16_t domid)
 
 void gmem_invalidate(struct gmem *g)
 {
+	unmap_grants(g, PICK_ALL, NULL);
 	for (unsigned int i = 0; i < GMEM_SLOTS; i++)
-		unmap_slot(&g->slots[i]);
+		unmap_slot(g, &g->slots[i]);
 }
 
 void gmem_fini(struct gmem *g)

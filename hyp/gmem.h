@@ -1,7 +1,31 @@
 /*
- * A frontend guest's memory, reached by foreign mapping (XENMAPSPACE_gmfn_foreign) into
- * vdisk's own frames, behind a cache: in the steady state a request costs no map or unmap
- * hypercall. Xen refuses frames the guest does not own, so every address is checked there.
+ * A frontend guest's memory as virtio/ reaches it (struct vq_mem), in vdisk's own frames.
+ * An address is decoded on its own, whatever the queue's other addresses were:
+ *
+ * - Bit 63 clear: a guest-physical address, mapped by foreign mapping
+ *   (XENMAPSPACE_gmfn_foreign) behind a cache with clock replacement, so that in the steady
+ *   state a request costs no map or unmap hypercall. Bits 62..48 set are refused with a
+ *   log line (Xen 4.17's stage-2 tables cover at most 48 bits of guest address).
+ * - Bit 63 set: a Xen grant-DMA address (Linux drivers/xen/grant-dma-ops.c), grant reference
+ *   (addr & ~bit 63) >> 12 and offset addr & 0xfff; the pages of one buffer have consecutive
+ *   references. It is mapped with GNTTABOP_map_grant_ref, read-only unless the access writes.
+ *
+ * Xen checks every mapping: a foreign frame must belong to the guest, a grant must exist,
+ * be granted to us, and allow writing when we map it writable.
+ *
+ * The driver ends a buffer's grants as soon as it sees the request completed and reuses the
+ * references at once; ending a grant fails while it is still mapped (Linux's grant-DMA then
+ * disables the device), and a stale mapping of a reused reference would be another page:
+ * so a buffer's grant mapping must not outlive its request. The rings, though, stay granted while
+ * the queue runs and are touched by every request. Hence two kinds of grant mapping, told apart by
+ * the walker's enum vq_area: buffer mappings are all unmapped by release(), which vq_push calls
+ * before it publishes the used element (one batched hypercall per request); ring mappings stay
+ * in the cache (like foreign ones) until the queue or the device is reset (reset(): any queue
+ * stopping drops every grant mapping of the guest, which is simple and costs only a remap
+ * of the other queues' rings), an IOREQ invalidate, or gmem_fini. A page used both ways is
+ * kept as a ring page: ending that grant then fails, which only harms the driver that misused
+ * it. Foreign mappings need none of this: Xen holds a reference to each mapped page, and an
+ * IOREQ invalidate tells us when the guest's memory map changed.
  */
 #ifndef HYP_GMEM_H
 #define HYP_GMEM_H
@@ -14,29 +38,38 @@
 
 /** Pages of one guest kept mapped at once (also the guest's share of vdisk's frames). */
 #define GMEM_SLOTS 256
+/** Bit 63 of an address marks a grant-DMA address (Linux XEN_GRANT_DMA_ADDR_OFF). */
+#define GMEM_GRANT_BIT (1ull << 63)
+/** Bits that a guest-physical (non-grant) address must not have. */
+#define GMEM_GPA_RESERVED (0x7fffull << 48)
 
-/** One cached page: which guest frame sits in which of our frames. */
+/** One mapped page: which guest frame or grant sits in which of our frames. */
 struct gmem_slot {
-	struct guest_frame guest;
 	struct own_frame own;
 	bool mapped;
-	bool referenced; /* for the clock replacement */
+	bool referenced;          /* for the clock replacement */
+	bool grant;               /* a grant mapping; else a foreign one */
+	bool readonly;            /* grant: mapped with GNTMAP_readonly */
+	bool ring;                /* grant: of a ring page, kept until a reset */
+	struct guest_frame guest; /* foreign: the guest's frame */
+	struct grant_ref ref;     /* grant: the guest's reference */
+	uint32_t handle;          /* grant: for the unmap */
 };
 
-/** The mapping cache of one frontend domain. */
+/** The mappings of one frontend domain. */
 struct gmem {
 	uint16_t domid;
-	struct own_frame first;   /* GMEM_SLOTS consecutive frames of ours */
+	struct own_frame first; /* GMEM_SLOTS consecutive frames of ours */
 	bool have_frames;
-	unsigned int hand;        /* clock hand */
+	unsigned int hand; /* clock hand */
 	struct gmem_slot slots[GMEM_SLOTS];
 	uint64_t hits, misses, refused;
-	struct vq_mem mem;        /* what virtio/ uses: ops + this cache */
+	struct vq_mem mem; /* what virtio/ uses: ops + this cache */
 };
 
-/** Sets up the cache for domain `domid`, taking GMEM_SLOTS of vdisk's frames; 0 or -errno. */
+/** Sets up the mappings of domain `domid`, taking GMEM_SLOTS of vdisk's frames; 0 or -errno. */
 int gmem_init(struct gmem *g, uint16_t domid);
-/** Unmaps everything (IOREQ_TYPE_INVALIDATE: the guest's memory map changed). */
+/** Unmaps everything, foreign and grant (IOREQ_TYPE_INVALIDATE: the guest's memory map changed). */
 void gmem_invalidate(struct gmem *g);
 /** Unmaps everything and gives the frames back. */
 void gmem_fini(struct gmem *g);

@@ -1,10 +1,14 @@
-/* Xen's basic hypercalls behind typed functions (public/version.h, hvm/hvm_op.h, memory.h). */
+/*
+ * Xen's basic hypercalls behind typed functions (public/version.h, hvm/hvm_op.h, memory.h,
+ * grant_table.h).
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <xen/xen.h>
 #include <xen/features.h>
+#include <xen/grant_table.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
 #include <xen/version.h>
@@ -150,4 +154,107 @@ int xen_unmap_frame(struct own_frame frame)
 	struct xen_remove_from_physmap rm = {.domid = DOMID_SELF, .gpfn = frame.n};
 
 	return xen_errno(hypercall_memory_op(XENMEM_remove_from_physmap, &rm));
+}
+
+int xen_gntst_errno(int16_t status)
+{
+	switch (status) {
+	case GNTST_okay:
+		return 0;
+	case GNTST_bad_domain:
+		return -ESRCH;
+	case GNTST_bad_gntref:
+		return -ENOENT;
+	case GNTST_bad_handle:
+		return -EBADF;
+	case GNTST_bad_virt_addr:
+	case GNTST_bad_dev_addr:
+	case GNTST_bad_page:
+	case GNTST_address_too_big:
+		return -EFAULT;
+	case GNTST_no_device_space:
+	case GNTST_no_space:
+		return -ENOSPC;
+	case GNTST_permission_denied:
+		return -EACCES;
+	case GNTST_bad_copy_arg:
+		return -EINVAL;
+	case GNTST_eagain:
+		return -EAGAIN; /* paging: x86 only, so not retried */
+	default:
+		return -EIO; /* GNTST_general_error and anything newer */
+	}
+}
+
+/*
+ * Xen's op arrays for one batch. vdisk is single-threaded and grant operations run from
+ * its main loop only, so one static copy serves, and keeps 8 KiB off the stack.
+ */
+static struct gnttab_map_grant_ref map_ops[XEN_GRANT_BATCH_MAX];
+static struct gnttab_unmap_grant_ref unmap_ops[XEN_GRANT_BATCH_MAX];
+
+int xen_grant_map(uint16_t domid, struct xen_grant_map *maps, unsigned int count)
+{
+	while (count) {
+		unsigned int n = count < XEN_GRANT_BATCH_MAX ? count : XEN_GRANT_BATCH_MAX;
+		long rc;
+
+		for (unsigned int i = 0; i < n; i++) {
+			map_ops[i] = (struct gnttab_map_grant_ref){
+			    .host_addr = maps[i].at.n << XEN_PAGE_SHIFT,
+			    .flags = GNTMAP_host_map | (maps[i].readonly ? GNTMAP_readonly : 0),
+			    .ref = maps[i].ref.n,
+			    .dom = domid,
+			};
+		}
+		rc = hypercall_grant_table_op(GNTTABOP_map_grant_ref, map_ops, n);
+		if (rc < 0) {
+			/* Xen did none of this batch: say so in each op left, for the caller. */
+			for (unsigned int i = 0; i < count; i++) {
+				maps[i].status = GNTST_general_error;
+				maps[i].err = xen_errno(rc);
+			}
+			return xen_errno(rc);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			maps[i].status = map_ops[i].status;
+			maps[i].err = xen_gntst_errno(map_ops[i].status);
+			maps[i].handle = map_ops[i].handle;
+		}
+		maps += n;
+		count -= n;
+	}
+	return 0;
+}
+
+int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count)
+{
+	while (count) {
+		unsigned int n = count < XEN_GRANT_BATCH_MAX ? count : XEN_GRANT_BATCH_MAX;
+		long rc;
+
+		for (unsigned int i = 0; i < n; i++) {
+			unmap_ops[i] = (struct gnttab_unmap_grant_ref){
+			    .host_addr = unmaps[i].at.n << XEN_PAGE_SHIFT,
+			    .dev_bus_addr = 0,
+			    .handle = unmaps[i].handle,
+			};
+		}
+		rc = hypercall_grant_table_op(GNTTABOP_unmap_grant_ref, unmap_ops, n);
+		if (rc < 0) {
+			/* Xen did none of this batch: say so in each op left, for the caller. */
+			for (unsigned int i = 0; i < count; i++) {
+				unmaps[i].status = GNTST_general_error;
+				unmaps[i].err = xen_errno(rc);
+			}
+			return xen_errno(rc);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			unmaps[i].status = unmap_ops[i].status;
+			unmaps[i].err = xen_gntst_errno(unmap_ops[i].status);
+		}
+		unmaps += n;
+		count -= n;
+	}
+	return 0;
 }

@@ -1,4 +1,7 @@
-/* Typed wrappers for Xen's basic hypercalls: version, features, HVM params, memory, shutdown. */
+/*
+ * Typed wrappers for Xen's basic hypercalls: version, features, HVM params, memory, grant
+ * mapping, shutdown.
+ */
 #ifndef HYP_XEN_H
 #define HYP_XEN_H
 
@@ -24,6 +27,32 @@ struct guest_frame {
 /** A frame number in vdisk's own guest-physical address space. */
 struct own_frame {
 	uint64_t n;
+};
+
+/** A grant reference in another domain's grant table (public/grant_table.h grant_ref_t). */
+struct grant_ref {
+	uint32_t n;
+};
+
+/** Most grant operations one xen_grant_map/xen_grant_unmap call hands to Xen in one batch. */
+#define XEN_GRANT_BATCH_MAX 256
+
+/** One grant to map (GNTTABOP_map_grant_ref): what to map where, and what Xen answered. */
+struct xen_grant_map {
+	struct grant_ref ref; /* in: the granting domain's reference */
+	struct own_frame at;  /* in: our frame to map it at (a hole, not RAM) */
+	bool readonly;        /* in: GNTMAP_readonly; Xen refuses write mappings of r/o grants */
+	uint32_t handle;      /* out: what xen_grant_unmap needs */
+	int16_t status;       /* out: GNTST_*, for log lines */
+	int err;              /* out: 0 or the status as -errno */
+};
+
+/** One grant mapping to remove (GNTTABOP_unmap_grant_ref), and what Xen answered. */
+struct xen_grant_unmap {
+	struct own_frame at; /* in: where it is mapped */
+	uint32_t handle;     /* in: from xen_grant_map */
+	int16_t status;      /* out: GNTST_* */
+	int err;             /* out: 0 or the status as -errno */
 };
 
 /** What Xen told us about itself at boot. */
@@ -58,6 +87,22 @@ int xen_map_foreign(uint16_t domid, const struct guest_frame *frames, const stru
 		    int *errs, uint16_t count);
 /** XENMEM_remove_from_physmap of one of our frames (drops a foreign or resource mapping). */
 int xen_unmap_frame(struct own_frame frame);
+/** Translates a GNTST_* status (public/grant_table.h) to 0 or a negative errno. */
+int xen_gntst_errno(int16_t status);
+/**
+ * GNTTABOP_map_grant_ref: maps `count` grants of domain `domid` at our frames, in one
+ * hypercall per XEN_GRANT_BATCH_MAX (on Arm host_addr is our frame's guest-physical address,
+ * flags GNTMAP_host_map [| GNTMAP_readonly]). Each op gets its status, err and handle.
+ * Returns 0, or -errno when a hypercall failed: then that batch's ops and the ones after
+ * it carry that error and are not mapped.
+ */
+int xen_grant_map(uint16_t domid, struct xen_grant_map *maps, unsigned int count);
+/**
+ * GNTTABOP_unmap_grant_ref of `count` mappings, in one hypercall per XEN_GRANT_BATCH_MAX;
+ * each op gets its status and err. Returns 0, or -errno when a hypercall failed (the ops
+ * not done carry that error).
+ */
+int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count);
 /** Gives the CPU to other vCPUs for a moment (SCHEDOP_yield). */
 void xen_yield(void);
 /** Shuts this domain down with a SHUTDOWN_* reason (SCHEDOP_shutdown); returns -errno on failure. */

@@ -257,6 +257,8 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 	uint32_t new;
 
 	if (v == 0) {
+		if (old != 0)
+			log_info("%s: reset by the driver (status was 0x%x)", dev->cfg.name, old);
 		reset_state(dev);
 		if (dev->cfg.ops->reset)
 			dev->cfg.ops->reset(dev->cfg.ctx);

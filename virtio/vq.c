@@ -72,20 +72,28 @@ static uint32_t page_piece(gpa_t gpa, uint32_t len)
 	return len < room ? len : room;
 }
 
-static void *map(const struct vq *vq, gpa_t gpa, uint32_t len, bool writable)
+static void *map(const struct vq *vq, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
 {
-	return vq->mem->ops->map(vq->mem->ctx, gpa, len, writable);
+	return vq->mem->ops->map(vq->mem->ctx, gpa, len, writable, area);
+}
+
+/* Buffers mapped so far are done with (see struct vq_mem_ops). */
+static void release(const struct vq *vq)
+{
+	if (vq->mem && vq->mem->ops->release)
+		vq->mem->ops->release(vq->mem->ctx);
 }
 
 /* Checks with map() that every page of [gpa, gpa + len) may be accessed. */
-static bool guest_check(const struct vq *vq, gpa_t gpa, uint32_t len, bool writable)
+static bool guest_check(const struct vq *vq, gpa_t gpa, uint32_t len, bool writable,
+                        enum vq_area area)
 {
 	if (range_wraps(gpa, len))
 		return false;
 	while (len) {
 		uint32_t n = page_piece(gpa, len);
 
-		if (!map(vq, gpa, n, writable))
+		if (!map(vq, gpa, n, writable, area))
 			return false;
 		gpa += n;
 		len -= n;
@@ -93,7 +101,7 @@ static bool guest_check(const struct vq *vq, gpa_t gpa, uint32_t len, bool writa
 	return true;
 }
 
-static bool guest_read(const struct vq *vq, gpa_t gpa, void *buf, uint32_t len)
+static bool guest_read(const struct vq *vq, gpa_t gpa, void *buf, uint32_t len, enum vq_area area)
 {
 	uint8_t *out = buf;
 
@@ -101,7 +109,7 @@ static bool guest_read(const struct vq *vq, gpa_t gpa, void *buf, uint32_t len)
 		return false;
 	while (len) {
 		uint32_t n = page_piece(gpa, len);
-		const void *p = map(vq, gpa, n, false);
+		const void *p = map(vq, gpa, n, false, area);
 
 		if (!p)
 			return false;
@@ -114,7 +122,8 @@ static bool guest_read(const struct vq *vq, gpa_t gpa, void *buf, uint32_t len)
 	return true;
 }
 
-static bool guest_write(const struct vq *vq, gpa_t gpa, const void *buf, uint32_t len)
+static bool guest_write(const struct vq *vq, gpa_t gpa, const void *buf, uint32_t len,
+                        enum vq_area area)
 {
 	const uint8_t *in = buf;
 
@@ -122,7 +131,7 @@ static bool guest_write(const struct vq *vq, gpa_t gpa, const void *buf, uint32_
 		return false;
 	while (len) {
 		uint32_t n = page_piece(gpa, len);
-		void *p = map(vq, gpa, n, true);
+		void *p = map(vq, gpa, n, true, area);
 
 		if (!p)
 			return false;
@@ -137,7 +146,7 @@ static bool guest_write(const struct vq *vq, gpa_t gpa, const void *buf, uint32_
 /* A 16-bit ring field, read in one access (gpa is 2-aligned, so it is in one page). */
 static bool load16(const struct vq *vq, gpa_t gpa, uint16_t *val)
 {
-	const uint16_t *p = map(vq, gpa, 2, false);
+	const uint16_t *p = map(vq, gpa, 2, false, VQ_AREA_RING);
 
 	if (!p)
 		return false;
@@ -147,7 +156,7 @@ static bool load16(const struct vq *vq, gpa_t gpa, uint16_t *val)
 
 static bool store16(const struct vq *vq, gpa_t gpa, uint16_t val)
 {
-	uint16_t *p = map(vq, gpa, 2, true);
+	uint16_t *p = map(vq, gpa, 2, true, VQ_AREA_RING);
 
 	if (!p)
 		return false;
@@ -167,6 +176,8 @@ void vq_init(struct vq *vq, const struct vq_mem *mem, const char *name, uint16_t
 
 void vq_reset(struct vq *vq)
 {
+	if (vq->mem && vq->mem->ops->reset)
+		vq->mem->ops->reset(vq->mem->ctx);
 	vq->ready = false;
 	vq->broken = false;
 	vq->num = 0;
@@ -195,9 +206,9 @@ int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, u
 		return -EINVAL;
 	}
 	/* Sizes per §2.7, including used_event and avail_event. */
-	if (!guest_check(vq, desc, DESC_SIZE * num, false) ||
-	    !guest_check(vq, avail, 6 + 2 * num, false) ||
-	    !guest_check(vq, used, 6 + USED_ELEM_SIZE * num, true)) {
+	if (!guest_check(vq, desc, DESC_SIZE * num, false, VQ_AREA_RING) ||
+	    !guest_check(vq, avail, 6 + 2 * num, false, VQ_AREA_RING) ||
+	    !guest_check(vq, used, 6 + USED_ELEM_SIZE * num, true, VQ_AREA_RING)) {
 		vq_warn(vq,
 		        "rings not in guest memory: descriptors 0x%llx, available 0x%llx, "
 		        "used 0x%llx, size %u",
@@ -261,7 +272,7 @@ static int add_seg(struct vq *vq, struct vq_chain *c, gpa_t addr, uint32_t len, 
 		vq_warn(vq, "chain %u: more than %u buffers; queue broken", c->head, VQ_CHAIN_MAX);
 		return mark_broken(vq);
 	}
-	if (!guest_check(vq, addr, len, writable)) {
+	if (!guest_check(vq, addr, len, writable, VQ_AREA_BUFFER)) {
 		vq_warn(vq, "chain %u: %s buffer 0x%llx+%u is not in guest memory; queue broken",
 		        c->head, writable ? "device-writable" : "device-readable",
 		        (unsigned long long)addr, len);
@@ -310,7 +321,8 @@ static int walk(struct vq *vq, uint16_t head, struct vq_chain *c)
 			        head, table_count, in_indirect ? "indirect table" : "queue");
 			return mark_broken(vq);
 		}
-		if (!guest_read(vq, table + DESC_SIZE * i, raw, DESC_SIZE)) {
+		if (!guest_read(vq, table + DESC_SIZE * i, raw, DESC_SIZE,
+		                in_indirect ? VQ_AREA_BUFFER : VQ_AREA_RING)) {
 			vq_warn(vq,
 			        "chain %u: descriptor %u of the %s at 0x%llx is not in guest "
 			        "memory; queue broken",
@@ -407,8 +419,10 @@ int vq_pop(struct vq *vq, struct vq_chain *chain)
 		return mark_broken(vq);
 	}
 	rc = walk(vq, head, chain);
-	if (rc)
+	if (rc) {
+		release(vq); /* nobody will push this chain */
 		return rc;
+	}
 	vq->last_avail++;
 	return 0;
 }
@@ -418,6 +432,11 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len)
 	uint8_t elem[USED_ELEM_SIZE];
 	gpa_t slot;
 
+	/*
+	 * Before anything else: once used.idx moves, the driver may end the buffers' grants
+	 * and reuse the memory, and Xen refuses to end a grant that is still mapped.
+	 */
+	release(vq);
 	if (!vq->ready)
 		return -ENODEV;
 	if (vq->broken)
@@ -427,7 +446,7 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len)
 	put_le32(elem, head);
 	put_le32(elem + 4, len);
 	slot = vq->used + RING_ENTRY + USED_ELEM_SIZE * (vq->used_idx & (vq->num - 1u));
-	if (!guest_write(vq, slot, elem, sizeof(elem))) {
+	if (!guest_write(vq, slot, elem, sizeof(elem), VQ_AREA_RING)) {
 		vq_warn(vq, "used ring 0x%llx is no longer mapped; queue broken",
 		        (unsigned long long)vq->used);
 		return mark_broken(vq);
@@ -479,10 +498,10 @@ static int copy(const struct vq *vq, const struct vq_seg *seg, unsigned int coun
 		}
 		n = seg[i].len - offset < len ? seg[i].len - offset : len;
 		if (dst) {
-			ok = guest_read(vq, seg[i].gpa + offset, dst, n);
+			ok = guest_read(vq, seg[i].gpa + offset, dst, n, VQ_AREA_BUFFER);
 			dst += n;
 		} else {
-			ok = guest_write(vq, seg[i].gpa + offset, src, n);
+			ok = guest_write(vq, seg[i].gpa + offset, src, n, VQ_AREA_BUFFER);
 			src += n;
 		}
 		if (!ok) {

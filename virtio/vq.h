@@ -40,6 +40,16 @@ typedef uint64_t gpa_t;
 #define VQ_F_INDIRECT_DESC 28
 #define VQ_F_EVENT_IDX     29
 
+/**
+ * What an access is for. The driver keeps its rings (descriptor table, available and used
+ * ring) shared while the queue runs; a buffer, indirect tables included, only until its
+ * chain is returned (Linux's xen grant-DMA ends a buffer's grants when the request completes).
+ */
+enum vq_area {
+	VQ_AREA_BUFFER,
+	VQ_AREA_RING,
+};
+
 /** How the walker reaches the guest memory that rings and buffers live in (virtio 1.2 §2.7). */
 struct vq_mem_ops {
 	/*
@@ -47,9 +57,22 @@ struct vq_mem_ops {
 	 * when `writable`, or NULL if the guest may not hand out that range. The walker asks
 	 * for 1 <= len bytes that do not cross a VQ_PAGE_SIZE boundary. The pointer must keep
 	 * gpa's offset in its page (aligned ring fields stay aligned); the walker uses it only
-	 * until its next map() call, so a one-slot mapping cache is enough.
+	 * until its next map() call, so a one-slot mapping cache is enough. `area` says whether
+	 * the range is part of the queue's rings or of a buffer.
 	 */
-	void *(*map)(void *ctx, gpa_t gpa, uint32_t len, bool writable);
+	void *(*map)(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area);
+	/*
+	 * May be NULL. The buffers mapped since the last call are done with: their mappings may,
+	 * and for memory the driver lends per request (grants) must, be dropped now. The walker
+	 * calls it in vq_push before it writes the used element, and in vq_pop when a chain
+	 * turns out broken, so a driver never sees a buffer returned while it is still mapped.
+	 */
+	void (*release)(void *ctx);
+	/*
+	 * May be NULL. A queue stopped (queue or device reset, virtio 1.2 §2.4): the rings may go
+	 * away, so every mapping that depends on the driver keeping memory shared must be dropped.
+	 */
+	void (*reset)(void *ctx);
 };
 
 /** A guest's memory: its ops and their context (e.g. the frontend domain). */
@@ -109,7 +132,10 @@ void vq_init(struct vq *vq, const struct vq_mem *mem, const char *name, uint16_t
  * VQ_SIZE_MAX or misaligned areas (16/2/4), or -EFAULT if a ring is not guest memory.
  */
 int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, uint64_t features);
-/** Stops the queue and forgets its indexes (virtio 1.2 §2.4: no ring access after a reset). */
+/**
+ * Stops the queue and forgets its indexes (virtio 1.2 §2.4: no ring access after a reset);
+ * calls the memory's reset().
+ */
 void vq_reset(struct vq *vq);
 /** Whether the queue was started and the driver has not broken it (virtio 1.2 §2.7). */
 bool vq_ready(const struct vq *vq);
@@ -122,7 +148,8 @@ bool vq_ready(const struct vq *vq);
 int vq_pop(struct vq *vq, struct vq_chain *chain);
 /**
  * Returns chain `head` with `len` bytes written into it and publishes used.idx (virtio 1.2
- * §2.7.8); returns 0, -EINVAL for a head past the queue, -ENODEV, or VQ_BROKEN.
+ * §2.7.8), after the memory's release() drops the buffer mappings; returns 0, -EINVAL for a
+ * head past the queue, -ENODEV, or VQ_BROKEN.
  */
 int vq_push(struct vq *vq, uint16_t head, uint32_t len);
 /**

@@ -1,6 +1,7 @@
 # dom0 scenario: a Linux guest uses a virtio-blk disk served by vdisk
 #   disk = [ 'backend=vdisk, backendtype=standalone, specification=virtio, vdev=xvda, target=ram:64M' ]
-# and runs tests/rig/guest/blk.sh on it (fio verify, mkfs.ext4, mount, fsck). Works under both
+# and runs tests/rig/guest/blk.sh on it (fio job set, ext4, module reload), then destroys the
+# guest, creates it again and checks the disk with tests/rig/guest/blk-again.sh. Works under both
 # XSM modes of tools/rig/boot.sh: with FLASK (--xsm flask) vdisk runs as vdisk_t and the guest as
 # domU_t; with the dummy policy dom0 gives vdisk the guest as its target
 # (vdisk-dom0 set-target, while xl create -p waits for the backend).
@@ -31,8 +32,19 @@ if [ -z "${RIG_GUEST_SECLABEL:-}" ]; then
 fi
 
 rig_guest_run blk /rig/guest/blk.sh "$DISK"
+# The same disk line for a guest created again (a new domain): vdisk keeps the RAM disk of a
+# destroyed guest and gives it back to the next frontend with the same devid and size. Only
+# under FLASK: with the dummy policy vdisk's one set_target was the first guest's.
+if [ -n "${RIG_GUEST_SECLABEL:-}" ]; then
+	sha=$(sed -n 's/^VDA-SHA256: \([0-9a-f]\{64\}\)$/\1/p' "$RIG_GUEST_CONSOLE" | tail -n 1)
+	{ echo "VDA_SHA256=$sha"; cat /rig/guest/blk-again.sh; } >/tmp/blk-again.sh
+	rig_guest_run blk-again /tmp/blk-again.sh "$DISK"
+fi
+
+# the guest's module reload reached vdisk as a device reset (status 0 after DRIVER_OK)
+rig_check vdisk_saw_driver_reset grep -q "reset by the driver" "$LOGF"
 
 echo "--- vdisk's console (backend lines) ---"
-tr -d '\r' <"$LOGF" | grep -i -E "backend|ioreq|virtio|blk|error|warn"
+tr -d '\r' <"$LOGF" | grep -i -E "backend|ioreq|virtio|blk|reset|error|warn"
 xl destroy vdisk
 rig_summary

@@ -21,9 +21,17 @@ boot() { # boot GIC SCENARIO LOG [--add SRC:DEST]...
 		--add tests/rig/vdisk.cfg:/rig/vdisk.cfg
 }
 
+# Linux guests for virtio-blk: Debian's kernel (dom0's) with busybox initramfs images: one
+# with the checks of guest-blk.sh, a prober, and one with fio and e2fsprogs.
+tools/rig/mk-domu-initrd.sh build/rig/blk.cpio.zst --blk >/dev/null
+cache=${VDISK_CACHE:-$HOME/.cache/vdisk}
+guest_adds=(--add "$cache/dom0/Image:/rig/domu/Image" --add tests/rig/guest:/rig/guest
+	--add build/rig/blk.cpio.zst:/rig/domu/blk.cpio.zst)
+
 if [ "${1:-}" = "--demo" ]; then
 	log=build/rig/demo.log
-	boot 3 tests/rig/demo.sh "$log" >"$log.raw" 2>&1 || true
+	echo "run: booting Xen (FLASK) + dom0 in QEMU; vdisk serves a disk to a Linux guest that runs fio (a few minutes)" >&2
+	boot 3 tests/rig/demo.sh "$log" --xsm flask "${guest_adds[@]}" >"$log.raw" 2>&1 || true
 	tr -d '\r' <"$log" | sed -n '/^DEMO:/s/^DEMO: \{0,1\}//p'
 	grep -q "RIG: scenario exit 0" "$log" || { echo "demo failed; full log: $log" >&2; exit 1; }
 	exit 0
@@ -55,15 +63,10 @@ scenario() {
 	echo "rig: GICv$gic $name took $(($(date +%s) - start)) s"
 }
 
-# Linux guests for virtio-blk: Debian's kernel (dom0's) with busybox initramfs images: one
-# with the checks of guest-blk.sh, a prober, and one with fio and e2fsprogs.
 tools/rig/mk-domu-initrd.sh build/rig/guest-blk.cpio --script tests/rig/guest-blk.sh \
 	--modules "virtio_mmio virtio_blk" >/dev/null
 tools/rig/mk-domu-initrd.sh build/rig/probe.cpio --script tests/rig/guest/probe.sh \
 	--add tests/rig/lib/guest-lib.sh:/rig/glib.sh >/dev/null
-tools/rig/mk-domu-initrd.sh build/rig/blk.cpio.zst --blk >/dev/null
-cache=${VDISK_CACHE:-$HOME/.cache/vdisk}
-guest_adds=(--add "$cache/dom0/Image:/rig/domu/Image" --add tests/rig/guest:/rig/guest)
 
 for gic in ${@:-3 2}; do
 	scenario "$gic" foundation tests/rig/foundation.sh
@@ -73,8 +76,7 @@ for gic in ${@:-3 2}; do
 	# FLASK (vdisk_t over domU_t, no set_target): several guests, re-created guests, fio, ext4.
 	scenario "$gic" flask-backend tests/rig/flask-backend.sh --xsm flask "${guest_adds[@]}" \
 		--add build/rig/probe.cpio:/rig/domu/probe.cpio
-	scenario "$gic" flask-blk tests/rig/guest-virtio.sh --xsm flask "${guest_adds[@]}" \
-		--add build/rig/blk.cpio.zst:/rig/domu/blk.cpio.zst
+	scenario "$gic" flask-blk tests/rig/guest-virtio.sh --xsm flask "${guest_adds[@]}"
 done
 
 # vdisk as Xen's dom0 (the dom0less/driver-domain-free case): no PV console ring and no

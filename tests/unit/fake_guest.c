@@ -7,10 +7,10 @@ uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
 static uint8_t big_page[4096] __attribute__((aligned(4096)));
 struct fake_guest fake;
 
-static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
+static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
 {
 	if (fake.calls < CALL_LOG)
-		fake.log[fake.calls] = (struct map_call){gpa, len, writable};
+		fake.log[fake.calls] = (struct map_call){gpa, len, writable, area};
 	fake.calls++;
 	if (fake.hook)
 		fake.hook(gpa, len, writable);
@@ -29,7 +29,19 @@ static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
 	return guest + (gpa - GUEST_BASE);
 }
 
-static const struct vq_mem_ops fake_ops = {.map = fake_map};
+static void fake_release(void *ctx)
+{
+	fake.releases++;
+	fake.calls_at_release = fake.calls;
+}
+
+static void fake_mem_reset(void *ctx)
+{
+	fake.resets++;
+}
+
+static const struct vq_mem_ops fake_ops = {
+    .map = fake_map, .release = fake_release, .reset = fake_mem_reset};
 const struct vq_mem mem = {.ops = &fake_ops, .ctx = NULL};
 
 uint8_t *gp(gpa_t a)

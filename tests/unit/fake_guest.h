@@ -22,6 +22,7 @@ struct map_call {
 	gpa_t gpa;
 	uint32_t len;
 	bool writable;
+	enum vq_area area;
 };
 
 /** What map() refuses and what it saw; tests clear it with memset between cases. */
@@ -31,6 +32,8 @@ struct fake_guest {
 	unsigned long calls;
 	unsigned int contract_violations;
 	struct map_call log[CALL_LOG];
+	unsigned int releases, resets;  /* release() and reset() calls */
+	unsigned long calls_at_release; /* map() calls made before the last release() */
 	void (*hook)(gpa_t gpa, uint32_t len, bool writable);
 };
 

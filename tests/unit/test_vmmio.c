@@ -23,7 +23,7 @@
 
 static uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
 
-static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable)
+static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
 {
 	if (gpa < GUEST_BASE || gpa - GUEST_BASE > GUEST_SIZE - len)
 		return NULL;
@@ -309,6 +309,8 @@ TEST(vmmio, reset_clears_status_features_interrupts_and_queues)
 	wr(VMMIO_REG_QUEUE_NUM, 8);
 	wr(VMMIO_REG_STATUS, 0);
 	EXPECT_EQ(device.reset_count, 1);
+	EXPECT_STREQ(log_text, "[    0.000000] mmio-test: reset by the driver (status was 0xf)\n");
+	log_capture_reset();
 	EXPECT_EQ(rd(VMMIO_REG_STATUS), 0);
 	EXPECT_EQ(rd(VMMIO_REG_INTERRUPT_STATUS), 0);
 	EXPECT_FALSE(vmmio_irq_take(&dev));

@@ -41,9 +41,9 @@ g_summary() {
 # the 8 MiB in 4 KiB blocks: fio's number_ios only cuts a job short), each with verify=crc32c
 # (reads check the filled blocks, writes are read back and checked after the job).
 # Reports test PREFIX_<job> (fio exit 0, err 0) and metrics PREFIX_<job>_iops, _p50_us, _p99_us
-# (total latency, submission + completion: vdisk completes a request inside the guest's
-# QueueNotify write, i.e. during io_submit, so fio's completion latency alone would leave its
-# service time out) for the jobs randread_qd1, randread_qd32, randwrite_qd1, randwrite_qd32.
+# (latency from submission to completion: vdisk completes a request while the guest's notify
+# write is trapped, so completion latency alone would leave out most of it) for the jobs
+# randread_qd1, randread_qd32, randwrite_qd1, randwrite_qd32.
 g_fio_set() {
 	_gf_dev=$1 _gf_pre=$2 _gf_ios=${3:-1000}
 	g_fio "$_gf_dev" "${_gf_pre}_fill" write 1 --bs=64k --verify_interval=4k --do_verify=0
@@ -55,14 +55,15 @@ g_fio_set() {
 	done
 }
 # g_fio DEV NAME RW QD [FIO-OPTION...]: one fio job; terse (v3) output gives the read fields
-# 5 error, 8 iops, 18/19 p50/p99 (µs; of the total latency with lat_percentiles=1) and the write
+# 5 error, 8 iops, 18/19 p50/p99 (µs; total latency with --lat_percentiles) and the write
 # fields 49, 59/60.
 g_fio() {
 	_gf_dev=$1 _gf_name=$2 _gf_rw=$3 _gf_qd=$4
 	shift 4
 	fio --name="$_gf_name" --filename="$_gf_dev" --size=8m --bs=4k --rw="$_gf_rw" \
 		--ioengine=libaio --iodepth="$_gf_qd" --direct=1 --verify=crc32c \
-		--output-format=terse --terse-version=3 --lat_percentiles=1 --percentile_list=50:99 "$@" \
+		--output-format=terse --terse-version=3 --percentile_list=50:99 \
+		--lat_percentiles=1 --clat_percentiles=0 "$@" \
 		>/tmp/"$_gf_name".fio 2>&1
 	_gf_rc=$?
 	if [ "$_gf_rc" != 0 ]; then
