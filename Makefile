@@ -135,7 +135,7 @@ HOST_LIBS := -lfdt
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 unit_xs_ring_SRCS := hyp/xs_ring.c
 unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
@@ -147,7 +147,7 @@ unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c
 unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
-	arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+	tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 
