@@ -127,3 +127,38 @@ seed("backend_check", "libxl_417", keys(0, 3, 51712, 0x1F, ["3", "ram:64M", "w",
 seed("backend_check", "libxl_418_ro", keys(1, 3, 51712, 0x1F, ["3", "ram:1G", "r", "0x2000200", "1019"]))
 seed("backend_check", "no_mode", keys(1, 7, 1, 0x1B, ["7", "ram:512", "", "0x2000000", "32"]))
 seed("backend_check", "bad_base", keys(0, 3, 51712, 0x1F, ["3", "ram:64M", "w", "33554433", "33"]))
+
+
+# ---- xs_reply: client calls, each peer step taking one action; see fuzz_xs_reply.c ---------
+XS_READ_OP, XS_DIR_OP, XS_DOMPATH_OP, XS_WATCH_OP, XS_UNWATCH_OP, XS_TXN_OP = range(6)
+XS_DISPATCH_OP = 7
+P_NOTHING, P_MSG, P_RAW, P_CHUNK = range(4)
+
+
+def reply(payload, typ=None, req_id=None):
+    """A reply to the outstanding request (its req_id and type unless given)."""
+    flags = (1 if req_id is None else 0) | (2 if typ is None else 0)
+    out = struct.pack("<BBB", P_MSG, flags, typ or 0)
+    if req_id is not None:
+        out += struct.pack("<I", req_id)
+    return out + struct.pack("<H", len(payload)) + payload
+
+
+size = lambda n: struct.pack("<H", n)
+seed("xs_reply", "read", bytes([0, XS_READ_OP]) + size(100) + reply(b"ram:64M"))
+seed("xs_reply", "read_evtchn", bytes([1, XS_READ_OP]) + size(100) + reply(b"ram:64M"))
+seed("xs_reply", "read_wrapping", bytes([2]) + struct.pack("<I", 0xFFFFFFF0) + bytes([XS_READ_OP]) +
+     size(100) + reply(b"x" * 40))
+seed("xs_reply", "read_enoent", bytes([0, XS_READ_OP]) + size(100) + reply(b"ENOENT\0", typ=16))
+seed("xs_reply", "directory", bytes([0, XS_DIR_OP]) + size(64) + reply(b"0\x0051712\x00768\x00"))
+seed("xs_reply", "domain_path", bytes([0, XS_DOMPATH_OP]) + size(64) + struct.pack("<H", 3) +
+     reply(b"/local/domain/3\0"))
+seed("xs_reply", "transaction", bytes([0, XS_TXN_OP]) + reply(b"7\0"))
+seed("xs_reply", "chunked", bytes([0, XS_READ_OP]) + size(300) + bytes([P_CHUNK, 40]) +
+     reply(b"y" * 200) + bytes([P_NOTHING] * 6))
+# A watch, its first event, an event for it in the middle of a read, a dispatch, an unwatch.
+seed("xs_reply", "watch_events", bytes([0, XS_WATCH_OP]) + reply(b"OK\0") +
+     bytes([XS_READ_OP]) + size(100) + reply(b"backend/virtio\x000\x00", typ=15, req_id=0) +
+     reply(b"1") + bytes([XS_DISPATCH_OP, XS_UNWATCH_OP, 0]) + reply(b"OK\0"))
+seed("xs_reply", "oversized", bytes([0, XS_READ_OP]) + size(100) +
+     struct.pack("<BBBH", P_MSG, 3, 0, 4200) + b"z" * 4200 + bytes([P_NOTHING] * 8))
