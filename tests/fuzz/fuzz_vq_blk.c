@@ -375,6 +375,10 @@ static void notify(uint32_t queue)
 	wr_reg(VMMIO_REG_QUEUE_NOTIFY, queue);
 	(void)vmmio_irq_take(&blk.mmio);
 	if (!was_ready) {
+		FUZZ_CHECK(!drv.needs_reset ||
+		               (vmmio_status(&blk.mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET),
+		           "DEVICE_NEEDS_RESET cleared without a reset (status 0x%x)",
+		           vmmio_status(&blk.mmio));
 		FUZZ_CHECK(fake.calls == calls, "notify touched guest memory with the device %s",
 		           drv.ready ? "needing a reset" : "not ready");
 		return;
