@@ -62,7 +62,7 @@ enum op {
 };
 
 static uint8_t disk_data[DISK_BYTES];
-static uint8_t disk_before[DISK_BYTES];
+static uint8_t disk_before[DISK_BYTES]; /* the pattern every run starts from */
 static struct ramdisk rd;
 static struct disk checked; /* the device's disk: checks each call, then asks rd */
 static struct vblk blk;
@@ -406,6 +406,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!slot) {
 		slot = aligned_alloc(VQ_PAGE_SIZE, VQ_PAGE_SIZE);
+		for (uint32_t i = 0; i < DISK_BYTES; i++)
+			disk_before[i] = (uint8_t)(i * 13 + i / 512);
 		log_set_sink(fuzz_log_discard);
 		log_set_level(LOG_DEBUG);
 	}
@@ -414,9 +416,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&drv, 0, sizeof(drv));
 	memset(&cur, 0, sizeof(cur));
 	fake.hook = flip_hook;
-	for (uint32_t i = 0; i < DISK_BYTES; i++)
-		disk_data[i] = (uint8_t)(i * 13 + i / 512);
-	memcpy(disk_before, disk_data, DISK_BYTES);
+	memcpy(disk_data, disk_before, DISK_BYTES);
 	if (ramdisk_init(&rd, disk_data, DISK_BYTES, flags & 1))
 		abort();
 	checked = (struct disk){&checked_ops, rd.disk.sector_count, rd.disk.read_only};
