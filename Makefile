@@ -4,7 +4,9 @@
 #   make run        boot Xen + dom0 + vdisk in QEMU and show vdisk's console
 #   make test       host unit tests, image checks and the real-Xen rig tests
 #   make unit       host unit tests only
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each; seeds in tests/fuzz/corpus/
 #   make rig-test   rig tests only (GIC=3 or GIC=2 to pick one)
+#   make bench      fio on vdisk vs. Linux's xen-blkback in the rig under QEMU -icount (not a test)
 #
 # Missing Debian packages are installed by tools/deps.sh; downloads and builds of
 # outside parts are cached in $(CACHE), outside git.
@@ -52,6 +54,7 @@ FW_SRCS := \
 	boot/dt.c \
 	boot/loop.c \
 	boot/diag.c \
+	boot/stats.c \
 	boot/backend.c \
 	boot/backend_check.c \
 	boot/ram.c \
@@ -96,7 +99,7 @@ FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-T,linker.ld
 
-.PHONY: all deps run test unit rig-test image-test clean distclean
+.PHONY: all deps run test unit fuzz rig-test image-test bench clean distclean
 all: $(B)/vdisk.img $(B)/guests/hostile.img
 
 # Host packages (Debian). The stamp reruns the script when it changes.
@@ -169,18 +172,19 @@ HOST_LIBS := -lfdt
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 unit_xs_ring_SRCS := hyp/xs_ring.c
 unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_log_SRCS     := boot/log.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
+unit_stats_SRCS   := boot/stats.c
 unit_backend_check_SRCS := boot/backend_check.c blk/target.c
 unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c
 unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
-	arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+	tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 
@@ -210,6 +214,36 @@ $(B)/host/test_%: $(B)/host/tests/unit/test_%.o $(B)/host/tests/unit/test.o \
 unit: $(UNIT_BINS) $(DTB_FILES)
 	tests/unit/run.sh $(UNIT_BINS)
 
+# ---- fuzzers ------------------------------------------------------------------
+# Each tests/fuzz/fuzz_<name>.c is a libFuzzer target built with Debian's clang against the
+# sources in fuzz_<name>_SRCS (the same host fakes as the unit tests), instrumented whole.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-I. -Iarch/include -Iarch/fake/include -DHOST_TEST \
+	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__
+FUZZ_HDRS    := $(wildcard */*.h arch/*/include/arch/*.h tests/unit/*.h)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_vq_blk_SRCS  := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
+	boot/log.c tests/unit/fake_guest.c
+fuzz_vmmio_SRCS   := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
+	boot/log.c tests/unit/fake_guest.c
+fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c
+fuzz_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c
+fuzz_target_SRCS  := blk/target.c
+fuzz_backend_check_SRCS := boot/backend_check.c blk/target.c
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+
+# One compile per target: a few files each, and every one of them instrumented for coverage.
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(FUZZ_HDRS) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_$*_SRCS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 # ---- image checks, rig, run ------------------------------------------------
 image-test: $(B)/vdisk.img
 	tests/image/run.sh $(B)/vdisk.img $(B)/vdisk.elf
@@ -218,11 +252,15 @@ GIC ?= 3 2
 rig-test: $(B)/vdisk.img
 	tests/rig/run.sh $(GIC)
 
-test: $(B)/vdisk.img $(UNIT_BINS) $(DTB_FILES)
+test: $(B)/vdisk.img $(UNIT_BINS) $(DTB_FILES) $(FUZZ_BINS)
 	tests/run-all.sh
 
 run: $(B)/vdisk.img
 	tests/rig/run.sh --demo
+
+# A benchmark, not a test (not part of `make test`): BENCH_IOS=N I/Os per fio job.
+bench: $(B)/vdisk.img
+	tools/bench.sh $(BENCH_IOS)
 
 clean:
 	rm -rf $(B)

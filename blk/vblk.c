@@ -25,6 +25,9 @@ _Static_assert(offsetof(struct vblk_config, write_zeroes_may_unmap) == 56,
                "virtio 1.2 §5.2.4 layout");
 _Static_assert(VBLK_BOUNCE_SIZE % DISK_SECTOR_SIZE == 0, "whole sectors per bounce");
 
+/* Requests returned to a used ring, by every device since boot (vblk_completed_count). */
+static uint64_t completed_count;
+
 /* At most one line per burst of the same complaint (vmmio_warn_allowed): a ring full of bad
  * requests, notified again and again, must not flood the console. */
 #define req_warn(blk, c, fmt, ...)                                                                 \
@@ -283,30 +286,72 @@ static int handle(struct vblk *blk, struct vq *vq, const struct vq_chain *c)
 	return vq_push(vq, c->head, written + 1);
 }
 
+uint64_t vblk_completed_count(void)
+{
+	return completed_count;
+}
+
 int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt)
 {
+	unsigned int served = 0;
 	int rc;
 
 	while ((rc = vq_pop(vq, &blk->chain)) == 0) {
 		rc = handle(blk, vq, &blk->chain);
 		if (rc)
 			break;
+		completed_count++;
+		if (++served == VBLK_BUDGET) {
+			rc = VBLK_MORE;
+			break;
+		}
 	}
 	/* Completions pushed before a queue broke still deserve their notification. */
 	*interrupt = vq_need_interrupt(vq);
 	return rc == -EAGAIN ? 0 : rc;
 }
 
-static void vblk_notify(void *ctx, uint32_t queue)
+/* Serves one queue for one budget; marks it pending when requests may be left. */
+static void serve(struct vblk *blk, uint32_t queue)
 {
-	struct vblk *blk = ctx;
 	bool interrupt;
 	int rc = vblk_process(blk, vmmio_vq(&blk->mmio, queue), &interrupt);
 
+	if (rc == VBLK_MORE)
+		blk->pending |= 1u << queue;
+	else
+		blk->pending &= ~(1u << queue);
 	if (interrupt)
 		vmmio_interrupt(&blk->mmio, VMMIO_INT_VRING);
 	if (rc == VQ_BROKEN)
 		vmmio_needs_reset(&blk->mmio);
+}
+
+static void vblk_notify(void *ctx, uint32_t queue)
+{
+	serve(ctx, queue);
+}
+
+bool vblk_pending(const struct vblk *blk)
+{
+	return blk->pending != 0;
+}
+
+void vblk_serve_pending(struct vblk *blk)
+{
+	uint32_t pending = blk->pending;
+
+	for (uint32_t q = 0; q < VMMIO_QUEUE_MAX; q++) {
+		if (pending & 1u << q)
+			serve(blk, q);
+	}
+}
+
+static void vblk_reset(void *ctx)
+{
+	struct vblk *blk = ctx;
+
+	blk->pending = 0;
 }
 
 static void vblk_config_read(void *ctx, uint32_t offset, void *buf, uint32_t size)
@@ -318,7 +363,7 @@ static void vblk_config_read(void *ctx, uint32_t offset, void *buf, uint32_t siz
 
 static const struct vmmio_ops vblk_ops = {
     .notify = vblk_notify,
-    .reset = NULL, /* requests complete inside notify: none are in flight at a reset */
+    .reset = vblk_reset, /* requests complete inside a call: none are in flight at a reset */
     .config_read = vblk_config_read,
 };
 

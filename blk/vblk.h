@@ -1,7 +1,10 @@
 /*
  * virtio-blk device (virtio 1.2 §5.2) over a struct disk, behind a virtio-mmio transport.
  * The IOREQ side drives blk->mmio with vmmio_read/vmmio_write/vmmio_irq_take; a write to
- * QueueNotify runs vblk_process on that queue before the write returns.
+ * QueueNotify runs vblk_process on that queue before the write returns, for at most
+ * VBLK_BUDGET requests: a guest that keeps its queue full must not keep vdisk from its other
+ * guests. What is left is vblk_pending; the caller runs vblk_serve_pending when the others
+ * have had their turn.
  */
 #ifndef BLK_VBLK_H
 #define BLK_VBLK_H
@@ -98,8 +101,14 @@ struct vblk {
 	struct vblk_config config;
 	char serial[VBLK_ID_BYTES];
 	struct vq_chain chain;
+	uint32_t pending; /* queues left with requests at the end of a budget, a bit each */
 	uint8_t bounce[VBLK_BOUNCE_SIZE];
 };
+
+/** The most requests one vblk_process call answers (a full queue of the largest size). */
+#define VBLK_BUDGET VQ_SIZE_MAX
+/** What vblk_process returns when it stopped at VBLK_BUDGET with requests perhaps left. */
+#define VBLK_MORE 1
 
 /**
  * Sets up a device serving `disk` to the guest whose memory is `mem` (virtio 1.2 §5.2.5),
@@ -109,10 +118,17 @@ struct vblk {
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
               const struct vq_mem *mem);
 /**
- * Answers every request available on `vq` (virtio 1.2 §5.2.6), setting *interrupt if the
- * driver wants a used buffer notification (§2.7.7); returns 0, -ENODEV, or VQ_BROKEN when
- * the driver broke the queue and the device must set DEVICE_NEEDS_RESET (§2.1.2).
+ * Answers the requests available on `vq` (virtio 1.2 §5.2.6), at most VBLK_BUDGET of them,
+ * setting *interrupt if the driver wants a used buffer notification (§2.7.7); returns 0 when
+ * the queue is empty, VBLK_MORE at the budget, -ENODEV, or VQ_BROKEN when the driver broke
+ * the queue and the device must set DEVICE_NEEDS_RESET (§2.1.2).
  */
 int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt);
+/** Whether a queue was left with requests at the end of its budget. */
+bool vblk_pending(const struct vblk *blk);
+/** Serves each pending queue for one more budget (raising the interrupt as vblk_process says). */
+void vblk_serve_pending(struct vblk *blk);
+/** Requests returned to a used ring since boot, by every device (for dom0's statistics). */
+uint64_t vblk_completed_count(void);
 
 #endif

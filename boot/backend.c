@@ -129,12 +129,30 @@ static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
 	return val;
 }
 
+/*
+ * A queue left with requests after its budget (a guest keeping it full) is served again from
+ * the loop, one budget a pass, after every other guest's ioreqs and events of that pass.
+ */
+static void serve_pending(void *arg)
+{
+	struct dev *d = arg;
+
+	if (!d->used)
+		return;
+	vblk_serve_pending(&d->blk);
+	raise_irq(d);
+	if (vblk_pending(&d->blk))
+		loop_defer_next_pass(serve_pending, d);
+}
+
 static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t value)
 {
 	struct dev *d = ctx;
 
 	vmmio_write(&d->blk.mmio, offset, size, value);
 	raise_irq(d);
+	if (vblk_pending(&d->blk))
+		loop_defer_next_pass(serve_pending, d);
 	if (!d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK))
 		loop_defer(report_connected, d);
 }

@@ -2,6 +2,8 @@
  * Diagnostics. dom0 can check on vdisk without a virtio guest: it reads data/vdisk/status,
  * writes data/vdisk/ping and gets the value back in data/vdisk/pong, and can bind to the
  * port in data/vdisk/evtchn-port: every event it sends there is sent straight back.
+ * For benchmarks, dom0 writes an id to data/vdisk/stats-request and gets the counters
+ * (boot/stats.h) in data/vdisk/stats as "id=ID hypercalls=N ioreqs=N requests=N hc_...=N".
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -9,12 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/hypercall.h"
 #include "arch/timer.h"
+#include "blk/vblk.h"
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/log.h"
 #include "boot/loop.h"
+#include "boot/stats.h"
 #include "hyp/evtchn.h"
+#include "hyp/ioreq.h"
 #include "hyp/xs.h"
 
 #define ECHO_REMOTE_DOM 0 /* dom0 */
@@ -120,6 +126,32 @@ static void ping_changed(const char *path, void *arg)
 		log_warn("diag: writing the pong failed (%d)", rc);
 }
 
+_Static_assert(STATS_HYPERCALL_NR_MAX == HYPERCALL_NR_MAX, "one hypercall counter per number");
+
+static void stats_requested(const char *path, void *arg)
+{
+	char id[64];
+	char buf[512];
+	struct stats s;
+	int len, rc = xs_read(XS_TXN_NONE, "data/vdisk/stats-request", id, sizeof(id));
+
+	if (rc == -ENOENT || rc == 0)
+		return; /* the watch's first firing, or the key removed */
+	if (rc < 0) {
+		log_warn("diag: reading data/vdisk/stats-request failed (%d)", rc);
+		return;
+	}
+	/* The snapshot comes before the xenstore traffic that answers it. */
+	memcpy(s.hypercall_counts, hypercall_counts, sizeof(s.hypercall_counts));
+	s.ioreq_count = ioreq_answered_count();
+	s.request_count = vblk_completed_count();
+	len = snprintf(buf, sizeof(buf), "id=%s ", id); /* at most 67 of the 512 bytes */
+	if ((rc = stats_format(&s, buf + len, sizeof(buf) - (size_t)len)) < 0)
+		log_warn("diag: data/vdisk/stats cut short (%d)", rc);
+	if ((rc = xs_write(XS_TXN_NONE, "data/vdisk/stats", buf)))
+		log_warn("diag: writing data/vdisk/stats failed (%d)", rc);
+}
+
 static int publish(xs_txn_t tx, void *arg)
 {
 	char buf[96];
@@ -162,6 +194,11 @@ int diag_start(const struct diag_latency *latency)
 	rc = xs_watch("data/vdisk/ping", ping_changed, NULL);
 	if (rc < 0) {
 		log_error("diag: watching data/vdisk/ping failed (%d)", rc);
+		return rc;
+	}
+	rc = xs_watch("data/vdisk/stats-request", stats_requested, NULL);
+	if (rc < 0) {
+		log_error("diag: watching data/vdisk/stats-request failed (%d)", rc);
 		return rc;
 	}
 	log_info("diag: data/vdisk/ published, echo port %u for dom0", echo.port);

@@ -20,11 +20,13 @@ struct work {
 	loop_work_fn fn;
 	void *arg;
 	uint64_t due_ns; /* 0: as soon as possible */
+	uint64_t pass;   /* the first run_deferred pass that may run it */
 };
 
 static struct loop_irqs irqs;
 static struct work works[WORK_MAX];
 static unsigned int work_count;
+static uint64_t pass; /* run_deferred passes so far */
 static bool stopping;
 static unsigned int stop_reason;
 
@@ -72,12 +74,14 @@ int loop_wait(uint64_t deadline_ns)
 	return 0;
 }
 
-int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns)
+static int defer(loop_work_fn fn, void *arg, uint64_t due_ns, uint64_t not_before_pass)
 {
 	for (unsigned int i = 0; i < work_count; i++) {
 		if (works[i].fn == fn && works[i].arg == arg) {
 			if (due_ns < works[i].due_ns)
 				works[i].due_ns = due_ns;
+			if (not_before_pass < works[i].pass)
+				works[i].pass = not_before_pass;
 			return 0;
 		}
 	}
@@ -85,13 +89,24 @@ int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns)
 		log_error("loop: deferred work queue full");
 		return -ENOSPC;
 	}
-	works[work_count++] = (struct work){.fn = fn, .arg = arg, .due_ns = due_ns};
+	works[work_count++] =
+	    (struct work){.fn = fn, .arg = arg, .due_ns = due_ns, .pass = not_before_pass};
 	return 0;
+}
+
+int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns)
+{
+	return defer(fn, arg, due_ns, 0);
 }
 
 int loop_defer(loop_work_fn fn, void *arg)
 {
-	return loop_defer_until(fn, arg, 0);
+	return defer(fn, arg, 0, 0);
+}
+
+int loop_defer_next_pass(loop_work_fn fn, void *arg)
+{
+	return defer(fn, arg, 0, pass + 1);
 }
 
 /* Runs the work that is due; returns the earliest time still pending (0: none). */
@@ -100,9 +115,15 @@ static uint64_t run_deferred(void)
 	uint64_t now = arch_timer_now_ns();
 	uint64_t next = 0;
 
+	pass++;
 	for (unsigned int i = 0; i < work_count;) {
 		struct work w = works[i];
 
+		if (w.pass > pass) {
+			next = 1; /* due at once, in the next pass: loop_run must not sleep */
+			i++;
+			continue;
+		}
 		if (w.due_ns > now) {
 			next = next && next < w.due_ns ? next : w.due_ns;
 			i++;

@@ -28,6 +28,12 @@ typedef void (*loop_work_fn)(void *arg);
 int loop_defer(loop_work_fn fn, void *arg);
 /** Like loop_defer, not before due_ns (absolute, on arch_timer_now_ns's clock). */
 int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns);
+/**
+ * Like loop_defer, but only after the loop has dispatched events once more: for work that
+ * queues itself again (e.g. a guest's queue served a budget at a time), so that it cannot
+ * keep the loop from everything else.
+ */
+int loop_defer_next_pass(loop_work_fn fn, void *arg);
 /** Serves events until a shutdown is requested; returns the SHUTDOWN_* reason. */
 unsigned int loop_run(void);
 /** Asks loop_run to return with a SHUTDOWN_* reason. */

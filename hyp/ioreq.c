@@ -19,6 +19,9 @@
 
 _Static_assert(sizeof(struct ioreq) * IOREQ_VCPU_MAX == XEN_PAGE_SIZE, "ioreq slots per page");
 
+/* Every ioreq answered, by all servers since boot (ioreq_answered_count). */
+static uint64_t answered_count;
+
 /* Log the first rejections of a guest in full, then only now and then. */
 static bool worth_logging(uint64_t count)
 {
@@ -45,6 +48,12 @@ static void complete(struct ioreq_server *s, uint32_t vcpu, struct ioreq *slot, 
 	v->state = STATE_IORESP_READY;
 	smp_mb();
 	evtchn_send(s->ports[vcpu]);
+	answered_count++;
+}
+
+uint64_t ioreq_answered_count(void)
+{
+	return answered_count;
 }
 
 static void handle_slot(struct ioreq_server *s, uint32_t vcpu)

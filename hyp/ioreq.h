@@ -57,5 +57,7 @@ int ioreq_server_start(struct ioreq_server *s, uint16_t domid, uint64_t base, ui
 void ioreq_server_stop(struct ioreq_server *s);
 /** Answers every slot in state IOREQ_READY (also what the event channel handler does). */
 void ioreq_server_poll(struct ioreq_server *s);
+/** IOREQs answered since boot, by every server (served, rejected or invalidations). */
+uint64_t ioreq_answered_count(void);
 
 #endif

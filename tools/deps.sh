@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-make gcc libc6-dev clang llvm
+make gcc libc6-dev clang llvm libclang-rt-14-dev
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
 picolibc-aarch64-linux-gnu libxen-dev libfdt-dev device-tree-compiler
 qemu-system-arm u-boot-qemu u-boot-tools

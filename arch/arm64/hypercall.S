@@ -6,12 +6,26 @@
  */
 #include <xen/xen.h>
 
+#include "arch/hypercall.h"
 
+/*
+ * Every stub first counts itself in hypercall_counts[nr]. x16 and x17 (IP0/IP1) are
+ * caller-saved scratch registers, and x16 gets the number only after; vdisk takes no
+ * interrupts as exceptions (boot/loop.c), so the load-add-store is never interleaved.
+ */
 	.macro HYPERCALL name, nr
+	.if \nr >= HYPERCALL_NR_MAX
+	.error "hypercall number beyond hypercall_counts"
+	.endif
 	.section .text.hypercall_\name, "ax"
 	.globl	hypercall_\name
 	.type	hypercall_\name, %function
 hypercall_\name:
+	adrp	x17, hypercall_counts
+	add	x17, x17, :lo12:hypercall_counts
+	ldr	x16, [x17, #(\nr * 8)]
+	add	x16, x16, #1
+	str	x16, [x17, #(\nr * 8)]
 	mov	x16, #\nr
 	hvc	#XEN_HYPERCALL_TAG
 	ret
@@ -27,3 +41,11 @@ hypercall_\name:
 	HYPERCALL event_channel_op, __HYPERVISOR_event_channel_op
 	HYPERCALL hvm_op, __HYPERVISOR_hvm_op
 	HYPERCALL dm_op, __HYPERVISOR_dm_op
+
+	.section .bss.hypercall_counts, "aw", %nobits
+	.balign	8
+	.globl	hypercall_counts
+	.type	hypercall_counts, %object
+hypercall_counts:
+	.zero	HYPERCALL_NR_MAX * 8
+	.size	hypercall_counts, . - hypercall_counts

@@ -96,46 +96,6 @@ long hypercall_event_channel_op(int cmd, void *arg)
 }
 
 /* hyp/xen.c is linked for xen_errno(); its other hypercalls are not used here. */
-long hypercall_memory_op(unsigned int cmd, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_xen_version(int cmd, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_console_io(int cmd, int count, const char *str)
-{
-	return -ENOSYS;
-}
-
-long hypercall_grant_table_op(unsigned int cmd, void *uop, unsigned int count)
-{
-	return -ENOSYS;
-}
-
-long hypercall_vcpu_op(int cmd, unsigned int vcpuid, void *extra_args)
-{
-	return -ENOSYS;
-}
-
-long hypercall_sched_op(int cmd, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_hvm_op(unsigned long op, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_dm_op(unsigned int domid, unsigned int nr_bufs, void *bufs)
-{
-	return -ENOSYS;
-}
-
 /* ---- fixtures ------------------------------------------------------------------ */
 
 /* Xen's evtchn_2l_set_pending: pending bit, then selector and upcall if unmasked. */

@@ -5,7 +5,8 @@
  * pointer gmem hands out reads exactly what the guest has there, a stale mapping reads the
  * wrong page and a use after unmap faults. The fake grant table counts each grant's
  * mappings, as Xen does, so the guest can "end access" only to grants nobody maps.
- * The hypercall stubs of arch/include/arch/hypercall.h and hyp/frames.h are link seams.
+ * The hypercall stubs this test needs (the rest: tests/unit/fake_hypercalls.c) and hyp/frames.h
+ * are link seams.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -239,41 +240,6 @@ long hypercall_memory_op(unsigned int cmd, void *arg)
 		return 0;
 	}
 	hv.violations++;
-	return -ENOSYS;
-}
-
-long hypercall_xen_version(int cmd, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_console_io(int cmd, int count, const char *str)
-{
-	return -ENOSYS;
-}
-
-long hypercall_vcpu_op(int cmd, unsigned int vcpuid, void *extra_args)
-{
-	return -ENOSYS;
-}
-
-long hypercall_sched_op(int cmd, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_event_channel_op(int cmd, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_hvm_op(unsigned long op, void *arg)
-{
-	return -ENOSYS;
-}
-
-long hypercall_dm_op(unsigned int domid, unsigned int nr_bufs, void *bufs)
-{
 	return -ENOSYS;
 }
 

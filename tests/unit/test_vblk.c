@@ -370,6 +370,50 @@ TEST(vblk, flush)
 	EXPECT_STREQ(log_text, "");
 }
 
+/* A driver on another vCPU that makes a new request available each time one completes. */
+static unsigned int refills_left;
+
+static void refill_on_used_idx(gpa_t gpa, uint32_t len, bool writable)
+{
+	if (writable && gpa == USED + 2 && refills_left) {
+		refills_left--;
+		simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	}
+}
+
+TEST(vblk, a_queue_kept_full_is_served_one_budget_at_a_time)
+{
+	ASSERT_TRUE(setup());
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	refills_left = VBLK_BUDGET + 9;
+	fake.hook = refill_on_used_idx;
+	kick();
+	/* The notify returns after one budget, with the queue marked for more. */
+	EXPECT_EQ(used_idx(), VBLK_BUDGET);
+	EXPECT_TRUE(vblk_pending(&blk));
+	vblk_serve_pending(&blk);
+	EXPECT_EQ(used_idx(), VBLK_BUDGET + 10);
+	EXPECT_FALSE(vblk_pending(&blk));
+	fake.hook = NULL;
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, a_reset_forgets_the_pending_queue)
+{
+	ASSERT_TRUE(setup());
+	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
+	refills_left = VBLK_BUDGET;
+	fake.hook = refill_on_used_idx;
+	kick();
+	fake.hook = NULL;
+	EXPECT_TRUE(vblk_pending(&blk));
+	wr_reg(VMMIO_REG_STATUS, 0);
+	EXPECT_FALSE(vblk_pending(&blk));
+	vblk_serve_pending(&blk);
+	EXPECT_EQ(used_idx(), VBLK_BUDGET);
+}
+
 TEST(vblk, get_id_returns_the_nul_padded_serial)
 {
 	ASSERT_TRUE(setup());

@@ -37,8 +37,9 @@ g_summary() {
 
 # g_fio_set DEV PREFIX [IOS] — the 4 KiB job set of the virtio-blk tests and of `make bench`:
 # fill the first 8 MiB sequentially with crc32c-verifiable blocks, then random read and random
-# write at queue depth 1 and 32 (libaio, O_DIRECT), IOS I/Os each (default 1000), every one with
-# verify=crc32c (reads check the filled blocks, writes are read back and checked after the job).
+# write at queue depth 1 and 32 (libaio, O_DIRECT), IOS I/Os each (default 1000; at most 2048,
+# the 8 MiB in 4 KiB blocks: fio's number_ios only cuts a job short), each with verify=crc32c
+# (reads check the filled blocks, writes are read back and checked after the job).
 # Reports test PREFIX_<job> (fio exit 0, err 0) and metrics PREFIX_<job>_iops, _p50_us, _p99_us
 # (latency from submission to completion: vdisk completes a request while the guest's notify
 # write is trapped, so completion latency alone would leave out most of it) for the jobs

@@ -29,6 +29,8 @@
 #   RIG_GUEST_KERNEL, RIG_GUEST_INITRD   other kernel / initramfs
 #   RIG_GUEST_MEMORY         MB (default 512; the blk initramfs unpacks to about 90 MB)
 #   RIG_GUEST_TIMEOUT        seconds from unpause to the script's end (default 300)
+#   RIG_GUEST_POLL_MS        how often dom0 looks for the script's end (default 200; each look
+#                            is a grep and an `xl list`: benchmarks look less often)
 #   RIG_GUEST_DEFERRED_PROBE deferred_probe_timeout= for the guest kernel (default 0). The
 #                            frontend's iommus=<&xen_grant_dma> has no driver in Debian's kernel,
 #                            so virtio_mmio waits for this timeout before it probes: Linux's default
@@ -133,7 +135,9 @@ rig_guest_run() { # NAME SCRIPT [DISK...]
 	sleep 0.5
 	_g_t1=$(rig_now_ms)
 	xl unpause "$_g_name"
-	_g_n=$((${RIG_GUEST_TIMEOUT:-300} * 5))
+	_g_poll=${RIG_GUEST_POLL_MS:-200}
+	_g_n=$((${RIG_GUEST_TIMEOUT:-300} * 1000 / _g_poll))
+	_g_poll=$(awk -v ms="$_g_poll" 'BEGIN { print ms / 1000 }')
 	_g_end=timeout
 	while [ "$_g_n" -gt 0 ]; do
 		if grep -q "DOMU: script exit" "$_g_dir/console.raw"; then _g_end=script; break; fi
@@ -146,7 +150,7 @@ rig_guest_run() { # NAME SCRIPT [DISK...]
 			break
 		fi
 		case $_g_state in *c*) _g_end=crashed; break ;; esac
-		sleep 0.2
+		sleep "$_g_poll"
 		_g_n=$((_g_n - 1))
 	done
 	[ "$_g_end" = script ] && rig_metric "$_g_name.unpause_to_script_end_ms" $(($(rig_now_ms) - _g_t1))

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in tests/fuzz/corpus/<target>/ (committed; rerun after changing
+an input format). Each seed is a small valid input: a request chain, bootargs, a reply..."""
+import os
+import struct
+
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def seed(target, name, data):
+    d = os.path.join(TOP, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+# ---- vq_blk: see the OP_* list in fuzz_vq_blk.c ------------------------------------------
+OP_WRITE, OP_DESC, OP_AVAIL, OP_IDX, OP_NOTIFY, OP_FLIP, OP_SETUP, OP_QRESET = range(8)
+NEXT, WRITE, INDIRECT = 1, 2, 4
+HDR, STATUS, DATA, IND = 0x4000, 0x5000, 0x8000, 0x3000
+
+
+def desc(slot, addr, length, flags, nxt):
+    return struct.pack("<BHBHIHH", OP_DESC, slot, 0, addr, length, flags, nxt)
+
+
+def write(off, data):
+    return struct.pack("<BHB", OP_WRITE, off, len(data)) + data
+
+
+def header(at, typ, sector):
+    return write(at, struct.pack("<IIQ", typ, 0, sector))
+
+
+def avail(head):
+    return struct.pack("<BH", OP_AVAIL, head)
+
+
+NOTIFY = bytes([OP_NOTIFY, 0])
+
+
+def chain(first, bufs):
+    """Descriptors first.. for (addr, len, flags) with NEXT links."""
+    out = b""
+    for i, (addr, length, flags) in enumerate(bufs):
+        f = flags | (NEXT if i + 1 < len(bufs) else 0)
+        out += desc(first + i, addr, length, f, first + i + 1)
+    return out
+
+
+def blk(flags, setup, body):
+    return bytes([flags, setup]) + body
+
+
+rw = lambda t, s, n, w: header(HDR, t, s) + chain(0, [(HDR, 16, 0), (DATA, n, WRITE if w else 0), (STATUS, 1, WRITE)]) + avail(0) + NOTIFY
+seed("vq_blk", "read", blk(0, 6, rw(0, 1, 512, True)))
+seed("vq_blk", "write", blk(0, 6, write(DATA, b"\x5a" * 32) + rw(1, 3, 1024, False)))
+seed("vq_blk", "write_read_only", blk(1, 6, rw(1, 3, 512, False)))
+seed("vq_blk", "get_id", blk(0, 3, header(HDR, 8, 0) + chain(0, [(HDR, 16, 0), (DATA, 20, WRITE), (STATUS, 1, WRITE)]) + avail(0) + NOTIFY))
+seed("vq_blk", "flush_event_idx_off", blk(0, 0x24, header(HDR, 4, 0) + chain(0, [(HDR, 16, 0), (STATUS, 1, WRITE)]) + avail(0) + NOTIFY))
+seed("vq_blk", "discard", blk(0, 6, header(HDR, 11, 0) + write(DATA, struct.pack("<QII", 2, 4, 0)) + chain(0, [(HDR, 16, 0), (DATA, 16, 0), (STATUS, 1, WRITE)]) + avail(0) + NOTIFY))
+seed("vq_blk", "write_zeroes", blk(0, 6, header(HDR, 13, 0) + write(DATA, struct.pack("<QII", 8, 8, 1)) + chain(0, [(HDR, 16, 0), (DATA, 16, 0), (STATUS, 1, WRITE)]) + avail(0) + NOTIFY))
+# An indirect chain: one descriptor naming a table of three at IND (slot IND/16 = 0x300).
+ind = header(HDR, 0, 2) + chain(IND // 16, [(HDR, 16, 0), (DATA, 512, WRITE), (STATUS, 1, WRITE)])
+ind = ind.replace(struct.pack("<HH", NEXT, IND // 16 + 1), struct.pack("<HH", NEXT, 1)).replace(struct.pack("<HH", NEXT | WRITE, IND // 16 + 2), struct.pack("<HH", NEXT | WRITE, 2))
+seed("vq_blk", "indirect", blk(0, 6, ind + desc(5, IND, 48, INDIRECT, 0) + avail(5) + NOTIFY))
+# Two requests, a kick each, a split header, then a queue reset and a device reset.
+two = header(HDR, 0, 0) + chain(0, [(HDR, 10, 0), (HDR + 10, 6, 0), (DATA, 512, WRITE), (STATUS, 1, WRITE)]) + avail(0) + NOTIFY
+two += header(HDR + 0x20, 1, 4) + chain(8, [(HDR + 0x20, 16, 0), (DATA + 0x1000, 512, 0), (STATUS + 0x10, 1, WRITE)]) + avail(8) + NOTIFY
+two += bytes([OP_QRESET]) + bytes([OP_SETUP, 6]) + avail(0) + NOTIFY
+seed("vq_blk", "two_requests_and_resets", blk(0, 6, two))
+# A driver that changes the header type while the device reads it, and a broken queue.
+seed("vq_blk", "flip", blk(0, 6, struct.pack("<BBHB", OP_FLIP, 6, HDR, 1) + rw(0, 1, 512, True)))
+seed("vq_blk", "loop_then_reset", blk(0, 2, desc(0, DATA, 16, NEXT, 1) + desc(1, DATA, 16, NEXT, 0) + avail(0) + NOTIFY + NOTIFY + bytes([OP_SETUP, 2]) + rw(0, 0, 512, True)))
+seed("vq_blk", "avail_idx_jump", blk(0, 4, struct.pack("<BH", OP_IDX, 100) + NOTIFY))
+
+
+# ---- vmmio: 8-byte accesses (kind, u16 offset, u32 value); see fuzz_vmmio.c ---------------
+def rd(off, width_sel=0):
+    return struct.pack("<BHI", width_sel << 1, off, 0)
+
+
+def wr(off, val, width_sel=0):
+    return struct.pack("<BHI", width_sel << 1 | 1, off, val)
+
+
+def gw(off, val):
+    return struct.pack("<BHI", 0xFF, off, val)
+
+
+G = 0x40000000
+init = b"".join([rd(0x000), rd(0x004), rd(0x008), wr(0x070, 0), wr(0x070, 1), wr(0x070, 3),
+                 wr(0x014, 0), rd(0x010), wr(0x014, 1), rd(0x010),
+                 wr(0x024, 0), wr(0x020, 0x30000000 | 0x6246), wr(0x024, 1), wr(0x020, 3),
+                 wr(0x070, 11), rd(0x070), wr(0x030, 0), rd(0x034), wr(0x038, 16),
+                 wr(0x080, G), wr(0x084, 0), wr(0x090, G + 0x1000), wr(0x094, 0),
+                 wr(0x0A0, G + 0x2000), wr(0x0A4, 0), wr(0x044, 1), rd(0x044), wr(0x070, 15)])
+seed("vmmio", "linux_init", b"\x00" + init)
+seed("vmmio", "init_notify_config", b"\x00" + init + wr(0x050, 0) + rd(0x060) + wr(0x064, 1) +
+     rd(0x100, 3) + rd(0x108, 0) + rd(0x114, 1) + rd(0x100, 2) + rd(0x0FC))
+# avail.idx far ahead: the notify breaks the queue and the device needs a reset.
+seed("vmmio", "broken_queue_reset", b"\x00" + init + gw(0x1002, 100) + wr(0x050, 0) +
+     rd(0x070) + rd(0x060) + wr(0x050, 0) + wr(0x044, 0) + wr(0x070, 0) + rd(0x070))
+seed("vmmio", "bad_accesses", b"\x01" + rd(0x200) + rd(0x1FC) + rd(0x003) + rd(0x100, 6) +
+     wr(0x070, 0x100) + wr(0x070, 4) + wr(0x100, 1, 1) + rd(0x0B0) + wr(0x030, 5) + rd(0x034) +
+     struct.pack("<BHBI", 0x10, 0x70, 0xFF, 0))
+
+
+# ---- config: bootargs lines ----------------------------------------------------------------
+seed("config", "all_keys", "loglevel=debug evtchn_bench=0 debug_fault=none")
+seed("config", "numbers", "loglevel=2\tevtchn_bench=10000\n")
+seed("config", "bad_words", "  loglevel=loud foo evtchn_bench=10001 debug_fault=data-abort x=")
+seed("config", "long_word", "loglevel=" + "9" * 140 + " debug_fault=undefined")
+
+# ---- target: xenstore params ---------------------------------------------------------------
+for name, s in [("bytes", "ram:512"), ("kib", "ram:64K"), ("mib", "ram:64M"), ("gib", "ram:1G"),
+                ("max", "ram:1024G"), ("too_big", "ram:1099511627777"), ("bad", "mmc:0")]:
+    seed("target", name, s)
+
+
+# ---- backend_check: layout, frontend dir, devid, present keys, NUL-separated values ----------
+def keys(layout, fe, devid, present, values):
+    return struct.pack("<BHIB", layout, fe, devid, present) + b"\0".join(v.encode() for v in values)
+
+
+seed("backend_check", "libxl_417", keys(0, 3, 51712, 0x1F, ["3", "ram:64M", "w", "33554432", "33"]))
+seed("backend_check", "libxl_418_ro", keys(1, 3, 51712, 0x1F, ["3", "ram:1G", "r", "0x2000200", "1019"]))
+seed("backend_check", "no_mode", keys(1, 7, 1, 0x1B, ["7", "ram:512", "", "0x2000000", "32"]))
+seed("backend_check", "bad_base", keys(0, 3, 51712, 0x1F, ["3", "ram:64M", "w", "33554433", "33"]))
+
+
+# ---- xs_reply: client calls, each peer step taking one action; see fuzz_xs_reply.c ---------
+XS_READ_OP, XS_DIR_OP, XS_DOMPATH_OP, XS_WATCH_OP, XS_UNWATCH_OP, XS_TXN_OP = range(6)
+XS_DISPATCH_OP = 7
+P_NOTHING, P_MSG, P_RAW, P_CHUNK = range(4)
+
+
+def reply(payload, typ=None, req_id=None):
+    """A reply to the outstanding request (its req_id and type unless given)."""
+    flags = (1 if req_id is None else 0) | (2 if typ is None else 0)
+    out = struct.pack("<BBB", P_MSG, flags, typ or 0)
+    if req_id is not None:
+        out += struct.pack("<I", req_id)
+    return out + struct.pack("<H", len(payload)) + payload
+
+
+size = lambda n: struct.pack("<H", n)
+seed("xs_reply", "read", bytes([0, XS_READ_OP]) + size(100) + reply(b"ram:64M"))
+seed("xs_reply", "read_evtchn", bytes([1, XS_READ_OP]) + size(100) + reply(b"ram:64M"))
+seed("xs_reply", "read_wrapping", bytes([2]) + struct.pack("<I", 0xFFFFFFF0) + bytes([XS_READ_OP]) +
+     size(100) + reply(b"x" * 40))
+seed("xs_reply", "read_enoent", bytes([0, XS_READ_OP]) + size(100) + reply(b"ENOENT\0", typ=16))
+seed("xs_reply", "directory", bytes([0, XS_DIR_OP]) + size(64) + reply(b"0\x0051712\x00768\x00"))
+seed("xs_reply", "domain_path", bytes([0, XS_DOMPATH_OP]) + size(64) + struct.pack("<H", 3) +
+     reply(b"/local/domain/3\0"))
+seed("xs_reply", "transaction", bytes([0, XS_TXN_OP]) + reply(b"7\0"))
+seed("xs_reply", "chunked", bytes([0, XS_READ_OP]) + size(300) + bytes([P_CHUNK, 40]) +
+     reply(b"y" * 200) + bytes([P_NOTHING] * 6))
+# A watch, its first event, an event for it in the middle of a read, a dispatch, an unwatch.
+seed("xs_reply", "watch_events", bytes([0, XS_WATCH_OP]) + reply(b"OK\0") +
+     bytes([XS_READ_OP]) + size(100) + reply(b"backend/virtio\x000\x00", typ=15, req_id=0) +
+     reply(b"1") + bytes([XS_DISPATCH_OP, XS_UNWATCH_OP, 0]) + reply(b"OK\0"))
+seed("xs_reply", "oversized", bytes([0, XS_READ_OP]) + size(100) +
+     struct.pack("<BBBH", P_MSG, 3, 0, 4200) + b"z" * 4200 + bytes([P_NOTHING] * 8))

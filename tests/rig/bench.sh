@@ -1,0 +1,120 @@
+# dom0 scenario of `make bench` (tools/bench.sh): one Linux guest with two disks that differ only
+# in who serves them, each a 64 MiB RAM disk:
+#   xvda  virtio-blk from vdisk   'backend=vdisk, backendtype=standalone, specification=virtio,
+#                                  vdev=xvda, target=ram:64M'   -> /dev/vda in the guest
+#   xvdb  Linux's PV block path   xen-blkback in dom0 over brd's /dev/ram0 -> xen-blkfront,
+#                                  /dev/xvdb in the guest
+# The guest (tests/rig/guest/bench.sh) runs the fio job set on each; around the vdisk jobs dom0
+# asks vdisk for its counters (data/vdisk/stats-request -> data/vdisk/stats) and prints
+#   RIG-METRIC: vdisk_delta_<counter>=N    (hypercalls, ioreqs, requests, per hypercall kind)
+# Boot it with --icount and --xsm flask (vdisk as vdisk_t, the guest as domU_t).
+# Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/domu/Image, /rig/domu/bench.cpio.zst (guest
+# initramfs with fio, virtio_mmio, virtio_blk, xen_blkfront), /rig/guest/bench.sh, and the
+# dom0 modules brd and xen-blkback under /rig/dom0-mods with their load order in
+# /rig/dom0-mods/modules.load; /rig/bench.env may set BENCH_IOS (I/Os per fio job).
+set -u
+# shellcheck disable=SC1091 # put there by boot.sh
+. /rig/lib/rig.sh
+# shellcheck disable=SC1091
+. /rig/lib/guest.sh
+BENCH_IOS=2048
+# shellcheck disable=SC1091
+[ -f /rig/bench.env ] && . /rig/bench.env
+VDISK='backend=vdisk, backendtype=standalone, specification=virtio, vdev=xvda, target=ram:64M'
+BLKBACK='backendtype=phy, format=raw, vdev=xvdb, access=rw, script=/tmp/block-ram, target=/dev/ram0'
+RAM_KB=65536
+
+# ---- dom0: brd RAM disk + xen-blkback ----
+while read -r m; do
+	args=""
+	case $m in */brd.ko) args="rd_nr=1 rd_size=$RAM_KB" ;; esac
+	# shellcheck disable=SC2086
+	insmod "/rig/dom0-mods$m" $args || rig_fail dom0_modules "insmod $m $args"
+done </rig/dom0-mods/modules.load
+rig_check ram0_present test -b /dev/ram0
+rig_metric ram0_bytes "$(blockdev --getsize64 /dev/ram0 2>/dev/null)"
+# The hotplug script libxl runs for a dom0 backend (script=): what /etc/xen/scripts/block does
+# for a plain block device (physical-device = hex major:minor, for blkback), without its bash.
+cat >/tmp/block-ram <<'HOTPLUG'
+#!/bin/sh
+[ "$1" = add ] || exit 0
+dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")" \
+	"$XENBUS_PATH/physical-device-path" "$dev" "$XENBUS_PATH/hotplug-status" connected
+HOTPLUG
+chmod 755 /tmp/block-ram
+
+# ---- vdisk ----
+sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
+	grep -v '^seclabel' >/tmp/vdisk.cfg
+echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
+export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
+[ "$(flask-getenforce 2>/dev/null)" = Enforcing ] || rig_fail flask "not enforcing: boot with --xsm flask"
+LOGF=$(rig_console_log vdisk)
+xl create /tmp/vdisk.cfg
+rig_check vdisk_ready rig_wait_log 60 "$LOGF" "vdisk: ready"
+VDISK_DOMID=$(xl domid vdisk)
+
+# vdisk_stats ID: ask vdisk for its counters; prints "hypercalls=N ioreqs=N requests=N ..."
+vdisk_stats() {
+	_vs_d=/local/domain/$VDISK_DOMID/data/vdisk
+	xenstore-write "$_vs_d/stats-request" "$1" || return 1
+	_vs_n=200
+	while [ "$_vs_n" -gt 0 ]; do
+		_vs_v=$(xenstore-read "$_vs_d/stats" 2>/dev/null)
+		case $_vs_v in "id=$1 "*) echo "${_vs_v#"id=$1 "}"; return 0 ;; esac
+		sleep 0.05
+		_vs_n=$((_vs_n - 1))
+	done
+	return 1
+}
+rig_check vdisk_stats vdisk_stats boot
+
+# snapper CONSOLE: takes vdisk's counters when the guest prints "BENCH-SNAP: NAME" (it then
+# sleeps 2 s), and checks the guest had not gone on to its next fio job meanwhile. It looks
+# every 0.5 s only: each look is dom0 work on the one CPU the benchmark measures.
+snapper() {
+	for _sn in vdisk-before:vdisk_fill vdisk-after:blkback_fill; do
+		_snap=${_sn%%:*} _next=${_sn#*:} _n=2400
+		until grep -q "BENCH-SNAP: $_snap" "$1" 2>/dev/null; do
+			_n=$((_n - 1))
+			[ "$_n" -gt 0 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
+			sleep 0.5
+		done
+		_st=$(vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
+		if grep -q "$_next" "$1"; then
+			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had started"
+			return
+		fi
+		echo "BENCH-STATS: $_snap $_st"
+	done
+}
+snapper /tmp/rig-guest-bench/console.raw >/tmp/snaps.txt 2>&1 &
+SNAPPER=$!
+
+{
+	echo "BENCH_IOS=$BENCH_IOS"
+	cat /rig/guest/bench.sh
+} >/tmp/bench-guest.sh
+rig_metric bench_ios "$BENCH_IOS"
+RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=1000 \
+	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
+kill "$SNAPPER" 2>/dev/null
+wait "$SNAPPER" 2>/dev/null
+cat /tmp/snaps.txt
+
+# ---- vdisk's counters over the vdisk jobs ----
+before=$(sed -n 's/^BENCH-STATS: vdisk-before //p' /tmp/snaps.txt)
+after=$(sed -n 's/^BENCH-STATS: vdisk-after //p' /tmp/snaps.txt)
+if [ -n "$before" ] && [ -n "$after" ]; then
+	rig_pass vdisk_counters
+	echo "$before" | tr ' ' '\n' >/tmp/before.kv
+	echo "$after" | tr ' ' '\n' | awk -F= 'NR == FNR { b[$1] = $2; next } $1 != "" { printf "RIG-METRIC: vdisk_delta_%s=%d\n", $1, $2 - b[$1] }' /tmp/before.kv -
+else
+	rig_fail vdisk_counters "$(grep BENCH-STATS-FAIL /tmp/snaps.txt | head -n 1)"
+fi
+
+echo "--- vdisk's console (backend lines) ---"
+tr -d '\r' <"$LOGF" | grep -i -E "backend|ioreq|virtio|blk|error|warn"
+xl destroy vdisk
+rig_summary

@@ -1,0 +1,60 @@
+/* Unit tests for boot/stats.c: the counters' text in data/vdisk/stats. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <xen/xen.h>
+
+#include "boot/stats.h"
+#include "tests/unit/test.h"
+
+TEST(stats, totals_then_each_hypercall_called)
+{
+	struct stats s;
+	char buf[256];
+
+	memset(&s, 0, sizeof(s));
+	s.hypercall_counts[__HYPERVISOR_event_channel_op] = 7;
+	s.hypercall_counts[__HYPERVISOR_dm_op] = 2;
+	s.hypercall_counts[__HYPERVISOR_sched_op] = 1;
+	s.ioreq_count = 30;
+	s.request_count = 10;
+	EXPECT_EQ(stats_format(&s, buf, sizeof(buf)), (int)strlen(buf));
+	EXPECT_STREQ(buf, "hypercalls=10 ioreqs=30 requests=10 hc_sched_op=1 hc_event_channel_op=7 "
+	                  "hc_dm_op=2");
+}
+
+TEST(stats, nothing_yet)
+{
+	struct stats s;
+	char buf[64];
+
+	memset(&s, 0, sizeof(s));
+	EXPECT_EQ(stats_format(&s, buf, sizeof(buf)), 32);
+	EXPECT_STREQ(buf, "hypercalls=0 ioreqs=0 requests=0");
+}
+
+TEST(stats, unnamed_numbers_and_large_counts)
+{
+	struct stats s;
+	char buf[128];
+
+	memset(&s, 0, sizeof(s));
+	s.hypercall_counts[63] = 18446744073709551615ull;
+	s.request_count = 18446744073709551615ull;
+	EXPECT_TRUE(stats_format(&s, buf, sizeof(buf)) > 0);
+	EXPECT_STREQ(buf, "hypercalls=18446744073709551615 ioreqs=0 requests=18446744073709551615 "
+	                  "hc_63=18446744073709551615");
+}
+
+TEST(stats, too_small_says_so)
+{
+	struct stats s;
+	char buf[20];
+
+	memset(&s, 0, sizeof(s));
+	s.hypercall_counts[__HYPERVISOR_memory_op] = 1;
+	EXPECT_EQ(stats_format(&s, buf, sizeof(buf)), -ENOSPC);
+	EXPECT_STREQ(buf, "hypercalls=1");
+	EXPECT_EQ(stats_format(&s, buf, 0), -ENOSPC);
+}
