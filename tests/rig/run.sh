@@ -9,7 +9,7 @@ set -eu -o pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 mkdir -p build/rig
-make -s build/vdisk.img build/dom0/vdisk-dom0
+make -s build/vdisk.img build/dom0/vdisk-dom0 build/guests/hostile.img
 
 # RIG_ICOUNT=1: QEMU -icount with one CPU, so that guest-time figures repeat from run to run.
 boot() { # boot GIC SCENARIO LOG [--add SRC:DEST]...
@@ -77,6 +77,9 @@ for gic in ${@:-3 2}; do
 	scenario "$gic" flask-backend tests/rig/flask-backend.sh --xsm flask "${guest_adds[@]}" \
 		--add build/rig/probe.cpio:/rig/domu/probe.cpio
 	scenario "$gic" flask-blk tests/rig/guest-virtio.sh --xsm flask "${guest_adds[@]}"
+	# The hostile test guest attacks vdisk while a Linux guest checks its own disk (FLASK).
+	scenario "$gic" hostile tests/rig/hostile.sh --xsm flask "${guest_adds[@]}" \
+		--add build/guests/hostile.img:/rig/hostile.img
 done
 
 # vdisk as Xen's dom0 (the dom0less/driver-domain-free case): no PV console ring and no
