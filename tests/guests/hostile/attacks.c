@@ -709,13 +709,28 @@ static void readonly_attacks(struct vdrv *d)
 }
 
 /*
+ * A 512-byte read into `data` (an address as the descriptor carries it), with header and
+ * status on granted pages, that the device must refuse with DEVICE_NEEDS_RESET.
+ */
+static void grant_read_refused(const char *name, struct vdrv *d, uint64_t data)
+{
+	struct vdrv_desc *t = d->rings->desc;
+
+	set_hdr(VBLK_T_IN, 0);
+	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
+	t[1] = desc(data, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
+	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
+	vdrv_publish(d, 0);
+	expect_needs_reset(name, d);
+}
+
+/*
  * Grant mode (VIRTIO_F_ACCESS_PLATFORM, Xen grant-DMA addresses): rings and buffers are pages
  * we really grant to vdisk's domain. Then buffers whose grant was revoked, is read-only for
  * a device-writable buffer, or does not exist.
  */
 static void grant_attacks(struct vdrv *d, uint16_t backend, uint64_t table_gpa)
 {
-	struct vdrv_desc *t = d->rings->desc;
 	int rc = grant_init(table_gpa, backend);
 	int st;
 
@@ -740,41 +755,21 @@ static void grant_attacks(struct vdrv *d, uint16_t backend, uint64_t table_gpa)
 
 	/* Revoked after being offered (and used above): vdisk must not still have it mapped. */
 	grant_set(iobuf, false, false);
-	set_hdr(VBLK_T_IN, 0);
-	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
-	t[1] = desc(grant_addr(iobuf), 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
-	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("grant_revoked", d);
+	grant_read_refused("grant_revoked", d, grant_addr(iobuf));
 	grant_set(iobuf, true, false);
 	after("grant_revoked", d, false);
 
 	/* A read-only grant for a buffer the device must write. */
 	grant_set(iobuf, true, true);
-	set_hdr(VBLK_T_IN, 0);
-	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
-	t[1] = desc(grant_addr(iobuf), 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
-	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("grant_read_only_written", d);
+	grant_read_refused("grant_read_only_written", d, grant_addr(iobuf));
 	grant_set(iobuf, true, false);
 	after("grant_read_only_written", d, false);
 
 	/* A reference past our table, and an address with bits 62..48 set. */
-	set_hdr(VBLK_T_IN, 0);
-	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
-	t[1] = desc(GRANT_DMA_BIT | 100000ull << 12, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
-	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("grant_bad_ref", d);
+	grant_read_refused("grant_bad_ref", d, GRANT_DMA_BIT | 100000ull << 12);
 	after("grant_bad_ref", d, false);
 
-	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);
-	t[1] = desc(0x4000000000000000ull | (uintptr_t)iobuf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE,
-	            2);
-	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("address_reserved_bits", d);
+	grant_read_refused("address_reserved_bits", d, 0x4000000000000000ull | (uintptr_t)iobuf);
 	after("address_reserved_bits", d, false);
 out:
 	d->grants = false;

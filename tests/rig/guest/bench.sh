@@ -6,14 +6,7 @@
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
 for dev in vda xvdb; do
-	if g_wait_for 20 test -b /dev/$dev; then
-		g_pass "${dev}_present"
-	else
-		g_fail "${dev}_present" "no /dev/$dev after 20 s"
-		dmesg | grep -i -E "virtio|vda|xvd|blkfront|deferred" | tail -n 10
-		g_summary
-		exit 1
-	fi
+	g_need_disk "$dev"
 done
 for dev in vda xvdb; do
 	echo "$dev: $(cat /sys/block/$dev/size) sectors, queue $(cat /sys/block/$dev/queue/nr_requests) requests, scheduler $(cat /sys/block/$dev/queue/scheduler)"

@@ -5,12 +5,7 @@
 # the file that guest wrote.
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
-if ! g_wait_for 20 test -b /dev/vda; then
-	g_fail vda_present "no /dev/vda after 20 s"
-	g_summary
-	exit 1
-fi
-g_pass vda_present
+g_need_disk vda
 sha=$(dd if=/dev/vda bs=1M iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ -n "${VDA_SHA256:-}" ] && [ "$sha" = "$VDA_SHA256" ]; then
 	g_pass data_intact_after_recreate

@@ -5,13 +5,7 @@
 # whole disk, for a later guest to compare (tests/rig/guest/blk-again.sh).
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
-if ! g_wait_for 20 test -b /dev/vda; then
-	g_fail vda_present "no /dev/vda after 20 s"
-	dmesg | grep -i -E "virtio|vda|deferred" | tail -n 10
-	g_summary
-	exit 1
-fi
-g_pass vda_present
+g_need_disk vda
 g_metric vda_seen_uptime_ms "$(g_now_ms)"
 sectors=$(cat /sys/block/vda/size)
 echo "vda: $sectors sectors, $(cat /sys/block/vda/queue/logical_block_size)-byte blocks, ro=$(cat /sys/block/vda/ro)"

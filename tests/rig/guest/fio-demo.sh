@@ -2,11 +2,7 @@
 # disk vdisk serves, then runs the fio 4 KiB job set on it.
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
-if ! g_wait_for 20 test -b /dev/vda; then
-	g_fail vda_present "no /dev/vda after 20 s"
-	g_summary
-	exit 1
-fi
+g_need_disk vda
 echo "vda: $(($(cat /sys/block/vda/size) / 2048)) MiB, served by vdisk over virtio-mmio"
 g_fio_set /dev/vda fio "${IOS:-300}"
 g_summary

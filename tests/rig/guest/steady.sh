@@ -3,12 +3,7 @@
 # another guest attacks the same vdisk; every round must read back what was written.
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
-if ! g_wait_for 20 test -b /dev/vda; then
-	g_fail vda_present "no /dev/vda after 20 s"
-	g_summary
-	exit 1
-fi
-g_pass vda_present
+g_need_disk vda
 dd if=/dev/urandom of=/tmp/a bs=64k count=64 2>/dev/null
 dd if=/dev/urandom of=/tmp/b bs=64k count=64 2>/dev/null
 echo "STEADY: running"

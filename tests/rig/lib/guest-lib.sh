@@ -7,6 +7,7 @@
 #   g_summary              last line of the script: "GUEST-SUMMARY: N failure(s)", status 1 if any
 #   g_now_ms               milliseconds since the guest booted (/proc/uptime, 10 ms steps)
 #   g_wait_for SECONDS CMD...   retry CMD every 0.1 s
+#   g_need_disk NAME       /dev/NAME within 20 s (test NAME_present), else fail and exit
 # Output protocol (read from `xl console` by rig_guest_run, which reports each one as a rig test
 # named GUEST.NAME): "GUEST-TEST: PASS name", "GUEST-TEST: FAIL name: why",
 # "GUEST-METRIC: key=value". The guest's /init then prints "DOMU: script exit N".
@@ -29,6 +30,16 @@ g_wait_for() { # SECONDS CMD...
 		_gw_n=$((_gw_n - 1))
 	done
 	return 1
+}
+g_need_disk() { # NAME: /dev/NAME within 20 s (test NAME_present), or the script ends here
+	if g_wait_for 20 test -b "/dev/$1"; then
+		g_pass "${1}_present"
+		return 0
+	fi
+	g_fail "${1}_present" "no /dev/$1 after 20 s"
+	dmesg | grep -i -E "virtio|vd|xvd|blkfront|deferred" | tail -n 10
+	g_summary
+	exit 1
 }
 g_summary() {
 	echo "GUEST-SUMMARY: $G_FAILS failure(s)"
