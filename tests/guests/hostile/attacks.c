@@ -192,6 +192,18 @@ static void expect_needs_reset(const char *name, struct vdrv *d)
 	       a.used, a.len, a.status);
 }
 
+/*
+ * Publishes chain `head` of an attack the device must refuse as a broken ring
+ * (DEVICE_NEEDS_RESET, test NAME), then checks it recovers and the disk is intact (NAME_after;
+ * `reinit` as for after()).
+ */
+static void refused(struct vdrv *d, uint16_t head, const char *name, bool reinit)
+{
+	vdrv_publish(d, head);
+	expect_needs_reset(name, d);
+	after(name, d, reinit);
+}
+
 /* A request the device answers: used element for head 0 with len, and this status byte. */
 static void expect_answer(const char *name, struct vdrv *d, uint32_t len, unsigned int status)
 {
@@ -238,46 +250,34 @@ static void ring_attacks(struct vdrv *d)
 	t[0] = HDR(1);
 	t[1] = DATA_R(2);
 	t[2] = DATA_R(1);
-	vdrv_publish(d, 0);
-	expect_needs_reset("desc_loop", d);
-	after("desc_loop", d, false);
+	refused(d, 0, "desc_loop", false);
 
 	set_hdr(VBLK_T_OUT, 0);
 	t[0] = HDR(0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("next_self", d);
-	after("next_self", d, false);
+	refused(d, 0, "next_self", false);
 
 	/* Every descriptor of the queue chained, and around again: longer than the queue. */
 	set_hdr(VBLK_T_OUT, 0);
 	for (uint16_t i = 0; i < d->qsize; i++)
 		t[i] = DATA_R((uint16_t)((i + 1) % d->qsize));
 	t[0] = HDR(1);
-	vdrv_publish(d, 0);
-	expect_needs_reset("chain_longer_than_queue", d);
-	after("chain_longer_than_queue", d, false);
+	refused(d, 0, "chain_longer_than_queue", false);
 
 	set_hdr(VBLK_T_IN, 0);
 	t[0] = HDR(d->qsize);
-	vdrv_publish(d, 0);
-	expect_needs_reset("next_out_of_range", d);
-	after("next_out_of_range", d, false);
+	refused(d, 0, "next_out_of_range", false);
 
 	set_hdr(VBLK_T_IN, 0);
 	t[0] = HDR(1);
 	t[1] = DATA_W(0xffff);
-	vdrv_publish(d, 0);
-	expect_needs_reset("next_ffff", d);
-	after("next_ffff", d, false);
+	refused(d, 0, "next_ffff", false);
 
 	/* The available ring names a descriptor past the queue. */
 	set_hdr(VBLK_T_IN, 0);
 	t[0] = HDR(1);
 	t[1] = DATA_W(2);
 	t[2] = STATUS;
-	vdrv_publish(d, d->qsize);
-	expect_needs_reset("head_out_of_range", d);
-	after("head_out_of_range", d, false);
+	refused(d, d->qsize, "head_out_of_range", false);
 
 	/* avail.idx runs ahead by more than the queue size (§2.7.13.3). */
 	set_hdr(VBLK_T_IN, 0);
@@ -295,25 +295,19 @@ static void ring_attacks(struct vdrv *d)
 	t[0] = HDR(1);
 	t[1] = desc(FAR_ADDRESS, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
 	t[2] = STATUS;
-	vdrv_publish(d, 0);
-	expect_needs_reset("buffer_outside_ram", d);
-	after("buffer_outside_ram", d, false);
+	refused(d, 0, "buffer_outside_ram", false);
 
 	/* The same for a write's source: nothing may reach the disk. */
 	set_hdr(VBLK_T_OUT, 0);
 	t[0] = HDR(1);
 	t[1] = desc(FAR_ADDRESS, 4096, VQ_DESC_F_NEXT, 2);
 	t[2] = STATUS;
-	vdrv_publish(d, 0);
-	expect_needs_reset("write_from_outside_ram", d);
-	after("write_from_outside_ram", d, false);
+	refused(d, 0, "write_from_outside_ram", false);
 
 	/* The header itself outside RAM. */
 	t[0] = desc(FAR_ADDRESS, 16, VQ_DESC_F_NEXT, 1);
 	t[1] = STATUS;
-	vdrv_publish(d, 0);
-	expect_needs_reset("header_outside_ram", d);
-	after("header_outside_ram", d, false);
+	refused(d, 0, "header_outside_ram", false);
 
 	/* Buffers of 2 GiB each: past size_max, and together past 32 bits. */
 	set_hdr(VBLK_T_OUT, 0);
@@ -321,9 +315,7 @@ static void ring_attacks(struct vdrv *d)
 	t[1] = desc((uintptr_t)iobuf, 0x80000000u, VQ_DESC_F_NEXT, 2);
 	t[2] = desc((uintptr_t)iobuf, 0x80000000u, VQ_DESC_F_NEXT, 3);
 	t[3] = STATUS;
-	vdrv_publish(d, 0);
-	expect_needs_reset("length_overflow", d);
-	after("length_overflow", d, false);
+	refused(d, 0, "length_overflow", false);
 
 	/* A device-readable buffer after a device-writable one (§2.7.4.2). */
 	set_hdr(VBLK_T_OUT, 0);
@@ -331,9 +323,7 @@ static void ring_attacks(struct vdrv *d)
 	t[1] = desc((uintptr_t)status_buf, 1, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2);
 	t[2] = DATA_R(0);
 	t[2].flags = 0;
-	vdrv_publish(d, 0);
-	expect_needs_reset("readable_after_writable", d);
-	after("readable_after_writable", d, false);
+	refused(d, 0, "readable_after_writable", false);
 
 	/* An indirect descriptor when VIRTIO_F_INDIRECT_DESC was not negotiated. */
 	set_hdr(VBLK_T_IN, 0);
@@ -341,9 +331,7 @@ static void ring_attacks(struct vdrv *d)
 	table1[1] = DATA_W(2);
 	table1[2] = STATUS;
 	t[0] = desc((uintptr_t)table1, 3 * 16, VQ_DESC_F_INDIRECT, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("indirect_not_negotiated", d);
-	after("indirect_not_negotiated", d, false);
+	refused(d, 0, "indirect_not_negotiated", false);
 }
 
 /* Attacks with VIRTIO_F_INDIRECT_DESC negotiated (§2.7.5.3). */
@@ -372,9 +360,7 @@ static void indirect_attacks(struct vdrv *d)
 	table2[2] = STATUS;
 	table1[0] = desc((uintptr_t)table2, 3 * 16, VQ_DESC_F_INDIRECT, 0);
 	t[0] = desc((uintptr_t)table1, 16, VQ_DESC_F_INDIRECT, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("indirect_in_indirect", d);
-	after("indirect_in_indirect", d, true);
+	refused(d, 0, "indirect_in_indirect", true);
 	vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE);
 
 	/* A loop inside an indirect table. */
@@ -383,9 +369,7 @@ static void indirect_attacks(struct vdrv *d)
 	table1[1] = DATA_R(2);
 	table1[2] = DATA_R(1);
 	t[0] = desc((uintptr_t)table1, 3 * 16, VQ_DESC_F_INDIRECT, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("indirect_loop", d);
-	after("indirect_loop", d, true);
+	refused(d, 0, "indirect_loop", true);
 	vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE);
 
 	/* A table of 257 descriptors, more than vdisk's 256 per chain. */
@@ -395,16 +379,12 @@ static void indirect_attacks(struct vdrv *d)
 	table1[0] = HDR(1);
 	table1[VQ_CHAIN_MAX] = STATUS;
 	t[0] = desc((uintptr_t)table1, (VQ_CHAIN_MAX + 1) * 16, VQ_DESC_F_INDIRECT, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("indirect_too_long", d);
-	after("indirect_too_long", d, true);
+	refused(d, 0, "indirect_too_long", true);
 	vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE);
 
 	/* A length that is not whole descriptors. */
 	t[0] = desc((uintptr_t)table1, 20, VQ_DESC_F_INDIRECT, 0);
-	vdrv_publish(d, 0);
-	expect_needs_reset("indirect_bad_length", d);
-	after("indirect_bad_length", d, true);
+	refused(d, 0, "indirect_bad_length", true);
 }
 
 /* Requests the device can answer with a status byte, or only with a used length of 0. */
