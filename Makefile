@@ -23,20 +23,28 @@ PICOLIBC := /usr/lib/picolibc/aarch64-linux-gnu
 LIBFDT_A := $(CACHE)/sysroot/usr/lib/aarch64-linux-gnu/libfdt.a
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-FW_SRCS := \
+# What vdisk and the hostile test guest both run: start-up, exceptions, MMU, timer, Xen
+# bring-up (hypercalls, shared_info, event channels, PV console), log, device tree, libc glue.
+BASE_SRCS := \
 	arch/arm64/head.S \
 	arch/arm64/vectors.S \
 	arch/arm64/hypercall.S \
 	arch/arm64/cpu.c \
 	arch/arm64/exception.c \
 	arch/arm64/mmu.c \
-	arch/arm64/gic.c \
 	arch/arm64/timer.c \
-	arch/arm64/pl011.c \
-	arch/arm64/psci.c \
 	hyp/xen.c \
 	hyp/evtchn.c \
 	hyp/console.c \
+	boot/log.c \
+	boot/dt.c \
+	boot/libc.c \
+	boot/xenboot.c
+
+FW_SRCS := $(BASE_SRCS) \
+	arch/arm64/gic.c \
+	arch/arm64/pl011.c \
+	arch/arm64/psci.c \
 	hyp/xs_ring.c \
 	hyp/xs.c \
 	hyp/dm.c \
@@ -49,38 +57,19 @@ FW_SRCS := \
 	blk/target.c \
 	blk/vblk.c \
 	boot/main.c \
-	boot/log.c \
 	boot/config.c \
-	boot/dt.c \
 	boot/loop.c \
 	boot/diag.c \
 	boot/stats.c \
 	boot/backend.c \
 	boot/backend_check.c \
-	boot/ram.c \
-	boot/libc.c \
-	boot/xenboot.c
+	boot/ram.c
 
 FW_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(FW_SRCS)))
 
 # The hostile test guest (tests/guests/hostile): a bare-metal domU that attacks vdisk's
-# virtio-mmio devices. It shares vdisk's start-up, Xen and log objects and brings its own
-# boot/main.h entry points in place of boot/main.c.
-HOSTILE_SRCS := \
-	arch/arm64/head.S \
-	arch/arm64/vectors.S \
-	arch/arm64/hypercall.S \
-	arch/arm64/cpu.c \
-	arch/arm64/exception.c \
-	arch/arm64/mmu.c \
-	arch/arm64/timer.c \
-	hyp/xen.c \
-	hyp/evtchn.c \
-	hyp/console.c \
-	boot/log.c \
-	boot/dt.c \
-	boot/libc.c \
-	boot/xenboot.c \
+# virtio-mmio devices, with its own boot/main.h entry points in place of boot/main.c.
+HOSTILE_SRCS := $(BASE_SRCS) \
 	tests/guests/hostile/main.c \
 	tests/guests/hostile/vdrv.c \
 	tests/guests/hostile/attacks.c \
