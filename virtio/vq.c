@@ -64,6 +64,15 @@ static bool range_wraps(gpa_t gpa, uint64_t len)
 	return len && gpa > UINT64_MAX - (len - 1);
 }
 
+/*
+ * Whether [a, a + a_len) and [b, b + b_len) share a byte. Differences, not ends, so that no
+ * sum wraps; a range that itself wraps is refused by the guest-memory check anyway.
+ */
+static bool ranges_overlap(gpa_t a, uint32_t a_len, gpa_t b, uint32_t b_len)
+{
+	return a <= b ? b - a < a_len : a - b < b_len;
+}
+
 /* The part of [gpa, gpa + len) that stays in gpa's page. */
 static uint32_t page_piece(gpa_t gpa, uint32_t len)
 {
@@ -192,6 +201,10 @@ bool vq_ready(const struct vq *vq)
 
 int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, uint64_t features)
 {
+	/* Sizes per §2.7, including used_event and avail_event. */
+	uint32_t desc_len = DESC_SIZE * num, avail_len = 6 + 2 * num;
+	uint32_t used_len = 6 + USED_ELEM_SIZE * num;
+
 	vq_reset(vq);
 	if (num == 0 || num > VQ_SIZE_MAX || (num & (num - 1))) {
 		vq_warn(vq, "size %u is not a power of two from 1 to %u", num, VQ_SIZE_MAX);
@@ -205,10 +218,25 @@ int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, u
 		        (unsigned long long)used);
 		return -EINVAL;
 	}
-	/* Sizes per §2.7, including used_event and avail_event. */
-	if (!guest_check(vq, desc, DESC_SIZE * num, false, VQ_AREA_RING) ||
-	    !guest_check(vq, avail, 6 + 2 * num, false, VQ_AREA_RING) ||
-	    !guest_check(vq, used, 6 + USED_ELEM_SIZE * num, true, VQ_AREA_RING)) {
+	/*
+	 * The device writes the used ring and reads the other two: with an overlap, its own
+	 * writes would turn into descriptors or available entries. §2.7 gives each part its own
+	 * area, so refuse before touching guest memory. (Two grants of one frame alias without
+	 * the addresses showing it; that stays safe because every field is read once.)
+	 */
+	if (ranges_overlap(desc, desc_len, avail, avail_len) ||
+	    ranges_overlap(desc, desc_len, used, used_len) ||
+	    ranges_overlap(avail, avail_len, used, used_len)) {
+		vq_warn(vq,
+		        "rings overlap: descriptors 0x%llx+%u, available 0x%llx+%u, used "
+		        "0x%llx+%u; not started",
+		        (unsigned long long)desc, desc_len, (unsigned long long)avail, avail_len,
+		        (unsigned long long)used, used_len);
+		return -EINVAL;
+	}
+	if (!guest_check(vq, desc, desc_len, false, VQ_AREA_RING) ||
+	    !guest_check(vq, avail, avail_len, false, VQ_AREA_RING) ||
+	    !guest_check(vq, used, used_len, true, VQ_AREA_RING)) {
 		vq_warn(vq,
 		        "rings not in guest memory: descriptors 0x%llx, available 0x%llx, "
 		        "used 0x%llx, size %u",

@@ -129,7 +129,8 @@ void vq_init(struct vq *vq, const struct vq_mem *mem, const char *name, uint16_t
 /**
  * Starts the queue at index 0 with `num` entries, its three areas and the negotiated VQ_F_*
  * features (virtio 1.2 §2.7); returns 0, -EINVAL for a size that is not a power of two up to
- * VQ_SIZE_MAX or misaligned areas (16/2/4), or -EFAULT if a ring is not guest memory.
+ * VQ_SIZE_MAX, misaligned areas (16/2/4) or areas that overlap, or -EFAULT if a ring is not
+ * guest memory.
  */
 int vq_start(struct vq *vq, uint32_t num, gpa_t desc, gpa_t avail, gpa_t used, uint64_t features);
 /**

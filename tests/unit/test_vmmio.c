@@ -392,8 +392,12 @@ TEST(vmmio, queue_ready_checks_the_rings)
 	queue_setup(0, 64, DESC, AVAIL, GUEST_BASE + GUEST_SIZE);
 	EXPECT_EQ(wr(VMMIO_REG_QUEUE_READY, 1), -EINVAL);
 	EXPECT_CONTAINS(log_text, "rings not in guest memory");
+	queue_setup(0, 64, DESC, AVAIL, DESC);
+	EXPECT_EQ(wr(VMMIO_REG_QUEUE_READY, 1), -EINVAL);
+	EXPECT_CONTAINS(log_text, "queue 0: rings overlap: descriptors 0x80000000+1024, available "
+	                          "0x80001000+134, used 0x80000000+518; not started");
 	EXPECT_EQ(wr(VMMIO_REG_QUEUE_READY, 2), -EINVAL);
-	EXPECT_EQ(log_lines(), 5);
+	EXPECT_EQ(log_lines(), 6);
 	EXPECT_EQ(rd(VMMIO_REG_QUEUE_READY), 0);
 	queue_setup(0, 64, DESC, AVAIL, USED);
 	EXPECT_EQ(wr(VMMIO_REG_QUEUE_READY, 1), 0);

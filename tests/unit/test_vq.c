@@ -479,6 +479,40 @@ TEST(vq, start_checks_the_rings_are_guest_memory)
 	EXPECT_FALSE(vq_ready(&vq));
 }
 
+/* Used on the descriptors, available on used, or one byte shared: refused unmapped. */
+TEST(vq, start_refuses_overlapping_rings)
+{
+	static const struct {
+		gpa_t desc, avail, used;
+	} bad[] = {
+	    {DESC, AVAIL, DESC},              /* used ring on the descriptor table */
+	    {DESC, USED, USED},               /* available ring on the used ring */
+	    {DESC, DESC + 8 * 16 - 2, USED},  /* available ring on the last descriptor's end */
+	    {DESC, AVAIL, AVAIL + 4 + 2 * 8}, /* used ring on used_event */
+	    {USED + 16, AVAIL, USED},         /* descriptor table inside the used ring */
+	};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setup(8, 0);
+		memset(&fake, 0, sizeof(fake));
+		log_capture_reset();
+		EXPECT_EQ(vq_start(&vq, 8, bad[i].desc, bad[i].avail, bad[i].used, F_EVENT),
+		          -EINVAL);
+		EXPECT_CONTAINS(log_text, "rings overlap: descriptors 0x");
+		EXPECT_CONTAINS(log_text, "; not started");
+		EXPECT_EQ(log_lines(), 1);
+		EXPECT_EQ(fake.calls, 0);
+		EXPECT_FALSE(vq_ready(&vq));
+		EXPECT_EQ(vq_pop(&vq, &chain), -ENODEV);
+	}
+	/* Back to back, as the legacy layout has them (§2.7.2), is fine. */
+	setup(8, 0);
+	log_capture_reset();
+	EXPECT_EQ(vq_start(&vq, 8, DESC, DESC + 128, DESC + 128 + 6 + 16 + 2, F_EVENT), 0);
+	EXPECT_EQ(log_lines(), 0);
+	EXPECT_TRUE(vq_ready(&vq));
+}
+
 TEST(vq, reset_stops_the_queue)
 {
 	ASSERT_EQ(setup(4, 0), 0);
