@@ -3,7 +3,8 @@
 # and runs a dom0 scenario that creates vdisk with xl and checks what it does.
 #   tests/rig/run.sh [GIC...]     foundation, virtio-blk (dummy XSM) and FLASK scenarios, GICv3 and GICv2 by default
 #   tests/rig/run.sh --demo       boot once, show vdisk's console through xl console (make run)
-# Env: RIG_ICOUNT=1 (repeatable guest time), RIG_TIMEOUT (seconds per boot, default 900).
+# Env: RIG_ICOUNT=1 (repeatable guest time), RIG_TIMEOUT (seconds per boot, default 900),
+#      RIG_SCENARIOS="hostile ..." (only these scenarios; as_dom0 names the vdisk-as-dom0 boots).
 # Ends with "rig: N passed, N failed"; exit status 1 if anything failed.
 set -eu -o pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,10 +40,16 @@ fi
 
 passed=0 failed=0
 
+# wanted NAME: whether RIG_SCENARIOS (space or comma separated; empty: all) names NAME.
+wanted() {
+	[ -z "${RIG_SCENARIOS:-}" ] || [[ " ${RIG_SCENARIOS//,/ } " == *" $1 "* ]]
+}
+
 # scenario GIC NAME FILE [--add SRC:DEST]...: one boot, its RIG-TEST lines counted.
 scenario() {
 	local gic=$1 name=$2 file=$3 log=build/rig/$2-gic$1.log start clean
 	shift 3
+	wanted "$name" || return 0
 	echo "rig: GICv$gic: $name (log: $log)"
 	start=$(date +%s)
 	boot "$gic" "$file" "$log" "$@" >"$log.raw" 2>&1 || true
@@ -85,6 +92,7 @@ done
 # vdisk as Xen's dom0 (the dom0less/driver-domain-free case): no PV console ring and no
 # xenstore, so it must log through CONSOLE_IO and still measure its event channels.
 for gic in ${@:-3 2}; do
+	wanted as_dom0 || continue
 	log=build/rig/dom0-gic$gic.log
 	cache=${VDISK_CACHE:-$HOME/.cache/vdisk}
 	timeout 120 qemu-system-aarch64 -machine "virt,gic-version=$gic,virtualization=on" \
