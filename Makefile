@@ -24,7 +24,8 @@ LIBFDT_A := $(CACHE)/sysroot/usr/lib/aarch64-linux-gnu/libfdt.a
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # What vdisk and the hostile test guest both run: start-up, exceptions, MMU, timer, Xen
-# bring-up (hypercalls, shared_info, event channels, PV console), log, device tree, libc glue.
+# bring-up (hypercalls, shared_info, event channels, PV console), log, device tree, libc glue,
+# and the GIC (the test guest acknowledges its devices' interrupts).
 BASE_SRCS := \
 	arch/arm64/head.S \
 	arch/arm64/vectors.S \
@@ -33,6 +34,7 @@ BASE_SRCS := \
 	arch/arm64/exception.c \
 	arch/arm64/mmu.c \
 	arch/arm64/timer.c \
+	arch/arm64/gic.c \
 	hyp/xen.c \
 	hyp/evtchn.c \
 	hyp/console.c \
@@ -42,7 +44,6 @@ BASE_SRCS := \
 	boot/xenboot.c
 
 FW_SRCS := $(BASE_SRCS) \
-	arch/arm64/gic.c \
 	arch/arm64/pl011.c \
 	arch/arm64/psci.c \
 	hyp/xs_ring.c \

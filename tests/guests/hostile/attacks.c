@@ -243,7 +243,7 @@ static struct vdrv_desc desc(uint64_t addr, uint32_t len, uint16_t flags, uint16
  */
 static void ring_attacks(struct vdrv *d)
 {
-	struct vdrv_desc *t = d->rings->desc;
+	struct vdrv_desc *t = d->q.desc;
 
 	/* A write whose chain loops: 0 -> 1 -> 2 -> 1 ... (§2.7.5.2: no loops). */
 	set_hdr(VBLK_T_OUT, 0);
@@ -285,7 +285,7 @@ static void ring_attacks(struct vdrv *d)
 	t[1] = DATA_W(2);
 	t[2] = STATUS;
 	for (uint16_t i = 0; i < d->qsize; i++)
-		d->rings->avail[2 + i] = 0;
+		d->q.avail[2 + i] = 0;
 	vdrv_set_avail_idx(d, (uint16_t)(d->avail_idx + d->qsize + 1));
 	expect_needs_reset("avail_idx_jump", d);
 	after("avail_idx_jump", d, false);
@@ -337,7 +337,7 @@ static void ring_attacks(struct vdrv *d)
 /* Attacks with VIRTIO_F_INDIRECT_DESC negotiated (§2.7.5.3). */
 static void indirect_attacks(struct vdrv *d)
 {
-	struct vdrv_desc *t = d->rings->desc;
+	struct vdrv_desc *t = d->q.desc;
 	int rc = vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE);
 
 	if (rc || !(d->features & (1ull << VQ_F_INDIRECT_DESC))) {
@@ -390,7 +390,7 @@ static void indirect_attacks(struct vdrv *d)
 /* Requests the device can answer with a status byte, or only with a used length of 0. */
 static void request_attacks(struct vdrv *d)
 {
-	struct vdrv_desc *t = d->rings->desc;
+	struct vdrv_desc *t = d->q.desc;
 
 	/* Past the end of the disk (§5.2.6.1: IOERR). */
 	set_hdr(VBLK_T_IN, d->capacity - 1);
@@ -650,9 +650,9 @@ static void setup_attacks(struct vdrv *d)
 	vdrv_setup(d, 0, VDRV_QSIZE);
 	set_hdr(VBLK_T_OUT, 0);
 	memset(iobuf, 0xee, 512);
-	d->rings->desc[0] = HDR(1);
-	d->rings->desc[1] = DATA_R(2);
-	d->rings->desc[2] = STATUS;
+	d->q.desc[0] = HDR(1);
+	d->q.desc[1] = DATA_R(2);
+	d->q.desc[2] = STATUS;
 	vdrv_publish(d, 0);
 	vdrv_reset(d);
 	vdrv_notify(d); /* after the reset: must not run the old ring */
@@ -663,7 +663,7 @@ static void setup_attacks(struct vdrv *d)
 
 static void readonly_attacks(struct vdrv *d)
 {
-	struct vdrv_desc *t = d->rings->desc;
+	struct vdrv_desc *t = d->q.desc;
 
 	report("ro_feature", d->device_features & (1ull << VBLK_F_RO), "features %#llx",
 	       (unsigned long long)d->device_features);
@@ -694,7 +694,7 @@ static void readonly_attacks(struct vdrv *d)
  */
 static void grant_read_refused(const char *name, struct vdrv *d, uint64_t data)
 {
-	struct vdrv_desc *t = d->rings->desc;
+	struct vdrv_desc *t = d->q.desc;
 
 	set_hdr(VBLK_T_IN, 0);
 	t[0] = desc(grant_addr(hdr_buf), 16, VQ_DESC_F_NEXT, 1);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arch/barrier.h"
+#include "arch/gic.h"
 #include "arch/mmio.h"
 #include "arch/timer.h"
 #include "blk/vblk.h"
@@ -131,9 +132,30 @@ static void write_queue_addr(const struct vdrv *d, uint32_t low_reg, uint64_t ad
 	vdrv_write32(d, low_reg + 4, (uint32_t)(addr >> 32));
 }
 
-int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
+struct vdrv_layout vdrv_default_layout(const struct vdrv *d)
 {
 	struct vdrv_rings *r = d->rings;
+
+	return (struct vdrv_layout){
+	    .desc = r->desc,
+	    .avail = r->avail,
+	    .used = r->used,
+	    .desc_dma = vdrv_dma(d, r->desc),
+	    .avail_dma = vdrv_dma(d, r->avail),
+	    .used_dma = vdrv_dma(d, r->used),
+	};
+}
+
+int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
+{
+	struct vdrv_layout q = vdrv_default_layout(d);
+
+	memset(d->rings, 0, sizeof(*d->rings));
+	return vdrv_setup_layout(d, want, qsize, &q);
+}
+
+int vdrv_setup_layout(struct vdrv *d, uint64_t want, uint16_t qsize, const struct vdrv_layout *q)
+{
 	uint32_t st;
 
 	if (vdrv_reset(d))
@@ -163,16 +185,22 @@ int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
 		          d->queue_num_max);
 		return -EINVAL;
 	}
-	memset(r, 0, sizeof(*r));
+	/* In this order, so that where parts overlap the later one's zeroes win. */
+	memset(q->desc, 0, sizeof(struct vdrv_desc) * qsize);
+	memset(q->avail, 0, 6 + 2u * qsize);
+	memset(q->used, 0, 6 + 8u * qsize);
+	d->q = *q;
 	smp_wmb();
 	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, qsize);
-	write_queue_addr(d, VMMIO_REG_QUEUE_DESC_LOW, vdrv_dma(d, r->desc));
-	write_queue_addr(d, VMMIO_REG_QUEUE_DRIVER_LOW, vdrv_dma(d, r->avail));
-	write_queue_addr(d, VMMIO_REG_QUEUE_DEVICE_LOW, vdrv_dma(d, r->used));
+	write_queue_addr(d, VMMIO_REG_QUEUE_DESC_LOW, q->desc_dma);
+	write_queue_addr(d, VMMIO_REG_QUEUE_DRIVER_LOW, q->avail_dma);
+	write_queue_addr(d, VMMIO_REG_QUEUE_DEVICE_LOW, q->used_dma);
 	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
 	if (vdrv_read32(d, VMMIO_REG_QUEUE_READY) != 1) {
-		log_error("%s: queue 0 did not become ready", d->name);
-		return -EIO;
+		log_info("%s: queue 0 refused: descriptors %#llx, available %#llx, used %#llx",
+		         d->name, (unsigned long long)q->desc_dma, (unsigned long long)q->avail_dma,
+		         (unsigned long long)q->used_dma);
+		return -ENXIO;
 	}
 	d->qsize = qsize;
 	d->avail_idx = d->used_idx = 0;
@@ -190,15 +218,25 @@ int vdrv_setup(struct vdrv *d, uint64_t want, uint16_t qsize)
 	return 0;
 }
 
+volatile uint16_t *vdrv_used_event(const struct vdrv *d)
+{
+	return &d->q.avail[2 + d->qsize];
+}
+
+volatile uint16_t *vdrv_avail_event(const struct vdrv *d)
+{
+	return (volatile uint16_t *)d->q.used + 2 + 4 * d->qsize;
+}
+
 void vdrv_set_avail_idx(struct vdrv *d, uint16_t idx)
 {
 	smp_wmb();
-	__atomic_store_n(&d->rings->avail[1], idx, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->q.avail[1], idx, __ATOMIC_RELAXED);
 }
 
 void vdrv_publish(struct vdrv *d, uint16_t head)
 {
-	d->rings->avail[2 + (d->avail_idx % d->qsize)] = head;
+	d->q.avail[2 + (d->avail_idx % d->qsize)] = head;
 	d->avail_idx++;
 	vdrv_set_avail_idx(d, d->avail_idx);
 }
@@ -210,10 +248,35 @@ void vdrv_notify(struct vdrv *d)
 	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, 0);
 }
 
+unsigned int vdrv_wait_count(struct vdrv *d, unsigned int count, uint32_t timeout_ms, uint32_t *ids)
+{
+	uint64_t deadline = arch_timer_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	volatile uint16_t *used_idx = (volatile uint16_t *)d->q.used + 1;
+	unsigned int got = 0;
+
+	vdrv_notify(d);
+	while (got < count) {
+		if (*used_idx != d->used_idx) {
+			uint32_t slot = 1 + 2 * (d->used_idx % d->qsize);
+
+			smp_rmb();
+			if (ids)
+				ids[got] = d->q.used[slot];
+			d->used_idx++;
+			got++;
+			continue;
+		}
+		if ((vdrv_read32(d, VMMIO_REG_STATUS) & VMMIO_STATUS_DEVICE_NEEDS_RESET) ||
+		    arch_timer_now_ns() > deadline)
+			break;
+	}
+	return got;
+}
+
 void vdrv_wait(struct vdrv *d, uint32_t timeout_ms, struct vdrv_answer *ans)
 {
 	uint64_t deadline = arch_timer_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	volatile uint16_t *used_idx = (volatile uint16_t *)&d->rings->used[0] + 1;
+	volatile uint16_t *used_idx = (volatile uint16_t *)d->q.used + 1;
 
 	memset(ans, 0, sizeof(*ans));
 	vdrv_notify(d);
@@ -223,8 +286,8 @@ void vdrv_wait(struct vdrv *d, uint32_t timeout_ms, struct vdrv_answer *ans)
 
 			smp_rmb();
 			ans->used = true;
-			ans->id = d->rings->used[slot];
-			ans->len = d->rings->used[slot + 1];
+			ans->id = d->q.used[slot];
+			ans->len = d->q.used[slot + 1];
 			d->used_idx++;
 			break;
 		}
@@ -238,9 +301,15 @@ void vdrv_wait(struct vdrv *d, uint32_t timeout_ms, struct vdrv_answer *ans)
 
 int vdrv_request(struct vdrv *d, uint32_t type, uint64_t sector, void *buf, uint32_t len)
 {
-	struct vdrv_desc *desc = d->rings->desc;
+	return vdrv_request_at(d, 0, type, sector, buf, len);
+}
+
+int vdrv_request_at(struct vdrv *d, uint16_t head, uint32_t type, uint64_t sector, void *buf,
+                    uint32_t len)
+{
+	struct vdrv_desc *desc = d->q.desc;
 	struct vdrv_answer ans;
-	uint16_t n = 0;
+	uint16_t n = head;
 
 	req_hdr.type = type;
 	req_hdr.reserved = 0;
@@ -257,9 +326,56 @@ int vdrv_request(struct vdrv *d, uint32_t type, uint64_t sector, void *buf, uint
 		n++;
 	}
 	desc[n] = (struct vdrv_desc){vdrv_dma(d, (const void *)&req_status), 1, VQ_DESC_F_WRITE, 0};
-	vdrv_publish(d, 0);
+	vdrv_publish(d, head);
 	vdrv_wait(d, 2000, &ans);
-	if (!ans.used || ans.id != 0)
+	if (!ans.used || ans.id != head)
 		return 0xff;
 	return req_status;
+}
+
+/* INTIDs acknowledged since the last vdrv_irq_drain (vdrv_irq_recorded). */
+static uint64_t irq_recorded;
+
+/* Acknowledges one interrupt if the GIC holds one; records it, ends it, returns its INTID. */
+static unsigned int irq_take_one(void)
+{
+	unsigned int irq = arch_gic_ack();
+
+	if (irq >= 1020)
+		return GIC_SPURIOUS;
+	if (irq < VDRV_IRQ_RECORDED)
+		irq_recorded |= 1ull << irq;
+	arch_gic_eoi(irq);
+	return irq;
+}
+
+unsigned int vdrv_irq_drain(uint32_t wait_us)
+{
+	uint64_t deadline = arch_timer_now_ns() + (uint64_t)wait_us * 1000u;
+	unsigned int count = 0;
+
+	do {
+		while (irq_take_one() != GIC_SPURIOUS)
+			count++;
+	} while (arch_timer_now_ns() < deadline);
+	irq_recorded = 0;
+	return count;
+}
+
+bool vdrv_irq_wait(const struct vdrv *d, uint32_t wait_us)
+{
+	uint64_t deadline = arch_timer_now_ns() + (uint64_t)wait_us * 1000u;
+
+	if (!d->irq)
+		return false;
+	do {
+		if (irq_take_one() == d->irq)
+			return true;
+	} while (arch_timer_now_ns() < deadline);
+	return false;
+}
+
+uint64_t vdrv_irq_recorded(void)
+{
+	return irq_recorded;
 }
