@@ -2,7 +2,11 @@
 # vdisk's virtio-blk devices (a 2 MiB writable RAM disk and a 1 MiB read-only one) while a
 # well-behaved Linux guest writes and reads back its own vdisk disk (tests/rig/guest/steady.sh).
 # It also does I/O in grant mode (VIRTIO_F_ACCESS_PLATFORM, its own grant table, rings and
-# buffers on pages it grants to vdisk) and attacks that (revoked, read-only, bad references).
+# buffers on pages it grants to vdisk) and attacks that (revoked, read-only, bad references, a
+# ring page's grant rewritten while vdisk has it mapped, the used ring on the descriptor table
+# through a second grant). It checks the devices' interrupts at its GIC (completion, config
+# change with DEVICE_NEEDS_RESET, avail.flags suppression, VIRTIO_F_EVENT_IDX with garbage
+# used_event/avail_event values) and that rings overlapping by address are refused.
 # Each attack is a rig test hostile.NAME (the device's answer) and hostile.NAME_after (the device
 # still serves and the disk hash is unchanged). Then: vdisk still runs, logged one line for each
 # kind of attack, and did not flood its console.
@@ -92,6 +96,8 @@ expect rings_misaligned "misaligned rings"
 expect grant_refused "gmem: dom$hid: grant [0-9]+ cannot be mapped"
 expect grant_buffer "buffer 0x80000000000[0-9a-f]+\\+512 is not in guest memory"
 expect reserved_bits "bits 62..48 set: neither guest-physical nor a grant"
+expect rings_overlap "rings overlap: descriptors 0x[0-9a-f]+\\+256, .*; not started"
+expect grant_ring_revoked "rings not in guest memory: descriptors 0x8000000000"
 # Not floods: a repeated attack (2000 empty notifies, 50 of a missing queue) must not make
 # a line each.
 lines=$(wc -l </tmp/vdisk-hostile.log)

@@ -15,9 +15,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+
 #include "blk/disk.h"
 #include "blk/vblk.h"
 #include "boot/log.h"
+#include "hyp/xen.h"
 #include "tests/guests/hostile/attacks.h"
 #include "tests/guests/hostile/grant.h"
 #include "tests/guests/hostile/vdrv.h"
@@ -27,6 +31,10 @@
 #define WAIT_MS     1000u
 #define NO_STATUS   0xffu
 #define FAR_ADDRESS 0x100000000000ull /* 16 TiB: no guest has RAM there */
+/* vdisk raises the interrupt inside the notify's IOREQ: a margin, not a wait it needs. */
+#define IRQ_WAIT_US 50000u
+/* How long an interrupt that must not come is looked for. */
+#define IRQ_QUIET_US 20000u
 
 static uint8_t iobuf[CHUNK] __attribute__((aligned(4096)));
 static uint8_t hdr_buf[64] __attribute__((aligned(16)));
@@ -688,6 +696,285 @@ static void readonly_attacks(struct vdrv *d)
 	after("write_zeroes_read_only_disk", d, false);
 }
 
+/* ---- interrupts (virtio 1.2 §4.2.3.4, §2.7.7) -------------------------------------------- */
+
+/* What the interrupt side showed after a notify. */
+struct irq_seen {
+	bool irq;           /* the device's SPI was acknowledged at the GIC */
+	uint32_t isr;       /* InterruptStatus */
+	uint32_t isr_after; /* InterruptStatus after InterruptACK of isr */
+};
+
+/* Nothing pending: InterruptStatus acknowledged, the GIC drained. */
+static void irq_quiet(struct vdrv *d)
+{
+	vdrv_write32(d, VMMIO_REG_INTERRUPT_ACK, VMMIO_INT_VRING | VMMIO_INT_CONFIG);
+	vdrv_irq_drain(1000);
+}
+
+/* Looks for d's interrupt (briefly when it must not come), then acknowledges InterruptStatus. */
+static struct irq_seen irq_check(struct vdrv *d, bool expected)
+{
+	struct irq_seen s;
+
+	s.irq = vdrv_irq_wait(d, expected ? IRQ_WAIT_US : IRQ_QUIET_US);
+	s.isr = vdrv_read32(d, VMMIO_REG_INTERRUPT_STATUS);
+	vdrv_write32(d, VMMIO_REG_INTERRUPT_ACK, s.isr);
+	s.isr_after = vdrv_read32(d, VMMIO_REG_INTERRUPT_STATUS);
+	return s;
+}
+
+/*
+ * The device's interrupt as the guest sees it: its SPI from the device tree, acknowledged at
+ * the GIC's CPU interface with PSTATE.I masked; InterruptStatus and InterruptACK; the used
+ * buffer notification's suppression by avail.flags without VIRTIO_F_EVENT_IDX (§2.7.7.2); the
+ * configuration change notification that comes with DEVICE_NEEDS_RESET (§2.1.2).
+ */
+static void interrupt_checks(struct vdrv *d, struct vdrv *ro)
+{
+	struct vdrv_desc *t;
+	struct vdrv_answer a;
+	struct irq_seen s;
+	uint32_t isr, isr_reset;
+	int rc, st;
+
+	if (!d->irq) {
+		report("irq_found", false, "no interrupt for %s in the device tree, or no GIC",
+		       d->name);
+		return;
+	}
+	rc = vdrv_setup(d, 0, VDRV_QSIZE);
+	if (rc) {
+		report("irq_setup", false, "vdrv_setup: %d", rc);
+		return;
+	}
+	t = d->q.desc;
+
+	irq_quiet(d);
+	st = vdrv_request(d, VBLK_T_IN, 1, iobuf, 512);
+	s = irq_check(d, true);
+	report("irq_used_buffer",
+	       st == VBLK_S_OK && s.irq && s.isr == VMMIO_INT_VRING && s.isr_after == 0,
+	       "read status %d; interrupt %u acknowledged %d; InterruptStatus %#x, %#x after "
+	       "InterruptACK",
+	       st, d->irq, s.irq, s.isr, s.isr_after);
+
+	irq_quiet(d);
+	d->q.avail[0] = VQ_AVAIL_F_NO_INTERRUPT;
+	st = vdrv_request(d, VBLK_T_IN, 1, iobuf, 512);
+	s = irq_check(d, false);
+	report("irq_suppressed_by_avail_flags", st == VBLK_S_OK && !s.irq && s.isr == 0,
+	       "read status %d; with VIRTQ_AVAIL_F_NO_INTERRUPT: interrupt %d, InterruptStatus "
+	       "%#x",
+	       st, s.irq, s.isr);
+
+	/* Only bit 0 of avail.flags means anything: with it clear the device MUST notify. */
+	irq_quiet(d);
+	d->q.avail[0] = 0xfffe;
+	st = vdrv_request(d, VBLK_T_IN, 1, iobuf, 512);
+	s = irq_check(d, true);
+	d->q.avail[0] = 0;
+	report("irq_avail_flags_other_bits", st == VBLK_S_OK && s.irq && s.isr == VMMIO_INT_VRING,
+	       "read status %d; avail.flags 0xfffe: interrupt %d, InterruptStatus %#x", st, s.irq,
+	       s.isr);
+
+	/* A broken ring: DEVICE_NEEDS_RESET and a configuration change notification. */
+	irq_quiet(d);
+	set_hdr(VBLK_T_IN, 0);
+	t[0] = HDR(1);
+	t[1] = DATA_W(2);
+	t[2] = STATUS;
+	vdrv_publish(d, d->qsize);
+	vdrv_wait(d, WAIT_MS, &a);
+	s = irq_check(d, true);
+	report("irq_config_change_needs_reset",
+	       !a.used && (a.status & VMMIO_STATUS_DEVICE_NEEDS_RESET) && s.irq &&
+	           s.isr == VMMIO_INT_CONFIG && s.isr_after == 0,
+	       "used %d, status %#x; interrupt %d, InterruptStatus %#x, %#x after InterruptACK: "
+	       "expected DEVICE_NEEDS_RESET with InterruptStatus 0x2",
+	       a.used, a.status, s.irq, s.isr, s.isr_after);
+	after("irq_config_change_needs_reset", d, false);
+
+	/* Each device raises its own line, and only its own. */
+	if (ro && ro->irq) {
+		irq_quiet(d);
+		irq_quiet(ro);
+		st = vdrv_request(ro, VBLK_T_IN, 0, iobuf, 512);
+		s = irq_check(ro, true);
+		vdrv_irq_wait(d, IRQ_QUIET_US);
+		report("irq_per_device",
+		       st == VBLK_S_OK && s.irq && ro->irq != d->irq &&
+		           !(vdrv_irq_recorded() & (1ull << d->irq)),
+		       "read from %s: status %d, its interrupt %u acknowledged %d; interrupts seen "
+		       "%#llx (%s's is %u)",
+		       ro->name, st, ro->irq, s.irq, (unsigned long long)vdrv_irq_recorded(),
+		       d->name, d->irq);
+	}
+
+	/* A reset clears InterruptStatus (§2.4, §4.2.2.1). */
+	vdrv_setup(d, 0, VDRV_QSIZE);
+	irq_quiet(d);
+	st = vdrv_request(d, VBLK_T_IN, 1, iobuf, 512);
+	isr = vdrv_read32(d, VMMIO_REG_INTERRUPT_STATUS);
+	vdrv_reset(d);
+	isr_reset = vdrv_read32(d, VMMIO_REG_INTERRUPT_STATUS);
+	report("irq_status_cleared_by_reset",
+	       st == VBLK_S_OK && isr == VMMIO_INT_VRING && isr_reset == 0,
+	       "read status %d; InterruptStatus %#x, %#x after the reset", st, isr, isr_reset);
+	after("irq", d, true);
+}
+
+/* vring_need_event (virtio 1.2 §2.7.10): did the used index pass event + 1 going old -> now? */
+static bool need_event(uint16_t event, uint16_t now, uint16_t old)
+{
+	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+}
+
+/*
+ * Publishes `count` flush requests (chain 2i -> 2i + 1, status in status_buf[i]) and
+ * notifies once; returns how many came back with status OK.
+ */
+static unsigned int flush_batch(struct vdrv *d, unsigned int count)
+{
+	struct vdrv_desc *t = d->q.desc;
+	unsigned int ok = 0, got;
+
+	set_hdr(VBLK_T_FLUSH, 0);
+	for (unsigned int i = 0; i < count; i++) {
+		status_buf[i] = NO_STATUS;
+		t[2 * i] = HDR((uint16_t)(2 * i + 1));
+		t[2 * i + 1] = desc((uintptr_t)&status_buf[i], 1, VQ_DESC_F_WRITE, 0);
+		vdrv_publish(d, (uint16_t)(2 * i));
+	}
+	got = vdrv_wait_count(d, count, WAIT_MS, NULL);
+	for (unsigned int i = 0; i < got; i++)
+		ok += status_buf[i] == VBLK_S_OK;
+	return ok;
+}
+
+/*
+ * One used_event value (virtio 1.2 §2.7.10), then `count` flushes with one notify: all must
+ * complete, the queue stay usable, and the interrupt come exactly when vring_need_event says.
+ */
+static void event_case(const char *name, struct vdrv *d, uint16_t event, unsigned int count)
+{
+	uint16_t old = d->used_idx;
+	bool want = need_event(event, (uint16_t)(old + count), old);
+	struct irq_seen s;
+	unsigned int ok;
+	uint32_t st;
+
+	irq_quiet(d);
+	*vdrv_used_event(d) = event;
+	ok = flush_batch(d, count);
+	s = irq_check(d, want);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	report(name,
+	       ok == count && s.irq == want && (s.isr == VMMIO_INT_VRING) == want && st == 0xf,
+	       "used_event %u, used.idx %u -> %u: %u of %u flushes OK, interrupt %d "
+	       "(InterruptStatus %#x), status %#x: expected interrupt %d",
+	       event, old, (uint16_t)(old + count), ok, count, s.irq, s.isr, st, want);
+}
+
+/*
+ * VIRTIO_F_EVENT_IDX with used_event values a driver would not write (behind, far ahead,
+ * 0xffff) and avail.flags and avail_event garbage: requests still complete, the device never
+ * breaks the queue over them, and interrupts follow vring_need_event.
+ */
+static void event_idx_attacks(struct vdrv *d)
+{
+	int rc = vdrv_setup(d, 1ull << VQ_F_EVENT_IDX, VDRV_QSIZE);
+	uint16_t avail_event;
+	unsigned int ok;
+
+	if (rc || !(d->features & (1ull << VQ_F_EVENT_IDX))) {
+		report("event_idx_setup", false, "setup %d, features %#llx (offered %#llx)", rc,
+		       (unsigned long long)d->features, (unsigned long long)d->device_features);
+		return;
+	}
+	event_case("event_idx_used_event_now", d, d->used_idx, 1);
+	event_case("event_idx_used_event_behind", d, (uint16_t)(d->used_idx - 1), 1);
+	event_case("event_idx_used_event_far_ahead", d, (uint16_t)(d->used_idx + 0x4000), 1);
+	event_case("event_idx_used_event_ffff", d, 0xffff, 1);
+	event_case("event_idx_batch_crosses_used_event", d, (uint16_t)(d->used_idx + 2), 4);
+	event_case("event_idx_batch_stops_before_used_event", d, (uint16_t)(d->used_idx + 4), 4);
+	/* With EVENT_IDX the device MUST ignore avail.flags (§2.7.7.2). */
+	d->q.avail[0] = VQ_AVAIL_F_NO_INTERRUPT;
+	event_case("event_idx_ignores_avail_flags", d, d->used_idx, 1);
+	d->q.avail[0] = 0;
+
+	/* avail_event is the device's to write: garbage there is overwritten, never obeyed. */
+	*vdrv_avail_event(d) = 0xbeef;
+	*vdrv_used_event(d) = (uint16_t)(d->used_idx + 0x4000);
+	ok = flush_batch(d, 1);
+	avail_event = *vdrv_avail_event(d);
+	report("event_idx_avail_event_rewritten", ok == 1 && avail_event == d->avail_idx,
+	       "flush %s; avail_event %#x after the driver wrote 0xbeef, avail.idx %#x",
+	       ok ? "OK" : "failed", avail_event, d->avail_idx);
+	after("event_idx", d, false);
+}
+
+/* ---- overlapping rings (virtio 1.2 §2.7) ------------------------------------------------ */
+
+/* Rings at desc_p, avail_p, used_p (our pages, at their GPAs): vdisk must refuse them. */
+static void overlap_refused(const char *name, struct vdrv *d, uint8_t *desc_p, uint8_t *avail_p,
+                            uint8_t *used_p)
+{
+	struct vdrv_layout q = {
+	    .desc = (struct vdrv_desc *)desc_p,
+	    .avail = (uint16_t *)avail_p,
+	    .used = (uint32_t *)used_p,
+	    .desc_dma = (uintptr_t)desc_p,
+	    .avail_dma = (uintptr_t)avail_p,
+	    .used_dma = (uintptr_t)used_p,
+	};
+	int rc = vdrv_setup_layout(d, 0, VDRV_QSIZE, &q);
+	uint32_t ready = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	uint32_t st;
+
+	/* A driver that goes on regardless: DRIVER_OK and a notify must reach no ring. */
+	vdrv_write32(d, VMMIO_REG_STATUS, 0xf);
+	vdrv_notify(d);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	report(name, rc == -ENXIO && ready == 0 && st == 0xf,
+	       "setup %d, QueueReady %u, status %#x after a notify: expected the rings refused", rc,
+	       ready, st);
+}
+
+/*
+ * Rings that overlap, by address: refused at QueueReady, with a line in vdisk's log. The same
+ * parts back to back (the legacy layout) are accepted and serve.
+ */
+static void overlap_attacks(struct vdrv *d)
+{
+	uint8_t *p0 = (uint8_t *)d->rings, *p1 = p0 + 4096, *p2 = p0 + 8192;
+	struct vdrv_layout q;
+	int rc, st = -1;
+
+	overlap_refused("rings_overlap_used_on_desc", d, p0, p1, p0);
+	overlap_refused("rings_overlap_avail_on_used", d, p0, p2, p2);
+	/* The available ring's flags on the last descriptor's `next` field. */
+	overlap_refused("rings_overlap_avail_on_desc_end", d, p0, p0 + 16 * VDRV_QSIZE - 2, p2);
+	overlap_refused("rings_overlap_desc_in_used", d, p2 + 128, p1, p2);
+
+	/* Descriptors, then available ring (6 + 2n bytes), then used ring 4-aligned. */
+	q = (struct vdrv_layout){
+	    .desc = (struct vdrv_desc *)p0,
+	    .avail = (uint16_t *)(p0 + 16 * VDRV_QSIZE),
+	    .used = (uint32_t *)(p0 + 16 * VDRV_QSIZE + 40),
+	};
+	q.desc_dma = (uintptr_t)q.desc;
+	q.avail_dma = (uintptr_t)q.avail;
+	q.used_dma = (uintptr_t)q.used;
+	rc = vdrv_setup_layout(d, 0, VDRV_QSIZE, &q);
+	if (rc == 0)
+		st = vdrv_request(d, VBLK_T_IN, 2, iobuf, 512);
+	report("rings_back_to_back",
+	       rc == 0 && st == VBLK_S_OK && iobuf[0] == pattern(2 * DISK_SECTOR_SIZE),
+	       "setup %d, read status %d, byte 0 %#x", rc, st, iobuf[0]);
+	after("rings_overlap", d, true);
+}
+
 /*
  * A 512-byte read into `data` (an address as the descriptor carries it), with header and
  * status on granted pages, that the device must refuse with DEVICE_NEEDS_RESET.
@@ -702,6 +989,120 @@ static void grant_read_refused(const char *name, struct vdrv *d, uint64_t data)
 	t[2] = desc(grant_addr((const void *)status_buf), 1, VQ_DESC_F_WRITE, 0);
 	vdrv_publish(d, 0);
 	expect_needs_reset(name, d);
+}
+
+/*
+ * The used ring on the descriptor table through a second grant of the same page: the
+ * addresses do not show the overlap, so vdisk takes the rings. It must still answer each
+ * request from what it read before it wrote the used element (descriptors 4..6 serve, the
+ * used elements land on descriptors 0..1).
+ */
+static void grant_alias_attack(struct vdrv *d)
+{
+	struct vdrv_layout q = vdrv_default_layout(d);
+	uint32_t ready;
+	unsigned int i = 0;
+	bool ok = true;
+	int rc, st = -1;
+
+	q.used = (uint32_t *)d->rings->desc;
+	q.used_dma = grant_alias(d->rings->desc);
+	rc = vdrv_setup_layout(d, 0, VDRV_QSIZE, &q);
+	ready = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	for (; rc == 0 && ok && i < 3; i++) {
+		memset(iobuf, 0, 512);
+		st = vdrv_request_at(d, 4, VBLK_T_IN, 10 + i, iobuf, 512);
+		ok = st == VBLK_S_OK && iobuf[0] == pattern((10 + i) * DISK_SECTOR_SIZE);
+	}
+	report("rings_alias_grant_used_on_desc", rc == 0 && ok,
+	       "setup %d (QueueReady %u); request %u: status %d, byte 0 %#x", rc, ready, i, st,
+	       iobuf[0]);
+	vdrv_reset(d); /* vdisk drops both mappings of the page: the alias can go */
+	grant_alias_end();
+	after("rings_alias_grant_used_on_desc", d, true);
+}
+
+/*
+ * A ring page's grant revoked while vdisk has it mapped (it keeps ring pages mapped until the
+ * queue or the device is reset, hyp/gmem.h). Ending it as Linux does fails then (Xen shows
+ * GTF_reading/GTF_writing); a hostile guest rewrites the entries anyway: the used ring
+ * revoked, the descriptor table offered to another domain, the available ring another frame.
+ * vdisk may go on through the mappings Xen still holds (the pages stay pinned) or ask for a
+ * reset; after a queue reset it must have let go of all three, so that ending them succeeds,
+ * and it must refuse them from then on.
+ */
+static void grant_ring_attacks(struct vdrv *d, uint16_t backend)
+{
+	struct vdrv_rings *r = d->rings;
+	uint16_t fd, fa, fu;
+	uint32_t ready, status;
+	bool ended, ed, ea, eu, served;
+	int rc, st = -1;
+
+	rc = vdrv_setup(d, 0, VDRV_QSIZE);
+	if (rc == 0)
+		st = vdrv_request(d, VBLK_T_IN, 6, iobuf, 512);
+	fd = grant_flags(r->desc);
+	fa = grant_flags(r->avail);
+	fu = grant_flags(r->used);
+	ended = grant_end(r->used);
+	log_info("hostile: ring grants while vdisk serves the queue: flags %#x %#x %#x "
+	         "(descriptors, available, used); ending the used ring's grant %s",
+	         fd, fa, fu, ended ? "succeeded" : "failed");
+	report("grant_ring_end_while_mapped",
+	       st == VBLK_S_OK && !ended && (fd & GTF_reading) && (fa & GTF_reading) &&
+	           (fu & GTF_writing),
+	       "setup %d, read status %d; flags %#x %#x %#x; end %s: expected GTF_reading on "
+	       "all three, GTF_writing on the used ring and the end refused",
+	       rc, st, fd, fa, fu, ended ? "succeeded" : "failed");
+
+	grant_set(r->used, false, false);
+	grant_entry_set(grant_ref_of(r->desc), (uintptr_t)r->desc >> XEN_PAGE_SHIFT, 0,
+	                GTF_permit_access);
+	grant_entry_set(grant_ref_of(r->avail), (uintptr_t)iobuf >> XEN_PAGE_SHIFT, backend,
+	                GTF_permit_access);
+	memset(iobuf + 4096, 0, 512);
+	st = vdrv_request(d, VBLK_T_IN, 7, iobuf + 4096, 512);
+	status = vdrv_read32(d, VMMIO_REG_STATUS);
+	served = st == VBLK_S_OK && iobuf[4096] == pattern(7 * DISK_SECTOR_SIZE);
+	log_info("hostile: a request after rewriting the ring grants under vdisk's mappings: %s "
+	         "(status byte %d, device status %#x)",
+	         served ? "served through the mappings vdisk holds"
+	         : status & VMMIO_STATUS_DEVICE_NEEDS_RESET ? "DEVICE_NEEDS_RESET"
+	                                                    : "no answer",
+	         st, status);
+	report("grant_ring_revoked_live", served || (status & VMMIO_STATUS_DEVICE_NEEDS_RESET),
+	       "read status %d, device status %#x: expected an answer or DEVICE_NEEDS_RESET", st,
+	       status);
+
+	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 0);
+	ready = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	fd = grant_flags(r->desc);
+	fa = grant_flags(r->avail);
+	fu = grant_flags(r->used);
+	ed = grant_end(r->desc);
+	ea = grant_end(r->avail);
+	eu = grant_end(r->used);
+	report("grant_ring_released_at_queue_reset",
+	       ready == 0 && !((fd | fa | fu) & (GTF_reading | GTF_writing)) && ed && ea && eu,
+	       "QueueReady %u; flags %#x %#x %#x; ends %d %d %d: expected no GTF_reading or "
+	       "GTF_writing left and every end to succeed",
+	       ready, fd, fa, fu, ed, ea, eu);
+
+	/* Revoked for good: a queue on those pages must be refused, and nothing mapped. */
+	rc = vdrv_setup(d, 0, VDRV_QSIZE);
+	ready = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	fd = grant_flags(r->desc);
+	fa = grant_flags(r->avail);
+	fu = grant_flags(r->used);
+	report("grant_ring_revoked_setup", rc == -ENXIO && ready == 0 && !(fd | fa | fu),
+	       "setup %d, QueueReady %u, flags %#x %#x %#x: expected the rings refused", rc, ready,
+	       fd, fa, fu);
+	grant_set(r->desc, true, false);
+	grant_set(r->avail, true, false);
+	grant_set(r->used, true, false);
+	after("grant_ring_revoked", d, true);
 }
 
 /*
@@ -751,6 +1152,9 @@ static void grant_attacks(struct vdrv *d, uint16_t backend, uint64_t table_gpa)
 
 	grant_read_refused("address_reserved_bits", d, 0x4000000000000000ull | (uintptr_t)iobuf);
 	after("address_reserved_bits", d, false);
+
+	grant_alias_attack(d);
+	grant_ring_attacks(d, backend);
 out:
 	d->grants = false;
 }
@@ -782,7 +1186,10 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_ta
 	request_attacks(rw);
 	register_attacks(rw);
 	setup_attacks(rw);
+	overlap_attacks(rw);
 	indirect_attacks(rw);
+	interrupt_checks(rw, ro);
+	event_idx_attacks(rw);
 	if (ro)
 		readonly_attacks(ro);
 	if (backend >= 0)
