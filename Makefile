@@ -25,7 +25,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # What vdisk and the hostile test guest both run: start-up, exceptions, MMU, timer, Xen
 # bring-up (hypercalls, shared_info, event channels, PV console), log, device tree, libc glue,
-# and the GIC (the test guest acknowledges its devices' interrupts).
+# the GIC (the test guest acknowledges its devices' interrupts) and PSCI (it starts a 2nd vCPU).
 BASE_SRCS := \
 	arch/arm64/head.S \
 	arch/arm64/vectors.S \
@@ -35,6 +35,7 @@ BASE_SRCS := \
 	arch/arm64/mmu.c \
 	arch/arm64/timer.c \
 	arch/arm64/gic.c \
+	arch/arm64/psci.c \
 	hyp/xen.c \
 	hyp/evtchn.c \
 	hyp/console.c \
@@ -45,7 +46,6 @@ BASE_SRCS := \
 
 FW_SRCS := $(BASE_SRCS) \
 	arch/arm64/pl011.c \
-	arch/arm64/psci.c \
 	hyp/xs_ring.c \
 	hyp/xs.c \
 	hyp/dm.c \

@@ -4,6 +4,7 @@
 
 #include "arch/cpu.h"
 #include "arch/mmu.h"
+#include "arch/psci.h"
 #include "arch/sysreg.h"
 #include "arch/timer.h"
 #include "boot/main.h"
@@ -68,4 +69,43 @@ void arch_cpu_halt(void)
 	__asm__ volatile("msr daifset, #0xf");
 	for (;;)
 		__asm__ volatile("wfi");
+}
+
+/*
+ * What head.S's secondary_entry loads, with the MMU still off, before it turns the MMU on:
+ * the field order is its ldp order.
+ */
+struct secondary_boot {
+	uint64_t mair, tcr;
+	uint64_t ttbr0, sctlr;
+	uint64_t sp, exception_sp;
+	uint64_t vbar, tpidr;
+	uint64_t fn, arg;
+};
+
+_Static_assert(sizeof(struct secondary_boot) == 80, "head.S secondary_entry offsets");
+
+/* Cache-line aligned and alone on its lines: cleaned to memory for a CPU with caches off. */
+static struct secondary_boot secondary_boot __attribute__((aligned(128)));
+
+void secondary_entry(void);
+
+int arch_cpu_start_secondary(enum psci_conduit conduit, uint64_t mpidr, void (*fn)(void *),
+                             void *arg, void *stack_top, void *exception_stack_top)
+{
+	secondary_boot = (struct secondary_boot){
+	    .mair = read_sysreg(mair_el1),
+	    .tcr = read_sysreg(tcr_el1),
+	    .ttbr0 = read_sysreg(ttbr0_el1),
+	    .sctlr = read_sysreg(sctlr_el1),
+	    .sp = (uintptr_t)stack_top,
+	    .exception_sp = (uintptr_t)exception_stack_top,
+	    .vbar = read_sysreg(vbar_el1),
+	    .tpidr = read_sysreg(tpidr_el0),
+	    .fn = (uintptr_t)fn,
+	    .arg = (uintptr_t)arg,
+	};
+	arch_cpu_dcache_clean_inval(&secondary_boot, sizeof(secondary_boot));
+	return arch_psci_cpu_on(conduit, mpidr, (uintptr_t)secondary_entry,
+	                        (uintptr_t)&secondary_boot);
 }

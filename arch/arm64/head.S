@@ -118,6 +118,47 @@ el1_entry:
 	bl	arch_cpu_start
 	b	arch_cpu_halt
 
+/*
+ * A CPU started by arch_cpu_start_secondary (PSCI CPU_ON): EL1, MMU off, x0 = its struct
+ * secondary_boot (cpu.c), cleaned to memory. It takes the first CPU's MMU settings and
+ * vectors, then runs fn(arg) on its own stacks.
+ */
+	.text
+	.globl	secondary_entry
+secondary_entry:
+	msr	daifset, #0xf
+	ldr	x1, =SCTLR_EL1_RES1
+	msr	sctlr_el1, x1
+	mov	x1, #(3 << 20)		/* CPACR_EL1.FPEN */
+	msr	cpacr_el1, x1
+	isb
+	ldp	x1, x2, [x0, #0]	/* mair, tcr */
+	ldp	x3, x4, [x0, #16]	/* ttbr0, sctlr */
+	ldp	x5, x6, [x0, #32]	/* sp, exception_sp */
+	ldp	x7, x8, [x0, #48]	/* vbar, tpidr */
+	ldp	x9, x10, [x0, #64]	/* fn, arg */
+	msr	mair_el1, x1
+	msr	tcr_el1, x2
+	msr	ttbr0_el1, x3
+	isb
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	ic	iallu
+	dsb	nsh
+	isb
+	msr	sctlr_el1, x4
+	isb
+	mov	sp, x6			/* SP_EL1: exceptions */
+	msr	spsel, #0
+	mov	sp, x5
+	msr	vbar_el1, x7
+	msr	tpidr_el0, x8
+	isb
+	mov	x0, x10
+	blr	x9
+	b	arch_cpu_halt
+
 	.section .bss.stacks, "aw", %nobits
 	.balign	16
 	.space	0x10000

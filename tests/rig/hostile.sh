@@ -6,7 +6,8 @@
 # ring page's grant rewritten while vdisk has it mapped, the used ring on the descriptor table
 # through a second grant). It checks the devices' interrupts at its GIC (completion, config
 # change with DEVICE_NEEDS_RESET, avail.flags suppression, VIRTIO_F_EVENT_IDX with garbage
-# used_event/avail_event values) and that rings overlapping by address are refused.
+# used_event/avail_event values) and that rings overlapping by address are refused. It has
+# two vCPUs: the second keeps publishing and notifying while the first resets the device.
 # Each attack is a rig test hostile.NAME (the device's answer) and hostile.NAME_after (the device
 # still serves and the disk hash is unchanged). Then: vdisk still runs, logged one line for each
 # kind of attack, and did not flood its console.
@@ -37,7 +38,7 @@ rig_check steady_running rig_wait_log 180 /tmp/rig-guest-steady/console.raw "STE
 # The hostile guest: a bare-metal image; rig_guest_run's initramfs is loaded but unused.
 echo "not an initramfs" >/tmp/hostile.initrd
 RIG_GUEST_KERNEL=/rig/hostile.img RIG_GUEST_INITRD=/tmp/hostile.initrd RIG_GUEST_MEMORY=32 \
-	RIG_GUEST_TIMEOUT=${HOSTILE_TIMEOUT:-400} \
+	RIG_GUEST_VCPUS=2 RIG_GUEST_TIMEOUT=${HOSTILE_TIMEOUT:-400} \
 	rig_guest_run hostile /dev/null "$VIRTIO, vdev=xvda, target=ram:2M" \
 	"$VIRTIO, vdev=xvdb, access=ro, target=ram:1M"
 hid=$RIG_GUEST_DOMID

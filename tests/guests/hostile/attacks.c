@@ -18,6 +18,10 @@
 #include <xen/xen.h>
 #include <xen/grant_table.h>
 
+#include "arch/barrier.h"
+#include "arch/cpu.h"
+#include "arch/mmio.h"
+#include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/vblk.h"
 #include "boot/log.h"
@@ -1159,7 +1163,133 @@ out:
 	d->grants = false;
 }
 
-int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_table_gpa)
+/* ---- a reset while a second vCPU keeps notifying (virtio 1.2 §2.4) ----------------------- */
+
+#define RACE_RESETS 10
+
+enum race_phase { RACE_WAIT, RACE_RUN, RACE_STOP, RACE_STOPPED };
+
+/* vCPU 1's side of the race: where to publish, what it is told, what it did. */
+static struct {
+	uintptr_t base; /* the device's window */
+	struct vdrv_desc *desc;
+	uint16_t *avail;
+	uint16_t *used;
+	uint32_t phase;     /* enum race_phase, atomics only */
+	uint32_t notifies;  /* written by vCPU 1 only */
+	uint32_t used_seen; /* used.idx changes it saw, vCPU 1 only */
+} race;
+
+static uint8_t race_stack[16384] __attribute__((aligned(16)));
+static uint8_t race_exception_stack[4096] __attribute__((aligned(16)));
+static uint8_t race_buf[512] __attribute__((aligned(512)));
+static uint8_t race_hdr[16] __attribute__((aligned(16)));
+static volatile uint8_t race_status;
+
+static void delay_us(uint32_t us)
+{
+	uint64_t end = arch_timer_now_ns() + (uint64_t)us * 1000u;
+
+	while (arch_timer_now_ns() < end)
+		;
+}
+
+static uint32_t race_phase(void)
+{
+	return __atomic_load_n(&race.phase, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * vCPU 1: publishes a read in descriptors 8..10 and notifies, again and again, never waiting
+ * for an answer, whatever state vCPU 0 has just put the device in. It logs nothing (the log
+ * is vCPU 0's) and halts when told to stop.
+ */
+static void race_cpu1(void *arg)
+{
+	volatile uint16_t *used_idx = &race.used[1];
+	uint16_t last_used = *used_idx;
+
+	(void)arg;
+	while (race_phase() == RACE_WAIT)
+		;
+	while (race_phase() == RACE_RUN) {
+		uint16_t idx = __atomic_load_n(&race.avail[1], __ATOMIC_RELAXED);
+
+		race.desc[8] = desc((uintptr_t)race_hdr, 16, VQ_DESC_F_NEXT, 9);
+		race.desc[9] = desc((uintptr_t)race_buf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 10);
+		race.desc[10] = desc((uintptr_t)&race_status, 1, VQ_DESC_F_WRITE, 0);
+		race.avail[2 + idx % VDRV_QSIZE] = 8;
+		__atomic_store_n(&race.avail[1], (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+		io_mb();
+		mmio_write_32(race.base + VMMIO_REG_QUEUE_NOTIFY, 0);
+		race.notifies++;
+		if (*used_idx != last_used) {
+			last_used = *used_idx;
+			race.used_seen++;
+		}
+	}
+	__atomic_store_n(&race.phase, RACE_STOPPED, __ATOMIC_RELEASE);
+	arch_cpu_halt();
+}
+
+/*
+ * Resets and re-initialises the device again and again while vCPU 1 publishes and notifies
+ * (so vdisk gets both vCPUs' IOREQs, notifies of a queue being reset, rings rewritten under
+ * it). Every reset must read back 0, the device must serve afterwards and the disk be intact.
+ */
+static void reset_race(struct vdrv *d, const struct attacks_env *env)
+{
+	unsigned int bad_resets = 0, refused_setups = 0;
+	uint64_t deadline;
+	bool stopped;
+	int rc;
+
+	if (env->cpu1_mpidr < 0) {
+		report("reset_race_second_vcpu", false, "no second vCPU in the device tree");
+		return;
+	}
+	rc = vdrv_setup(d, 0, VDRV_QSIZE);
+	if (rc) {
+		report("reset_race_second_vcpu", false, "vdrv_setup: %d", rc);
+		return;
+	}
+	memset(race_hdr, 0, sizeof(race_hdr)); /* VIRTIO_BLK_T_IN of sector 0 */
+	race.base = d->base;
+	race.desc = d->rings->desc;
+	race.avail = d->rings->avail;
+	race.used = (uint16_t *)d->rings->used;
+	__atomic_store_n(&race.phase, RACE_WAIT, __ATOMIC_RELEASE);
+	rc = arch_cpu_start_secondary(env->psci, (uint64_t)env->cpu1_mpidr, race_cpu1, NULL,
+	                              race_stack + sizeof(race_stack),
+	                              race_exception_stack + sizeof(race_exception_stack));
+	report("second_vcpu_started", rc == 0, "PSCI CPU_ON of affinity %#llx: %d",
+	       (unsigned long long)env->cpu1_mpidr, rc);
+	if (rc)
+		return;
+	__atomic_store_n(&race.phase, RACE_RUN, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < RACE_RESETS; i++) {
+		delay_us(2000);
+		if (vdrv_reset(d))
+			bad_resets++;
+		delay_us(1000);
+		if (vdrv_setup(d, 0, VDRV_QSIZE))
+			refused_setups++;
+	}
+	__atomic_store_n(&race.phase, RACE_STOP, __ATOMIC_RELEASE);
+	deadline = arch_timer_now_ns() + 1000000000ull;
+	while (race_phase() != RACE_STOPPED && arch_timer_now_ns() < deadline)
+		;
+	stopped = race_phase() == RACE_STOPPED;
+	log_info("hostile: reset race: %u resets, %u re-initialisations refused, vCPU 1 %u "
+	         "notifies, %u used.idx changes seen",
+	         RACE_RESETS, refused_setups, race.notifies, race.used_seen);
+	report("reset_race_second_vcpu", stopped && race.notifies > 0 && bad_resets == 0,
+	       "vCPU 1 %s after %u notifies; %u of %u resets did not read back status 0",
+	       stopped ? "stopped" : "did not stop", race.notifies, bad_resets, RACE_RESETS);
+	after("reset_race_second_vcpu", d, true);
+}
+
+int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env)
 {
 	int rc;
 
@@ -1192,11 +1322,12 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_ta
 	event_idx_attacks(rw);
 	if (ro)
 		readonly_attacks(ro);
-	if (backend >= 0)
-		grant_attacks(rw, (uint16_t)backend, grant_table_gpa);
+	if (env->backend >= 0)
+		grant_attacks(rw, (uint16_t)env->backend, env->grant_table_gpa);
 	else
 		report("grant_backend_domid", false,
 		       "no iommus = <&xen_grant_dma DOMID> in the DT");
+	reset_race(rw, env);
 	/* The last word: the device still serves and the disk is the pattern. */
 	after("final", rw, true);
 	return failures;

@@ -9,6 +9,7 @@
  * It provides boot/main.h's entry points in place of vdisk's boot/main.c.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include <libfdt.h>
 #include <xen/xen.h>
@@ -103,6 +104,28 @@ static int gic_setup(void)
 	return rc;
 }
 
+/* The affinity (reg) of a CPU node other than the one we run on, or -1 (devicetree cpus.yaml). */
+static int64_t other_cpu_mpidr(const void *fdt)
+{
+	int cpus = fdt_path_offset(fdt, "/cpus");
+	int node;
+
+	if (cpus < 0)
+		return -1;
+	fdt_for_each_subnode(node, fdt, cpus)
+	{
+		int len;
+		const char *type = fdt_getprop(fdt, node, "device_type", &len);
+		const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+
+		if (!type || strcmp(type, "cpu") || !reg || len < 4)
+			continue;
+		if (fdt32_to_cpu(reg[len / 4 - 1]) != 0) /* vCPU 0, where we run, has affinity 0 */
+			return fdt32_to_cpu(reg[len / 4 - 1]);
+	}
+	return -1;
+}
+
 /* Identity-maps each virtio,mmio window and probes it; returns how many block devices. */
 static unsigned int find_devices(const void *fdt)
 {
@@ -145,6 +168,7 @@ void main_start(uint64_t dtb_pa)
 {
 	const void *fdt = (const void *)(uintptr_t)dtb_pa;
 	struct vdrv *rw = NULL, *ro = NULL;
+	struct attacks_env env;
 	unsigned int count;
 	int failures;
 
@@ -184,7 +208,13 @@ void main_start(uint64_t dtb_pa)
 	log_info("GUEST-TEST: PASS devices");
 	if (dt.xen_region_count < 1)
 		backend_domid = -1; /* no grant-table region to map ours into */
-	failures = attacks_run(rw, ro, backend_domid, dt.xen_regions[0].base);
+	env = (struct attacks_env){
+	    .backend = backend_domid,
+	    .grant_table_gpa = dt.xen_regions[0].base,
+	    .psci = dt.psci,
+	    .cpu1_mpidr = other_cpu_mpidr(fdt),
+	};
+	failures = attacks_run(rw, ro, &env);
 	log_info("GUEST-SUMMARY: %d failure(s)", failures);
 	finish(failures ? 1 : 0, SHUTDOWN_poweroff);
 }

@@ -28,6 +28,7 @@
 # Env (optional):
 #   RIG_GUEST_KERNEL, RIG_GUEST_INITRD   other kernel / initramfs
 #   RIG_GUEST_MEMORY         MB (default 512; the blk initramfs unpacks to about 90 MB)
+#   RIG_GUEST_VCPUS          vCPUs (default 1)
 #   RIG_GUEST_TIMEOUT        seconds from unpause to the script's end (default 300)
 #   RIG_GUEST_POLL_MS        how often dom0 looks for the script's end (default 200; each look
 #                            is a grep and an `xl list`: benchmarks look less often)
@@ -70,7 +71,7 @@ rig_guest_run() { # NAME SCRIPT [DISK...]
 		echo "ramdisk = \"$_g_dir/initrd\""
 		echo "extra = \"console=hvc0 quiet deferred_probe_timeout=${RIG_GUEST_DEFERRED_PROBE:-0} ${RIG_GUEST_EXTRA:-}\""
 		echo "memory = ${RIG_GUEST_MEMORY:-512}"
-		echo "vcpus = 1"
+		echo "vcpus = ${RIG_GUEST_VCPUS:-1}"
 		echo 'on_crash = "preserve"'
 		[ -n "${RIG_GUEST_SECLABEL:-}" ] && echo "seclabel = \"$RIG_GUEST_SECLABEL\""
 		if [ $# -gt 0 ]; then
