@@ -156,7 +156,8 @@ void vmmio_needs_reset(struct vmmio_dev *dev);
  * address): not when it is the same as the last VMMIO_WARN_BURST ones for this device, which
  * is then only counted. A driver repeating a mistake in a loop (a notify storm) gets a few
  * lines, and "the last warning repeated N more time(s)" before the next different warning
- * or reset.
+ * or reset. A reset logs the count so far but does not start a new burst: a driver that
+ * resets between its mistakes is still counted, not logged.
  */
 bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt);
 /** Logs how often the last warning repeated, if it did, and forgets it. */

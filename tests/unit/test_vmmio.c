@@ -471,6 +471,30 @@ TEST(vmmio, a_reset_reports_suppressed_warnings)
 	EXPECT_CONTAINS(log_text, "the last warning repeated 5 more time(s)");
 }
 
+/*
+ * Found by the hostile rig guest's reset race: with the burst started again at every reset, a
+ * driver alternating a reset and a run of bad notifies got VMMIO_WARN_BURST lines per cycle.
+ */
+TEST(vmmio, resets_between_mistakes_do_not_start_new_bursts)
+{
+	setup();
+	log_capture_reset();
+	for (unsigned int cycle = 0; cycle < 5; cycle++) {
+		wr(VMMIO_REG_STATUS, 1);
+		for (unsigned int i = 0; i < 2 * VMMIO_WARN_BURST; i++)
+			EXPECT_EQ(wr(VMMIO_REG_QUEUE_NOTIFY, 0), -EINVAL);
+		wr(VMMIO_REG_STATUS, 0);
+	}
+	/* One burst, then per cycle its count and the reset's own line. */
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST + 5 * 2);
+	EXPECT_CONTAINS(log_text, "mmio-test: the last warning repeated 10 more time(s)");
+	EXPECT_CONTAINS(log_text, "mmio-test: the last warning repeated 20 more time(s)");
+	EXPECT_CONTAINS(log_text, "reset by the driver (status was 0x1)");
+	/* A different warning still ends the burst and is logged. */
+	EXPECT_EQ(wr(VMMIO_REG_MAGIC, 1), -EINVAL);
+	EXPECT_CONTAINS(log_text, "read-only register MagicValue");
+}
+
 TEST(vmmio, interrupt_status_and_ack)
 {
 	bring_up();
