@@ -15,6 +15,7 @@ while [ "$(g_now_ms)" -lt "$end" ]; do
 		dd if=/dev/vda of=/tmp/back bs=64k count=64 iflag=direct 2>/dev/null || bad=$((bad + 1))
 		cmp -s $f /tmp/back || { bad=$((bad + 1)); echo "STEADY: round $rounds: read-back differs"; }
 		rounds=$((rounds + 1))
+		echo "STEADY: round $rounds done"
 	done
 done
 g_metric rounds "$rounds"
