@@ -472,6 +472,42 @@ TEST(vblk, discard_zeroes_its_segments)
 	EXPECT_STREQ(log_text, "");
 }
 
+/*
+ * Requests that ask for much work each are served VBLK_BYTE_BUDGET at a time: write-zeroes of
+ * 32 segments that each clear the whole disk count 32 disk sizes a request.
+ */
+TEST(vblk, large_requests_are_served_one_byte_budget_at_a_time)
+{
+	uint64_t seg[VBLK_DWZ_SEG_MAX][3];
+	uint64_t request_bytes = VBLK_DWZ_SEG_MAX * (uint64_t)DISK_BYTES;
+	unsigned int per_pass =
+	    (unsigned int)((VBLK_BYTE_BUDGET + request_bytes - 1) / request_bytes);
+
+	ASSERT_TRUE(setup());
+	for (unsigned int i = 0; i < VBLK_DWZ_SEG_MAX; i++) {
+		seg[i][0] = 0;
+		seg[i][1] = DISK_SECTORS;
+		seg[i][2] = 0;
+	}
+	segments(seg, VBLK_DWZ_SEG_MAX);
+	for (unsigned int i = 0; i < 2 * per_pass + 1; i++)
+		simple(i, VBLK_T_WRITE_ZEROES, 0, DATA, 16 * VBLK_DWZ_SEG_MAX, false);
+	kick();
+	EXPECT_EQ(used_idx(), per_pass);
+	EXPECT_TRUE(vblk_pending(&blk));
+	vblk_serve_pending(&blk);
+	EXPECT_EQ(used_idx(), 2 * per_pass);
+	EXPECT_TRUE(vblk_pending(&blk));
+	vblk_serve_pending(&blk);
+	EXPECT_EQ(used_idx(), 2 * per_pass + 1);
+	EXPECT_FALSE(vblk_pending(&blk));
+	for (unsigned int i = 0; i < 2 * per_pass + 1; i++)
+		EXPECT_EQ(status_of(i), VBLK_S_OK);
+	memset(disk_want, 0, DISK_BYTES);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_STREQ(log_text, "");
+}
+
 TEST(vblk, write_zeroes_with_and_without_unmap)
 {
 	static const uint64_t seg[][3] = {{0, 1, 0}, {127, 1, VBLK_DWZ_F_UNMAP}};
