@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/barrier.h"
+#include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/vblk.h"
 #include "boot/log.h"
@@ -33,6 +35,10 @@ static uint8_t hdr_buf[64] __attribute__((aligned(16)));
 static volatile uint8_t status_buf[16] __attribute__((aligned(16)));
 static struct vdrv_desc table1[VQ_CHAIN_MAX + 2] __attribute__((aligned(16)));
 static struct vdrv_desc table2[4] __attribute__((aligned(16)));
+/* reset_with_requests_in_flight: one indirect table of 1 MiB of reads, for every chain. */
+#define FLIGHT_BUFS 8u
+static uint8_t flight_buf[VBLK_SIZE_MAX] __attribute__((aligned(4096)));
+static struct vdrv_desc flight_table[FLIGHT_BUFS + 2] __attribute__((aligned(16)));
 
 static int failures;
 static uint64_t rw_hash, ro_hash;
@@ -661,6 +667,58 @@ static void setup_attacks(struct vdrv *d)
 	after("reset_with_request_published", d, true);
 }
 
+static uint16_t used_idx_now(const struct vdrv *d)
+{
+	smp_rmb();
+	return __atomic_load_n((volatile uint16_t *)&d->rings->used[0] + 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A reset while vdisk still holds requests: a full queue of 1 MiB reads is more than one
+ * notify's byte budget (VBLK_BYTE_BUDGET), so vdisk answers the first ones in the notify and
+ * keeps the queue pending for its next passes; the reset comes right after the notify. Every
+ * request is then answered or untouched, and nothing is answered after the reset.
+ */
+static void inflight_attack(struct vdrv *d)
+{
+	uint64_t deadline;
+	uint16_t at_reset, later;
+	uint32_t served_status;
+	int rc = vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE_MAX);
+
+	if (rc || !(d->features & (1ull << VQ_F_INDIRECT_DESC))) {
+		report("reset_with_requests_in_flight", false, "setup %d, features %#llx", rc,
+		       (unsigned long long)d->features);
+		return;
+	}
+	set_hdr(VBLK_T_IN, 0);
+	flight_table[0] = HDR(1);
+	for (uint16_t i = 1; i <= FLIGHT_BUFS; i++)
+		flight_table[i] = desc((uintptr_t)flight_buf, sizeof(flight_buf),
+		                       VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, (uint16_t)(i + 1));
+	flight_table[FLIGHT_BUFS + 1] = STATUS;
+	for (uint16_t i = 0; i < VDRV_QSIZE_MAX; i++) {
+		d->rings->desc[i] =
+		    desc((uintptr_t)flight_table, sizeof(flight_table), VQ_DESC_F_INDIRECT, 0);
+		vdrv_publish(d, i);
+	}
+	vdrv_notify(d);
+	vdrv_reset(d);
+	at_reset = used_idx_now(d);
+	served_status = status_buf[0];
+	deadline = arch_timer_now_ns() + 500ull * 1000000u;
+	while (arch_timer_now_ns() < deadline)
+		;
+	later = used_idx_now(d);
+	report("reset_with_requests_in_flight",
+	       at_reset >= 1 && at_reset < VDRV_QSIZE_MAX && later == at_reset &&
+	           served_status == VBLK_S_OK,
+	       "%u of %u 1 MiB reads answered before the reset (status %#x), %u half a second "
+	       "after it: expected some, not all, and no change",
+	       at_reset, VDRV_QSIZE_MAX, served_status, later);
+	after("reset_with_requests_in_flight", d, true);
+}
+
 static void readonly_attacks(struct vdrv *d)
 {
 	struct vdrv_desc *t = d->rings->desc;
@@ -783,6 +841,7 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, int backend, uint64_t grant_ta
 	register_attacks(rw);
 	setup_attacks(rw);
 	indirect_attacks(rw);
+	inflight_attack(rw);
 	if (ro)
 		readonly_attacks(ro);
 	if (backend >= 0)
