@@ -340,17 +340,26 @@ static void ring_attacks(struct vdrv *d)
 	refused(d, 0, "indirect_not_negotiated", false);
 }
 
+/* Sets the device up with VIRTIO_F_INDIRECT_DESC; a failure is test `name`'s. */
+static bool setup_indirect(struct vdrv *d, const char *name, uint16_t qsize)
+{
+	int rc = vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, qsize);
+
+	if (rc || !(d->features & (1ull << VQ_F_INDIRECT_DESC))) {
+		report(name, false, "setup %d, features %#llx", rc,
+		       (unsigned long long)d->features);
+		return false;
+	}
+	return true;
+}
+
 /* Attacks with VIRTIO_F_INDIRECT_DESC negotiated (§2.7.5.3). */
 static void indirect_attacks(struct vdrv *d)
 {
 	struct vdrv_desc *t = d->rings->desc;
-	int rc = vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE);
 
-	if (rc || !(d->features & (1ull << VQ_F_INDIRECT_DESC))) {
-		report("indirect_setup", false, "setup %d, features %#llx", rc,
-		       (unsigned long long)d->features);
+	if (!setup_indirect(d, "indirect_setup", VDRV_QSIZE))
 		return;
-	}
 	/* First a good indirect read, so the failures below are about the attack. */
 	set_hdr(VBLK_T_IN, 0);
 	table1[0] = HDR(1);
@@ -684,13 +693,9 @@ static void inflight_attack(struct vdrv *d)
 	uint64_t deadline;
 	uint16_t at_reset, later;
 	uint32_t served_status;
-	int rc = vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE_MAX);
 
-	if (rc || !(d->features & (1ull << VQ_F_INDIRECT_DESC))) {
-		report("reset_with_requests_in_flight", false, "setup %d, features %#llx", rc,
-		       (unsigned long long)d->features);
+	if (!setup_indirect(d, "reset_with_requests_in_flight", VDRV_QSIZE_MAX))
 		return;
-	}
 	set_hdr(VBLK_T_IN, 0);
 	flight_table[0] = HDR(1);
 	for (uint16_t i = 1; i <= FLIGHT_BUFS; i++)
