@@ -46,7 +46,10 @@ static uint64_t rw_hash, ro_hash;
 static void report(const char *name, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* One GUEST-TEST line (tests/rig/lib/guest.sh turns it into rig test hostile.NAME). */
+/*
+ * One GUEST-TEST line (tests/rig/lib/guest.sh turns it into rig test hostile.NAME), and on a
+ * pass a line with what was observed.
+ */
 static void report(const char *name, bool ok, const char *fmt, ...)
 {
 	char why[160];
@@ -57,6 +60,8 @@ static void report(const char *name, bool ok, const char *fmt, ...)
 	va_end(ap);
 	if (ok) {
 		log_info("GUEST-TEST: PASS %s", name);
+		/* What was seen, for the record (the issue note lists each attack's outcome). */
+		log_info("hostile: %s: %s", name, why);
 	} else {
 		failures++;
 		log_info("GUEST-TEST: FAIL %s: %s", name, why);
