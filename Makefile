@@ -174,6 +174,8 @@ unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 unit_ramdisk_SRCS := blk/ramdisk.c
 unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
 	tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
+	arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 
