@@ -162,3 +162,81 @@ seed("xs_reply", "watch_events", bytes([0, XS_WATCH_OP]) + reply(b"OK\0") +
      reply(b"1") + bytes([XS_DISPATCH_OP, XS_UNWATCH_OP, 0]) + reply(b"OK\0"))
 seed("xs_reply", "oversized", bytes([0, XS_READ_OP]) + size(100) +
      struct.pack("<BBBH", P_MSG, 3, 0, 4200) + b"z" * 4200 + bytes([P_NOTHING] * 8))
+
+
+# ---- ioreq: a header, then actions; see fuzz_ioreq.c ----------------------------------------
+IO_START, IO_STOP, IO_POST, IO_RAW, IO_UPCALL, IO_POLL = range(6)
+IO_WIN = 0x02000000  # the window of header kind 0 (vdisk's)
+
+
+def io_header(domid=1, window=0, seed=0x0123456789ABCDEF, extra=b""):
+    return struct.pack("<HBQ", domid, window, seed) + extra
+
+
+def io_start(vcpus, fail=0, ports=None):
+    """A start; `ports`: the bind answers (0xFFFF fails that bind), one per vCPU bound."""
+    ports = list(range(0x10, 0x10 + vcpus)) if ports is None else ports
+    return struct.pack("<BBB", IO_START, vcpus, fail) + b"".join(struct.pack("<H", p) for p in ports)
+
+
+def io_post(vcpu, read=True, size=4, offset=0, data=0, invalidate=False, ptr=0, df=0,
+            state=None, typ=None, raw_size=None, count=None, addr=None):
+    ctl = (1 if read else 0) | {1: 0, 2: 1, 4: 2, 8: 3}[size] << 1 | (8 if invalidate else 0)
+    ctl |= (0x10 if addr is not None else 0) | ptr << 5 | df << 6
+    raw, fields = 0, b""
+    if state is not None:
+        raw, fields = raw | 1, fields + struct.pack("<B", state)
+    if typ is not None:
+        raw, fields = raw | 2, fields + struct.pack("<B", typ)
+    if raw_size is not None:
+        raw, fields = raw | 4, fields + struct.pack("<I", raw_size)
+    if count is not None:
+        raw, fields = raw | 8, fields + struct.pack("<I", count)
+    out = struct.pack("<BBB", IO_POST, vcpu, ctl | (0x80 if raw else 0))
+    out += (struct.pack("<B", raw) if raw else b"") + fields
+    out += struct.pack("<Q", addr) if addr is not None else struct.pack("<H", offset)
+    return out + struct.pack("<Q", data)
+
+
+def io_upcall(port=None, server_port=None, extra=0):
+    spec = 0x8000 | server_port if server_port is not None else port
+    return struct.pack("<BHB", IO_UPCALL, spec, extra)
+
+
+IO_POLL_B = bytes([IO_POLL])
+seed("ioreq", "linux_reads_writes", io_header() + io_start(2) +
+     io_post(0, True, 4, 0x000) + io_upcall(server_port=0) +
+     io_post(1, False, 4, 0x070, 0xF) + io_upcall(server_port=1) +
+     io_post(0, True, 1, 0x100) + io_post(1, True, 8, 0x108) + IO_POLL_B + bytes([IO_STOP]))
+seed("ioreq", "refused", io_header() + io_start(1) +
+     io_post(0, True, 4, 0x200) + IO_POLL_B +
+     io_post(0, True, 2, 0x1FF) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, ptr=1) + IO_POLL_B +
+     io_post(0, False, 4, 0x10, count=2) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, typ=0) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, raw_size=3) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, df=1, count=0) + IO_POLL_B +
+     io_post(0, True, 4, addr=0xFFFFFFFFFFFFFFFC) + IO_POLL_B +
+     io_post(0, True, 4, invalidate=True) + IO_POLL_B)
+seed("ioreq", "not_ready_other_vcpus", io_header() + io_start(2) +
+     io_post(5, True, 4, 0x0) + io_post(0, True, 4, 0x0, state=3) +
+     io_post(1, True, 4, 0x0, state=2) + io_upcall(port=7) + io_upcall(server_port=0) +
+     IO_POLL_B + io_post(1, True, 4, 0x4) + io_upcall(port=3000, extra=0x81) + io_upcall(server_port=1))
+seed("ioreq", "start_failures", io_header() + b"".join(io_start(2, f, []) for f in range(1, 7)) +
+     io_start(0, 0, []) + io_start(129, 0, []) +
+     struct.pack("<BBBI", IO_START, 0xFF, 0, 1000) + io_start(3, 0x08, [0x20, 0xFFFF]) +
+     io_start(3, 0x0B, []) + io_start(3) + bytes([IO_STOP, IO_STOP]))
+seed("ioreq", "posted_before_start", io_header() + io_post(0, True, 2, 0x8) +
+     io_post(3, False, 1, 0x9, 0x1FF) + io_start(4) + IO_POLL_B)
+seed("ioreq", "tiny_window", io_header(window=1, extra=struct.pack("<IB", 0x3000, 2)) +
+     io_start(1) + io_post(0, True, 4, 0x0) + io_post(0, True, 2, 0x0) + IO_POLL_B)
+seed("ioreq", "top_window", io_header(window=3, extra=struct.pack("<HH", 0x1FF, 0x200)) +
+     io_start(1) + io_post(0, True, 8, addr=0xFFFFFFFFFFFFFE00) + IO_POLL_B)
+seed("ioreq", "no_invalidate_op", io_header(window=4) + io_start(1) +
+     io_post(0, True, 4, invalidate=True) + IO_POLL_B)
+# An event on port 9 before the server binds it is masked as stray; binding unmasks it.
+seed("ioreq", "stray_then_bound", io_header() + io_upcall(port=9) + io_post(0, True, 4, 0x0) +
+     io_start(1, 0, [8]) + io_upcall(port=100) + io_post(0, True, 4, 0x0) + io_upcall(server_port=0))
+seed("ioreq", "raw_page", io_header() + struct.pack("<BHB", IO_RAW, 0x14, 4) + b"\x05\0\0\0" +
+     struct.pack("<BHB", IO_RAW, 0x1E, 2) + b"\x11\x01" + io_start(2) + IO_POLL_B)
+
