@@ -240,3 +240,58 @@ seed("ioreq", "stray_then_bound", io_header() + io_upcall(port=9) + io_post(0, T
 seed("ioreq", "raw_page", io_header() + struct.pack("<BHB", IO_RAW, 0x14, 4) + b"\x05\0\0\0" +
      struct.pack("<BHB", IO_RAW, 0x1E, 2) + b"\x11\x01" + io_start(2) + IO_POLL_B)
 
+
+# ---- gmem: u16 domid, then actions (op, guest, fate, ...); see fuzz_gmem.c ------------------
+GM_MAP, GM_RELEASE, GM_RESET, GM_INVALIDATE, GM_FINI, GM_INIT, GM_GRANT, GM_BURST = range(8)
+GM_W, GM_RING = 4, 8
+
+
+def gm_map(guest, kind, n, off=0, length=16, flags=0, fate=0, burst=None):
+    """kind 0: guest frame n (of 600 from 1 GiB), 1: grant n, 2: raw address n, 3: with bit 63.
+    length: an int (u8 or u32), "page" (to the page end) or "over" (one past it)."""
+    lmode = {"page": 2, "over": 3}.get(length, 0 if isinstance(length, int) and length < 256 else 1)
+    mode = kind | flags | lmode << 4
+    out = struct.pack("<BBBB", GM_BURST if burst else GM_MAP, guest, fate, mode)
+    if burst:
+        out += struct.pack("<H", burst)
+    out += struct.pack("<HH", n, off) if kind < 2 else struct.pack("<Q", n)
+    if lmode == 0:
+        out += struct.pack("<B", length)
+    elif lmode == 1:
+        out += struct.pack("<I", length)
+    return out
+
+
+def gm(op, guest=0, fate=0):
+    return struct.pack("<BBB", op, guest, fate)
+
+
+def gm_grant(guest, ref, state):
+    return struct.pack("<BBBB", GM_GRANT, guest, ref, state)
+
+
+# Rings in grants 0..2 (the used ring written), a request's buffers in 40..43, released.
+ring = gm_map(0, 1, 0, 0, 16, GM_RING) + gm_map(0, 1, 1, 2, 2, GM_RING) + gm_map(0, 1, 2, 2, 2, GM_RING | GM_W)
+req = gm_map(0, 1, 40, 0, 16) + gm_map(0, 1, 41, 0xF00, "page") + gm_map(0, 1, 42, 0, 0x100) + gm_map(0, 1, 43, 0, 1, GM_W)
+seed("gmem", "grant_requests", struct.pack("<H", 3) + ring + req + gm(GM_RELEASE) + ring + req +
+     gm(GM_RELEASE) + gm(GM_RESET) + ring)
+seed("gmem", "foreign_cache", struct.pack("<H", 3) + gm_map(0, 0, 1, 0x10, 16, GM_RING) +
+     gm_map(0, 0, 1, 0x20, 8) + gm_map(0, 0, 2, 0, "page", GM_W) + gm_map(1, 0, 1, 0, 4) +
+     gm(GM_RELEASE) + gm(GM_RESET) + gm(GM_INVALIDATE) + gm_map(0, 0, 1, 0, 4))
+seed("gmem", "eviction", struct.pack("<H", 3) + gm_map(0, 0, 0, 0, 64, burst=300) +
+     gm_map(0, 1, 0, 0, 64, GM_RING, burst=300) + gm_map(0, 0, 100, 0, 8, GM_W, burst=100) +
+     gm(GM_RELEASE) + gm(GM_RESET))
+seed("gmem", "read_only_grants", struct.pack("<H", 3) + gm_map(0, 1, 7, 0, 4, GM_RING) +
+     gm_map(0, 1, 7, 0x40, 4, GM_RING | GM_W) + gm_grant(0, 9, 1) + gm_map(0, 1, 9, 0, 4) +
+     gm_map(0, 1, 9, 0, 4, GM_W) + gm_grant(0, 10, 2) + gm_map(0, 1, 10, 0, 4) + gm(GM_RELEASE))
+seed("gmem", "refusals", struct.pack("<H", 3) + gm_map(0, 2, 0x0001000040000000) +
+     gm_map(0, 3, 0x8000100000000000) + gm_map(0, 0, 3, 0, 0) + gm_map(0, 0, 3, 0x10, "over") +
+     gm_map(0, 1, 3, 0xFFF, 2) + gm_map(0, 0, 0xFF, 0, 4) + gm(GM_FINI) + gm_map(0, 0, 3, 0, 4) +
+     b"".join(gm_map(1, 2, 0x7FFF000000000000 >> s) for s in range(20)))
+seed("gmem", "xen_failures", struct.pack("<H", 3) + gm_map(0, 1, 5, fate=0x12) +
+     gm_map(0, 0, 5, fate=0x33) + gm_map(0, 1, 6) + gm_map(0, 1, 7) + gm(GM_RELEASE, 0, 0x18) +
+     gm_map(0, 1, 8, flags=GM_RING) + gm_map(0, 1, 9, flags=GM_RING) + gm(GM_RESET, 0, 0x0C) +
+     gm_map(0, 0, 10) + gm(GM_INVALIDATE, 0, 0x08) + gm_map(0, 0, 0, 0, 8, burst=40, fate=0x02))
+seed("gmem", "fini_init", struct.pack("<H", 0xFFFF) + gm_map(0, 0, 1) + gm_map(1, 1, 1) +
+     gm(GM_FINI, 0) + gm(GM_INIT, 0, 0x80) + gm_map(0, 0, 1) + gm(GM_INIT, 0) + gm_map(0, 0, 1) +
+     gm(GM_INIT, 1) + gm_map(1, 1, 1, 0, 4, GM_RING))
