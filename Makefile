@@ -175,6 +175,8 @@ unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 unit_ramdisk_SRCS := blk/ramdisk.c
 unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
 	tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
+	arch/fake/fake.c boot/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 
@@ -223,6 +225,9 @@ fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c
 fuzz_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c
 fuzz_target_SRCS  := blk/target.c
 fuzz_backend_check_SRCS := boot/backend_check.c blk/target.c
+fuzz_gmem_SRCS    := hyp/gmem.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c
+fuzz_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
+	arch/fake/fake.c boot/log.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 # One compile per target: a few files each, and every one of them instrumented for coverage.

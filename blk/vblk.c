@@ -220,6 +220,7 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 		int rc = discard ? disk->ops->discard(disk, sector, n)
 		                 : disk->ops->write_zeroes(disk, sector, n, unmap);
 
+		blk->pass_bytes += (uint64_t)n * DISK_SECTOR_SIZE;
 		if (rc) {
 			req_warn(blk, c, "disk %s of sectors %llu+%u failed (%d)", what,
 			         (unsigned long long)sector, n, rc);
@@ -296,12 +297,14 @@ int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt)
 	unsigned int served = 0;
 	int rc;
 
+	blk->pass_bytes = 0;
 	while ((rc = vq_pop(vq, &blk->chain)) == 0) {
+		blk->pass_bytes += (uint64_t)blk->chain.readable_len + blk->chain.writable_len;
 		rc = handle(blk, vq, &blk->chain);
 		if (rc)
 			break;
 		completed_count++;
-		if (++served == VBLK_BUDGET) {
+		if (++served == VBLK_BUDGET || blk->pass_bytes >= VBLK_BYTE_BUDGET) {
 			rc = VBLK_MORE;
 			break;
 		}

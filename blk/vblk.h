@@ -2,9 +2,9 @@
  * virtio-blk device (virtio 1.2 §5.2) over a struct disk, behind a virtio-mmio transport.
  * The IOREQ side drives blk->mmio with vmmio_read/vmmio_write/vmmio_irq_take; a write to
  * QueueNotify runs vblk_process on that queue before the write returns, for at most
- * VBLK_BUDGET requests: a guest that keeps its queue full must not keep vdisk from its other
- * guests. What is left is vblk_pending; the caller runs vblk_serve_pending when the others
- * have had their turn.
+ * VBLK_BUDGET requests or VBLK_BYTE_BUDGET bytes: a guest that keeps its queue full, or fills
+ * it with the largest requests, must not keep vdisk from its other guests. What is left is
+ * vblk_pending; the caller runs vblk_serve_pending when the others have had their turn.
  */
 #ifndef BLK_VBLK_H
 #define BLK_VBLK_H
@@ -52,7 +52,7 @@
 #define VBLK_SEG_MAX         (VQ_CHAIN_MAX - 2u) /* data buffers, besides header and status */
 #define VBLK_SIZE_MAX        (128u * 1024u)
 #define VBLK_DWZ_SEG_MAX     32u
-#define VBLK_DWZ_SECTORS_MAX (1u << 21)
+#define VBLK_DWZ_SECTORS_MAX (1u << 14) /* 8 MiB a segment: 256 MiB a request at most */
 /** Data moves between the guest and the disk through a buffer of this size. */
 #define VBLK_BOUNCE_SIZE 4096u
 
@@ -101,13 +101,20 @@ struct vblk {
 	struct vblk_config config;
 	char serial[VBLK_ID_BYTES];
 	struct vq_chain chain;
-	uint32_t pending; /* queues left with requests at the end of a budget, a bit each */
+	uint32_t pending;    /* queues left with requests at the end of a budget, a bit each */
+	uint64_t pass_bytes; /* what the requests of this vblk_process call moved or cleared */
 	uint8_t bounce[VBLK_BOUNCE_SIZE];
 };
 
 /** The most requests one vblk_process call answers (a full queue of the largest size). */
 #define VBLK_BUDGET VQ_SIZE_MAX
-/** What vblk_process returns when it stopped at VBLK_BUDGET with requests perhaps left. */
+/**
+ * The bytes after which one vblk_process call stops: each request counts its buffers, and a
+ * discard or write-zeroes the sectors it clears, so the time one call takes is bounded by
+ * this plus one request (32 MiB of buffers, or 32 segments of VBLK_DWZ_SECTORS_MAX).
+ */
+#define VBLK_BYTE_BUDGET (8u * 1024u * 1024u)
+/** What vblk_process returns when it stopped at a budget with requests perhaps left. */
 #define VBLK_MORE 1
 
 /**
@@ -118,7 +125,8 @@ struct vblk {
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
               const struct vq_mem *mem);
 /**
- * Answers the requests available on `vq` (virtio 1.2 §5.2.6), at most VBLK_BUDGET of them,
+ * Answers the requests available on `vq` (virtio 1.2 §5.2.6), within VBLK_BUDGET and
+ * VBLK_BYTE_BUDGET,
  * setting *interrupt if the driver wants a used buffer notification (§2.7.7); returns 0 when
  * the queue is empty, VBLK_MORE at the budget, -ENODEV, or VQ_BROKEN when the driver broke
  * the queue and the device must set DEVICE_NEEDS_RESET (§2.1.2).

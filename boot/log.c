@@ -84,3 +84,38 @@ size_t log_lost_bytes(void)
 {
 	return early_lost;
 }
+
+void log_limit_init(struct log_limit *limit, const char *who)
+{
+	memset(limit, 0, sizeof(*limit));
+	limit->who = who;
+}
+
+bool log_limit_allow(struct log_limit *limit, const char *fmt)
+{
+	uint64_t now = arch_timer_now_ns();
+	uint32_t *lines = &limit->other_lines;
+
+	if (!limit->started || now - limit->start_ns >= LOG_LIMIT_PERIOD_NS) {
+		if (limit->missed)
+			log_warn("%s: %u more line(s) about it were not logged in the last %llu s",
+			         limit->who, limit->missed,
+			         (unsigned long long)((now - limit->start_ns) / 1000000000u));
+		log_limit_init(limit, limit->who);
+		limit->started = true;
+		limit->start_ns = now;
+	}
+	for (unsigned int i = 0; i < LOG_LIMIT_FORMATS; i++) {
+		if (limit->format[i].fmt == fmt || !limit->format[i].fmt) {
+			limit->format[i].fmt = fmt;
+			lines = &limit->format[i].lines;
+			break;
+		}
+	}
+	if (*lines < LOG_LIMIT_LINES) {
+		(*lines)++;
+		return true;
+	}
+	limit->missed++;
+	return false;
+}

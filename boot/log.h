@@ -2,7 +2,9 @@
 #ifndef BOOT_LOG_H
 #define BOOT_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /** Severities, lowest number most severe; lines above the current level are dropped. */
 enum log_level {
@@ -23,6 +25,39 @@ void log_set_sink(log_sink_fn sink);
 void log_set_level(enum log_level level);
 /** Returns the number of bytes written before any console existed and lost for lack of room. */
 size_t log_lost_bytes(void);
+
+/** How many lines of one format a log_limit lets through in each period. */
+#define LOG_LIMIT_LINES     10u
+#define LOG_LIMIT_PERIOD_NS (10ull * 1000000000ull)
+/** How many formats a log_limit tells apart; the rest share one count. */
+#define LOG_LIMIT_FORMATS 16u
+
+/**
+ * A budget of log lines for one source an untrusted party controls (a guest's device), per
+ * format as printk_ratelimited is per call site: each format gets LOG_LIMIT_LINES lines per
+ * LOG_LIMIT_PERIOD_NS, so a driver that breaks and resets its device in a loop cannot flood
+ * the console, while each different complaint still gets its line. Fields are private to
+ * log.c.
+ */
+struct log_limit {
+	const char *who; /* names the source in the "not logged" line */
+	uint64_t start_ns;
+	bool started;
+	uint32_t missed;
+	uint32_t other_lines; /* formats past the table */
+	struct {
+		const char *fmt;
+		uint32_t lines;
+	} format[LOG_LIMIT_FORMATS];
+};
+
+/** Starts a budget for lines about `who` (kept by pointer: it must outlive the limit). */
+void log_limit_init(struct log_limit *limit, const char *who);
+/**
+ * Whether one more line with format `fmt` (a string literal: compared by address) may be
+ * logged. When a new period begins, first logs how many lines the last one held back.
+ */
+bool log_limit_allow(struct log_limit *limit, const char *fmt);
 
 #define log_error(...) log_printf(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)

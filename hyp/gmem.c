@@ -6,9 +6,6 @@
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
 
-/* How many refused addresses and failed unmaps per guest get a log line. */
-#define GMEM_LOG_MAX 16
-
 /* Which grant mappings unmap_grants() drops. */
 enum grant_pick {
 	PICK_BUFFERS, /* release(): the buffers of the request just finished */

@@ -42,6 +42,8 @@
 #define GMEM_GRANT_BIT (1ull << 63)
 /** Bits that a guest-physical (non-grant) address must not have. */
 #define GMEM_GPA_RESERVED (0x7fffull << 48)
+/** How many refused addresses and failed unmaps of one guest get a log line (per gmem_init). */
+#define GMEM_LOG_MAX 16
 
 /** One mapped page: which guest frame or grant sits in which of our frames. */
 struct gmem_slot {

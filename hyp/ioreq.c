@@ -36,7 +36,8 @@ static bool valid_copy(const struct ioreq_server *s, const struct ioreq *req)
 		return false;
 	if (size != 1 && size != 2 && size != 4 && size != 8)
 		return false;
-	return req->addr >= s->base && req->addr - s->base <= s->size - size;
+	/* A window smaller than the access must not wrap the subtraction below. */
+	return size <= s->size && req->addr >= s->base && req->addr - s->base <= s->size - size;
 }
 
 static void complete(struct ioreq_server *s, uint32_t vcpu, struct ioreq *slot, uint64_t data)
@@ -60,12 +61,18 @@ static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 {
 	struct ioreq *slot = &s->page->vcpu_ioreq[vcpu];
 	struct ioreq req;
-	uint64_t data = ~0ull;
+	uint64_t mask, data;
 
 	if (((volatile struct ioreq *)slot)->state != STATE_IOREQ_READY)
 		return;
 	smp_rmb(); /* the state before the fields it covers */
 	memcpy(&req, (const void *)slot, sizeof(req));
+	/*
+	 * A read answers only the bits of its size, refused or not: Xen 4.17's handle_ioserv()
+	 * puts data in the guest's register as it is, expecting the rest zeroed.
+	 */
+	mask = req.size >= 1 && req.size < 8 ? (1ull << (req.size * 8)) - 1 : ~0ull;
+	data = mask;
 
 	if (req.type == IOREQ_TYPE_INVALIDATE) {
 		if (s->ops->invalidate)
@@ -73,7 +80,6 @@ static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 		data = req.data;
 	} else if (req.type == IOREQ_TYPE_COPY && valid_copy(s, &req)) {
 		uint64_t offset = req.addr - s->base;
-		uint64_t mask = req.size == 8 ? ~0ull : (1ull << (req.size * 8)) - 1;
 
 		if (req.dir == IOREQ_READ) {
 			data = s->ops->read(s->ctx, offset, req.size) & mask;

@@ -20,6 +20,10 @@
 			log_warn(fmt, ##__VA_ARGS__);                                              \
 	} while (0)
 
+/* The lines a break-and-reset loop repeats, held back by the device's log_limit too. */
+#define RESET_LINE       "%s: reset by the driver (status was 0x%x)"
+#define NEEDS_RESET_LINE "%s: device needs reset (status 0x%x)"
+
 #define R  1u
 #define W  2u
 #define RW (R | W)
@@ -68,15 +72,16 @@ static const struct reg regs[] = {
 bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt)
 {
 	if (fmt == dev->warn_last) {
-		if (++dev->warn_count <= VMMIO_WARN_BURST)
-			return true;
-		dev->warn_repeats++;
-		return false;
+		if (++dev->warn_count > VMMIO_WARN_BURST) {
+			dev->warn_repeats++;
+			return false;
+		}
+	} else {
+		vmmio_warn_flush(dev);
+		dev->warn_last = fmt;
+		dev->warn_count = 1;
 	}
-	vmmio_warn_flush(dev);
-	dev->warn_last = fmt;
-	dev->warn_count = 1;
-	return true;
+	return log_limit_allow(&dev->limit, fmt);
 }
 
 /* Logs how many times the last warning was left out since this was last said, if any. */
@@ -118,8 +123,10 @@ int vmmio_init(struct vmmio_dev *dev, const struct vmmio_config *cfg)
 		return -EINVAL;
 	memset(dev, 0, sizeof(*dev));
 	dev->cfg = *cfg;
+	log_limit_init(&dev->limit, dev->cfg.name);
 	for (uint32_t i = 0; i < cfg->queue_count; i++) {
 		vq_init(&dev->queue[i].vq, cfg->mem, cfg->name, (uint16_t)i, cfg->seg_len_max);
+		dev->queue[i].vq.limit = &dev->limit;
 		dev->queue[i].num = cfg->queue_num_max;
 	}
 	return 0;
@@ -300,8 +307,8 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 		 * guest's reset race: ten lines per reset).
 		 */
 		report_repeats(dev);
-		if (old != 0)
-			log_info("%s: reset by the driver (status was 0x%x)", dev->cfg.name, old);
+		if (old != 0 && log_limit_allow(&dev->limit, RESET_LINE))
+			log_info(RESET_LINE, dev->cfg.name, old);
 		reset_state(dev);
 		if (dev->cfg.ops->reset)
 			dev->cfg.ops->reset(dev->cfg.ctx);
@@ -540,7 +547,8 @@ void vmmio_needs_reset(struct vmmio_dev *dev)
 	if (dev->status & VMMIO_STATUS_DEVICE_NEEDS_RESET)
 		return;
 	dev->status |= VMMIO_STATUS_DEVICE_NEEDS_RESET;
-	log_warn("%s: device needs reset (status 0x%x)", dev->cfg.name, dev->status);
+	if (log_limit_allow(&dev->limit, NEEDS_RESET_LINE))
+		log_warn(NEEDS_RESET_LINE, dev->cfg.name, dev->status);
 	if (dev->status & VMMIO_STATUS_DRIVER_OK)
 		vmmio_interrupt(dev, VMMIO_INT_CONFIG);
 }

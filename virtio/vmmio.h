@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot/log.h"
 #include "virtio/vq.h"
 
 /* Register offsets (virtio 1.2 §4.2.2). */
@@ -118,6 +119,7 @@ struct vmmio_dev {
 	const char *warn_last; /* format of the last warning (vmmio_warn_allowed) */
 	uint32_t warn_count;   /* how many times in a row it came */
 	uint32_t warn_repeats; /* how many of those were not logged */
+	struct log_limit limit; /* every line about the driver, per format; kept across resets */
 	struct vmmio_queue queue[VMMIO_QUEUE_MAX];
 };
 
@@ -160,6 +162,7 @@ void vmmio_needs_reset(struct vmmio_dev *dev);
  * resets between its mistakes is still counted, not logged.
  */
 bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt);
+/* (Then the device's log_limit, which also holds back its queues' and reset lines.) */
 /** Logs how often the last warning repeated, if it did, and forgets it. */
 void vmmio_warn_flush(struct vmmio_dev *dev);
 

@@ -26,7 +26,11 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 /* Keeps the compiler from reading guest memory again instead of using the copy. */
 #define compiler_barrier() __asm__ volatile("" ::: "memory")
 
-#define vq_warn(vq, fmt, ...) log_warn("%s: queue %u: " fmt, (vq)->name, (vq)->index, ##__VA_ARGS__)
+#define vq_warn(vq, fmt, ...)                                                                      \
+	do {                                                                                       \
+		if (!(vq)->limit || log_limit_allow((vq)->limit, fmt))                             \
+			log_warn("%s: queue %u: " fmt, (vq)->name, (vq)->index, ##__VA_ARGS__);    \
+	} while (0)
 
 static uint16_t get_le16(const uint8_t *p)
 {

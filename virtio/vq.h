@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct log_limit;
+
 /**
  * An address as the frontend's driver wrote it in a ring (virtio 1.2 §2.7.5): guest-physical,
  * or a Xen grant-DMA address (bit 63 set) when the frontend uses grants; map() decodes it.
@@ -105,6 +107,7 @@ struct vq_chain {
 struct vq {
 	const struct vq_mem *mem;
 	const char *name; /* the device, for log lines */
+	struct log_limit *limit; /* the device's budget of log lines, or NULL */
 	uint16_t index;
 	uint32_t seg_len_max;
 

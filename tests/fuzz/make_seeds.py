@@ -162,3 +162,136 @@ seed("xs_reply", "watch_events", bytes([0, XS_WATCH_OP]) + reply(b"OK\0") +
      reply(b"1") + bytes([XS_DISPATCH_OP, XS_UNWATCH_OP, 0]) + reply(b"OK\0"))
 seed("xs_reply", "oversized", bytes([0, XS_READ_OP]) + size(100) +
      struct.pack("<BBBH", P_MSG, 3, 0, 4200) + b"z" * 4200 + bytes([P_NOTHING] * 8))
+
+
+# ---- ioreq: a header, then actions; see fuzz_ioreq.c ----------------------------------------
+IO_START, IO_STOP, IO_POST, IO_RAW, IO_UPCALL, IO_POLL = range(6)
+IO_WIN = 0x02000000  # the window of header kind 0 (vdisk's)
+
+
+def io_header(domid=1, window=0, seed=0x0123456789ABCDEF, extra=b""):
+    return struct.pack("<HBQ", domid, window, seed) + extra
+
+
+def io_start(vcpus, fail=0, ports=None):
+    """A start; `ports`: the bind answers (0xFFFF fails that bind), one per vCPU bound."""
+    ports = list(range(0x10, 0x10 + vcpus)) if ports is None else ports
+    return struct.pack("<BBB", IO_START, vcpus, fail) + b"".join(struct.pack("<H", p) for p in ports)
+
+
+def io_post(vcpu, read=True, size=4, offset=0, data=0, invalidate=False, ptr=0, df=0,
+            state=None, typ=None, raw_size=None, count=None, addr=None):
+    ctl = (1 if read else 0) | {1: 0, 2: 1, 4: 2, 8: 3}[size] << 1 | (8 if invalidate else 0)
+    ctl |= (0x10 if addr is not None else 0) | ptr << 5 | df << 6
+    raw, fields = 0, b""
+    if state is not None:
+        raw, fields = raw | 1, fields + struct.pack("<B", state)
+    if typ is not None:
+        raw, fields = raw | 2, fields + struct.pack("<B", typ)
+    if raw_size is not None:
+        raw, fields = raw | 4, fields + struct.pack("<I", raw_size)
+    if count is not None:
+        raw, fields = raw | 8, fields + struct.pack("<I", count)
+    out = struct.pack("<BBB", IO_POST, vcpu, ctl | (0x80 if raw else 0))
+    out += (struct.pack("<B", raw) if raw else b"") + fields
+    out += struct.pack("<Q", addr) if addr is not None else struct.pack("<H", offset)
+    return out + struct.pack("<Q", data)
+
+
+def io_upcall(port=None, server_port=None, extra=0):
+    spec = 0x8000 | server_port if server_port is not None else port
+    return struct.pack("<BHB", IO_UPCALL, spec, extra)
+
+
+IO_POLL_B = bytes([IO_POLL])
+seed("ioreq", "linux_reads_writes", io_header() + io_start(2) +
+     io_post(0, True, 4, 0x000) + io_upcall(server_port=0) +
+     io_post(1, False, 4, 0x070, 0xF) + io_upcall(server_port=1) +
+     io_post(0, True, 1, 0x100) + io_post(1, True, 8, 0x108) + IO_POLL_B + bytes([IO_STOP]))
+seed("ioreq", "refused", io_header() + io_start(1) +
+     io_post(0, True, 4, 0x200) + IO_POLL_B +
+     io_post(0, True, 2, 0x1FF) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, ptr=1) + IO_POLL_B +
+     io_post(0, False, 4, 0x10, count=2) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, typ=0) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, raw_size=3) + IO_POLL_B +
+     io_post(0, True, 4, 0x10, df=1, count=0) + IO_POLL_B +
+     io_post(0, True, 4, addr=0xFFFFFFFFFFFFFFFC) + IO_POLL_B +
+     io_post(0, True, 4, invalidate=True) + IO_POLL_B)
+seed("ioreq", "not_ready_other_vcpus", io_header() + io_start(2) +
+     io_post(5, True, 4, 0x0) + io_post(0, True, 4, 0x0, state=3) +
+     io_post(1, True, 4, 0x0, state=2) + io_upcall(port=7) + io_upcall(server_port=0) +
+     IO_POLL_B + io_post(1, True, 4, 0x4) + io_upcall(port=3000, extra=0x81) + io_upcall(server_port=1))
+seed("ioreq", "start_failures", io_header() + b"".join(io_start(2, f, []) for f in range(1, 7)) +
+     io_start(0, 0, []) + io_start(129, 0, []) +
+     struct.pack("<BBBI", IO_START, 0xFF, 0, 1000) + io_start(3, 0x08, [0x20, 0xFFFF]) +
+     io_start(3, 0x0B, []) + io_start(3) + bytes([IO_STOP, IO_STOP]))
+seed("ioreq", "posted_before_start", io_header() + io_post(0, True, 2, 0x8) +
+     io_post(3, False, 1, 0x9, 0x1FF) + io_start(4) + IO_POLL_B)
+seed("ioreq", "tiny_window", io_header(window=1, extra=struct.pack("<IB", 0x3000, 2)) +
+     io_start(1) + io_post(0, True, 4, 0x0) + io_post(0, True, 2, 0x0) + IO_POLL_B)
+seed("ioreq", "top_window", io_header(window=3, extra=struct.pack("<HH", 0x1FF, 0x200)) +
+     io_start(1) + io_post(0, True, 8, addr=0xFFFFFFFFFFFFFE00) + IO_POLL_B)
+seed("ioreq", "no_invalidate_op", io_header(window=4) + io_start(1) +
+     io_post(0, True, 4, invalidate=True) + IO_POLL_B)
+# An event on port 9 before the server binds it is masked as stray; binding unmasks it.
+seed("ioreq", "stray_then_bound", io_header() + io_upcall(port=9) + io_post(0, True, 4, 0x0) +
+     io_start(1, 0, [8]) + io_upcall(port=100) + io_post(0, True, 4, 0x0) + io_upcall(server_port=0))
+seed("ioreq", "raw_page", io_header() + struct.pack("<BHB", IO_RAW, 0x14, 4) + b"\x05\0\0\0" +
+     struct.pack("<BHB", IO_RAW, 0x1E, 2) + b"\x11\x01" + io_start(2) + IO_POLL_B)
+
+
+# ---- gmem: u16 domid, then actions (op, guest, fate, ...); see fuzz_gmem.c ------------------
+GM_MAP, GM_RELEASE, GM_RESET, GM_INVALIDATE, GM_FINI, GM_INIT, GM_GRANT, GM_BURST = range(8)
+GM_W, GM_RING = 4, 8
+
+
+def gm_map(guest, kind, n, off=0, length=16, flags=0, fate=0, burst=None):
+    """kind 0: guest frame n (of 600 from 1 GiB), 1: grant n, 2: raw address n, 3: with bit 63.
+    length: an int (u8 or u32), "page" (to the page end) or "over" (one past it)."""
+    lmode = {"page": 2, "over": 3}.get(length, 0 if isinstance(length, int) and length < 256 else 1)
+    mode = kind | flags | lmode << 4
+    out = struct.pack("<BBBB", GM_BURST if burst else GM_MAP, guest, fate, mode)
+    if burst:
+        out += struct.pack("<H", burst)
+    out += struct.pack("<HH", n, off) if kind < 2 else struct.pack("<Q", n)
+    if lmode == 0:
+        out += struct.pack("<B", length)
+    elif lmode == 1:
+        out += struct.pack("<I", length)
+    return out
+
+
+def gm(op, guest=0, fate=0):
+    return struct.pack("<BBB", op, guest, fate)
+
+
+def gm_grant(guest, ref, state):
+    return struct.pack("<BBBB", GM_GRANT, guest, ref, state)
+
+
+# Rings in grants 0..2 (the used ring written), a request's buffers in 40..43, released.
+ring = gm_map(0, 1, 0, 0, 16, GM_RING) + gm_map(0, 1, 1, 2, 2, GM_RING) + gm_map(0, 1, 2, 2, 2, GM_RING | GM_W)
+req = gm_map(0, 1, 40, 0, 16) + gm_map(0, 1, 41, 0xF00, "page") + gm_map(0, 1, 42, 0, 0x100) + gm_map(0, 1, 43, 0, 1, GM_W)
+seed("gmem", "grant_requests", struct.pack("<H", 3) + ring + req + gm(GM_RELEASE) + ring + req +
+     gm(GM_RELEASE) + gm(GM_RESET) + ring)
+seed("gmem", "foreign_cache", struct.pack("<H", 3) + gm_map(0, 0, 1, 0x10, 16, GM_RING) +
+     gm_map(0, 0, 1, 0x20, 8) + gm_map(0, 0, 2, 0, "page", GM_W) + gm_map(1, 0, 1, 0, 4) +
+     gm(GM_RELEASE) + gm(GM_RESET) + gm(GM_INVALIDATE) + gm_map(0, 0, 1, 0, 4))
+seed("gmem", "eviction", struct.pack("<H", 3) + gm_map(0, 0, 0, 0, 64, burst=300) +
+     gm_map(0, 1, 0, 0, 64, GM_RING, burst=300) + gm_map(0, 0, 100, 0, 8, GM_W, burst=100) +
+     gm(GM_RELEASE) + gm(GM_RESET))
+seed("gmem", "read_only_grants", struct.pack("<H", 3) + gm_map(0, 1, 7, 0, 4, GM_RING) +
+     gm_map(0, 1, 7, 0x40, 4, GM_RING | GM_W) + gm_grant(0, 9, 1) + gm_map(0, 1, 9, 0, 4) +
+     gm_map(0, 1, 9, 0, 4, GM_W) + gm_grant(0, 10, 2) + gm_map(0, 1, 10, 0, 4) + gm(GM_RELEASE))
+seed("gmem", "refusals", struct.pack("<H", 3) + gm_map(0, 2, 0x0001000040000000) +
+     gm_map(0, 3, 0x8000100000000000) + gm_map(0, 0, 3, 0, 0) + gm_map(0, 0, 3, 0x10, "over") +
+     gm_map(0, 1, 3, 0xFFF, 2) + gm_map(0, 0, 0xFF, 0, 4) + gm(GM_FINI) + gm_map(0, 0, 3, 0, 4) +
+     b"".join(gm_map(1, 2, 0x7FFF000000000000 >> s) for s in range(20)))
+seed("gmem", "xen_failures", struct.pack("<H", 3) + gm_map(0, 1, 5, fate=0x12) +
+     gm_map(0, 0, 5, fate=0x33) + gm_map(0, 1, 6) + gm_map(0, 1, 7) + gm(GM_RELEASE, 0, 0x18) +
+     gm_map(0, 1, 8, flags=GM_RING) + gm_map(0, 1, 9, flags=GM_RING) + gm(GM_RESET, 0, 0x0C) +
+     gm_map(0, 0, 10) + gm(GM_INVALIDATE, 0, 0x08) + gm_map(0, 0, 0, 0, 8, burst=40, fate=0x02))
+seed("gmem", "fini_init", struct.pack("<H", 0xFFFF) + gm_map(0, 0, 1) + gm_map(1, 1, 1) +
+     gm(GM_FINI, 0) + gm(GM_INIT, 0, 0x80) + gm_map(0, 0, 1) + gm(GM_INIT, 0) + gm_map(0, 0, 1) +
+     gm(GM_INIT, 1) + gm_map(1, 1, 1, 0, 4, GM_RING))

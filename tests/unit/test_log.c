@@ -180,3 +180,38 @@ TEST(log, each_line_is_one_sink_call)
 	log_info("b");
 	EXPECT_EQ(sink_calls, 2);
 }
+
+/* Each format has its own budget per period; formats past the table share one. */
+TEST(log, a_limit_counts_each_format_and_reports_what_it_held_back)
+{
+	static const char *const many[] = {"f0",  "f1",  "f2",  "f3",  "f4",  "f5",
+	                                   "f6",  "f7",  "f8",  "f9",  "f10", "f11",
+	                                   "f12", "f13", "f14", "f15", "f16"};
+	struct log_limit limit;
+	unsigned int allowed = 0;
+
+	setup();
+	log_limit_init(&limit, "dom7/51712");
+	for (unsigned int i = 0; i < 3 * LOG_LIMIT_LINES; i++)
+		allowed += log_limit_allow(&limit, "a");
+	EXPECT_EQ(allowed, LOG_LIMIT_LINES);
+	EXPECT_TRUE(log_limit_allow(&limit, "b"));
+	/* 14 more formats fill the table; three more share one count past it. */
+	allowed = 0;
+	for (unsigned int round = 0; round < LOG_LIMIT_LINES; round++)
+		for (unsigned int i = 0; i < 17; i++)
+			allowed += log_limit_allow(&limit, many[i]);
+	EXPECT_EQ(allowed, 14 * LOG_LIMIT_LINES + LOG_LIMIT_LINES);
+	EXPECT_EQ(out_len, 0u); /* the limit logs nothing itself within a period */
+	fake_time_ns += LOG_LIMIT_PERIOD_NS - 1;
+	EXPECT_FALSE(log_limit_allow(&limit, "a"));
+	fake_time_ns += 1;
+	EXPECT_TRUE(log_limit_allow(&limit, "a"));
+	EXPECT_CONTAINS(out, "WARNING: dom7/51712: 41 more line(s) about it were not logged in the "
+	                     "last 10 s\n");
+	clear_output();
+	/* A period with nothing held back ends without a line. */
+	fake_time_ns += LOG_LIMIT_PERIOD_NS;
+	EXPECT_TRUE(log_limit_allow(&limit, "a"));
+	EXPECT_EQ(out_len, 0u);
+}

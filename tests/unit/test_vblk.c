@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arch/fake.h"
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
@@ -471,6 +472,42 @@ TEST(vblk, discard_zeroes_its_segments)
 	EXPECT_STREQ(log_text, "");
 }
 
+/*
+ * Requests that ask for much work each are served VBLK_BYTE_BUDGET at a time: write-zeroes of
+ * 32 segments that each clear the whole disk count 32 disk sizes a request.
+ */
+TEST(vblk, large_requests_are_served_one_byte_budget_at_a_time)
+{
+	uint64_t seg[VBLK_DWZ_SEG_MAX][3];
+	uint64_t request_bytes = VBLK_DWZ_SEG_MAX * (uint64_t)DISK_BYTES;
+	unsigned int per_pass =
+	    (unsigned int)((VBLK_BYTE_BUDGET + request_bytes - 1) / request_bytes);
+
+	ASSERT_TRUE(setup());
+	for (unsigned int i = 0; i < VBLK_DWZ_SEG_MAX; i++) {
+		seg[i][0] = 0;
+		seg[i][1] = DISK_SECTORS;
+		seg[i][2] = 0;
+	}
+	segments(seg, VBLK_DWZ_SEG_MAX);
+	for (unsigned int i = 0; i < 2 * per_pass + 1; i++)
+		simple(i, VBLK_T_WRITE_ZEROES, 0, DATA, 16 * VBLK_DWZ_SEG_MAX, false);
+	kick();
+	EXPECT_EQ(used_idx(), per_pass);
+	EXPECT_TRUE(vblk_pending(&blk));
+	vblk_serve_pending(&blk);
+	EXPECT_EQ(used_idx(), 2 * per_pass);
+	EXPECT_TRUE(vblk_pending(&blk));
+	vblk_serve_pending(&blk);
+	EXPECT_EQ(used_idx(), 2 * per_pass + 1);
+	EXPECT_FALSE(vblk_pending(&blk));
+	for (unsigned int i = 0; i < 2 * per_pass + 1; i++)
+		EXPECT_EQ(status_of(i), VBLK_S_OK);
+	memset(disk_want, 0, DISK_BYTES);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_STREQ(log_text, "");
+}
+
 TEST(vblk, write_zeroes_with_and_without_unmap)
 {
 	static const uint64_t seg[][3] = {{0, 1, 0}, {127, 1, VBLK_DWZ_F_UNMAP}};
@@ -596,6 +633,38 @@ TEST(vblk, repeated_bad_requests_do_not_flood_the_log)
 	EXPECT_EQ(status_of(0), VBLK_S_UNSUPP);
 	EXPECT_CONTAINS(log_text, "the last warning repeated 11 more time(s)");
 	EXPECT_CONTAINS(log_text, "type 127 is not supported");
+}
+
+/*
+ * A driver that breaks its queue and resets the device, in a loop, made three lines a cycle
+ * (the complaint, "device needs reset", "reset by the driver"): each format now gets
+ * LOG_LIMIT_LINES a period, and the next period starts with the count of the rest.
+ */
+TEST(vblk, a_break_and_reset_loop_does_not_flood_the_log)
+{
+	ASSERT_TRUE(setup());
+	for (unsigned int i = 0; i < 100; i++) {
+		put16(AVAIL + 2, 1000); /* avail.idx jumps by more than the queue size */
+		kick();
+		ASSERT_TRUE(rd_reg(VMMIO_REG_STATUS) & VMMIO_STATUS_DEVICE_NEEDS_RESET);
+		ASSERT_TRUE(driver_init(0, 64));
+	}
+	EXPECT_EQ(log_lines(), 3 * LOG_LIMIT_LINES);
+	EXPECT_CONTAINS(log_text, "available index jumped from 0 to 1000");
+	EXPECT_CONTAINS(log_text, "vblk-test: device needs reset");
+	EXPECT_CONTAINS(log_text, "vblk-test: reset by the driver (status was 0x4f)");
+	/* The device still serves a driver that behaves. */
+	simple(0, VBLK_T_IN, 0, DATA, 512, true);
+	kick();
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	fake_time_ns += LOG_LIMIT_PERIOD_NS;
+	log_capture_reset();
+	put16(AVAIL + 2, 1000);
+	kick();
+	EXPECT_CONTAINS(log_text,
+	                "vblk-test: 270 more line(s) about it were not logged in the last 10 s");
+	EXPECT_CONTAINS(log_text, "available index jumped from 1 to 1000");
+	EXPECT_EQ(log_lines(), 3);
 }
 
 TEST(vblk, read_past_the_end_is_an_io_error)
