@@ -23,6 +23,8 @@
 /* The lines a break-and-reset loop repeats, held back by the device's log_limit too. */
 #define RESET_LINE       "%s: reset by the driver (status was 0x%x)"
 #define NEEDS_RESET_LINE "%s: device needs reset (status 0x%x)"
+/* ...and so is the count of a burst, which a reset logs: one per reset otherwise. */
+#define REPEATED_LINE "%s: the last warning repeated %u more time(s)"
 
 #define R  1u
 #define W  2u
@@ -87,9 +89,8 @@ bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt)
 /* Logs how many times the last warning was left out since this was last said, if any. */
 static void report_repeats(struct vmmio_dev *dev)
 {
-	if (dev->warn_repeats)
-		log_warn("%s: the last warning repeated %u more time(s)", dev->cfg.name,
-		         dev->warn_repeats);
+	if (dev->warn_repeats && log_limit_allow(&dev->limit, REPEATED_LINE))
+		log_warn(REPEATED_LINE, dev->cfg.name, dev->warn_repeats);
 	dev->warn_repeats = 0;
 }
 

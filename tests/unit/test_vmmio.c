@@ -501,6 +501,28 @@ TEST(vmmio, resets_between_mistakes_do_not_start_new_bursts)
 	EXPECT_CONTAINS(log_text, "read-only register MagicValue");
 }
 
+/*
+ * A driver that makes one mistake and resets, in a loop, got a count line per reset: that line
+ * is held back by the log limit too, so the whole loop stays within its budget.
+ */
+TEST(vmmio, a_mistake_and_reset_loop_stays_within_the_log_limit)
+{
+	setup();
+	log_capture_reset();
+	for (unsigned int cycle = 0; cycle < 100; cycle++) {
+		wr(VMMIO_REG_STATUS, 1);
+		for (unsigned int i = 0; i <= VMMIO_WARN_BURST; i++)
+			EXPECT_EQ(wr(VMMIO_REG_QUEUE_NOTIFY, 0), -EINVAL);
+		wr(VMMIO_REG_STATUS, 0);
+	}
+	/* The burst, then LOG_LIMIT_LINES counts and LOG_LIMIT_LINES resets. */
+	EXPECT_EQ(log_lines(), VMMIO_WARN_BURST + 2 * LOG_LIMIT_LINES);
+	fake_time_ns += LOG_LIMIT_PERIOD_NS;
+	wr(VMMIO_REG_STATUS, 1);
+	wr(VMMIO_REG_STATUS, 0);
+	EXPECT_CONTAINS(log_text, "mmio-test: 180 more line(s) about it were not logged");
+}
+
 TEST(vmmio, interrupt_status_and_ack)
 {
 	bring_up();
