@@ -93,9 +93,13 @@ void log_limit_init(struct log_limit *limit, const char *who)
 
 bool log_limit_allow(struct log_limit *limit, const char *fmt)
 {
-	uint64_t now = arch_timer_now_ns();
-	uint32_t *lines = &limit->other_lines;
+	uint64_t now;
+	uint32_t *lines;
 
+	if (!limit)
+		return true;
+	now = arch_timer_now_ns();
+	lines = &limit->other_lines;
 	if (!limit->started || now - limit->start_ns >= LOG_LIMIT_PERIOD_NS) {
 		if (limit->missed)
 			log_warn("%s: %u more line(s) about it were not logged in the last %llu s",

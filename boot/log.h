@@ -59,9 +59,16 @@ struct log_limit {
 void log_limit_init(struct log_limit *limit, const char *who);
 /**
  * Whether one more line with format `fmt` (a string literal: compared by address) may be
- * logged. When a new period begins, first logs how many lines the last one held back.
+ * logged under `limit` (NULL: no limit). When a new period begins, first logs how many lines
+ * the last one held back.
  */
 bool log_limit_allow(struct log_limit *limit, const char *fmt);
+/** Logs a line at `level` unless `limit` holds it back (log_limit_allow). */
+#define log_limited(limit, level, fmt, ...)                                                        \
+	do {                                                                                       \
+		if (log_limit_allow(limit, fmt))                                                   \
+			log_printf(level, fmt, ##__VA_ARGS__);                                     \
+	} while (0)
 
 #define log_error(...) log_printf(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)

@@ -20,12 +20,6 @@
 			log_warn(fmt, ##__VA_ARGS__);                                              \
 	} while (0)
 
-/* The lines a break-and-reset loop repeats, held back by the device's log_limit too. */
-#define RESET_LINE       "%s: reset by the driver (status was 0x%x)"
-#define NEEDS_RESET_LINE "%s: device needs reset (status 0x%x)"
-/* ...and so is the count of a burst, which a reset logs: one per reset otherwise. */
-#define REPEATED_LINE "%s: the last warning repeated %u more time(s)"
-
 #define R  1u
 #define W  2u
 #define RW (R | W)
@@ -89,8 +83,10 @@ bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt)
 /* Logs how many times the last warning was left out since this was last said, if any. */
 static void report_repeats(struct vmmio_dev *dev)
 {
-	if (dev->warn_repeats && log_limit_allow(&dev->limit, REPEATED_LINE))
-		log_warn(REPEATED_LINE, dev->cfg.name, dev->warn_repeats);
+	/* Held back by the log limit too: a reset logs it, so one per reset otherwise. */
+	if (dev->warn_repeats)
+		log_limited(&dev->limit, LOG_WARN, "%s: the last warning repeated %u more time(s)",
+		            dev->cfg.name, dev->warn_repeats);
 	dev->warn_repeats = 0;
 }
 
@@ -308,8 +304,11 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 		 * guest's reset race: ten lines per reset).
 		 */
 		report_repeats(dev);
-		if (old != 0 && log_limit_allow(&dev->limit, RESET_LINE))
-			log_info(RESET_LINE, dev->cfg.name, old);
+		/* A break-and-reset loop repeats this line and "device needs reset": limited. */
+		if (old != 0)
+			log_limited(&dev->limit, LOG_INFO,
+			            "%s: reset by the driver (status was 0x%x)", dev->cfg.name,
+			            old);
 		reset_state(dev);
 		if (dev->cfg.ops->reset)
 			dev->cfg.ops->reset(dev->cfg.ctx);
@@ -548,8 +547,8 @@ void vmmio_needs_reset(struct vmmio_dev *dev)
 	if (dev->status & VMMIO_STATUS_DEVICE_NEEDS_RESET)
 		return;
 	dev->status |= VMMIO_STATUS_DEVICE_NEEDS_RESET;
-	if (log_limit_allow(&dev->limit, NEEDS_RESET_LINE))
-		log_warn(NEEDS_RESET_LINE, dev->cfg.name, dev->status);
+	log_limited(&dev->limit, LOG_WARN, "%s: device needs reset (status 0x%x)", dev->cfg.name,
+	            dev->status);
 	if (dev->status & VMMIO_STATUS_DRIVER_OK)
 		vmmio_interrupt(dev, VMMIO_INT_CONFIG);
 }

@@ -27,10 +27,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define compiler_barrier() __asm__ volatile("" ::: "memory")
 
 #define vq_warn(vq, fmt, ...)                                                                      \
-	do {                                                                                       \
-		if (!(vq)->limit || log_limit_allow((vq)->limit, fmt))                             \
-			log_warn("%s: queue %u: " fmt, (vq)->name, (vq)->index, ##__VA_ARGS__);    \
-	} while (0)
+	log_limited((vq)->limit, LOG_WARN, "%s: queue %u: " fmt, (vq)->name, (vq)->index,          \
+	            ##__VA_ARGS__)
 
 static uint16_t get_le16(const uint8_t *p)
 {
