@@ -691,12 +691,6 @@ static void setup_attacks(struct vdrv *d)
 	after("reset_with_request_published", d, true);
 }
 
-static uint16_t used_idx_now(const struct vdrv *d)
-{
-	smp_rmb();
-	return __atomic_load_n((volatile uint16_t *)d->q.used + 1, __ATOMIC_RELAXED);
-}
-
 /*
  * A reset while vdisk still holds requests: a full queue of 1 MiB reads is more than one
  * notify's byte budget (VBLK_BYTE_BUDGET), so vdisk answers the first ones in the notify and
@@ -724,12 +718,12 @@ static void inflight_attack(struct vdrv *d)
 	}
 	vdrv_notify(d);
 	vdrv_reset(d);
-	at_reset = used_idx_now(d);
+	at_reset = vdrv_used_idx(d);
 	served_status = status_buf[0];
 	deadline = arch_timer_now_ns() + 500ull * 1000000u;
 	while (arch_timer_now_ns() < deadline)
 		;
-	later = used_idx_now(d);
+	later = vdrv_used_idx(d);
 	report("reset_with_requests_in_flight",
 	       at_reset >= 1 && at_reset < VDRV_QSIZE_MAX && later == at_reset &&
 	           served_status == VBLK_S_OK,

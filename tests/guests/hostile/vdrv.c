@@ -248,21 +248,38 @@ void vdrv_notify(struct vdrv *d)
 	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, 0);
 }
 
+uint16_t vdrv_used_idx(const struct vdrv *d)
+{
+	uint16_t idx = __atomic_load_n((volatile uint16_t *)d->q.used + 1, __ATOMIC_RELAXED);
+
+	smp_rmb(); /* the used elements before it are read after it */
+	return idx;
+}
+
+/* Takes the next used element into *id and *len, if the device has published one. */
+static bool take_used(struct vdrv *d, uint32_t *id, uint32_t *len)
+{
+	uint32_t slot = 1 + 2 * (d->used_idx % d->qsize);
+
+	if (vdrv_used_idx(d) == d->used_idx)
+		return false;
+	*id = d->q.used[slot];
+	*len = d->q.used[slot + 1];
+	d->used_idx++;
+	return true;
+}
+
 unsigned int vdrv_wait_count(struct vdrv *d, unsigned int count, uint32_t timeout_ms, uint32_t *ids)
 {
 	uint64_t deadline = arch_timer_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	volatile uint16_t *used_idx = (volatile uint16_t *)d->q.used + 1;
 	unsigned int got = 0;
+	uint32_t id, len;
 
 	vdrv_notify(d);
 	while (got < count) {
-		if (*used_idx != d->used_idx) {
-			uint32_t slot = 1 + 2 * (d->used_idx % d->qsize);
-
-			smp_rmb();
+		if (take_used(d, &id, &len)) {
 			if (ids)
-				ids[got] = d->q.used[slot];
-			d->used_idx++;
+				ids[got] = id;
 			got++;
 			continue;
 		}
@@ -276,19 +293,12 @@ unsigned int vdrv_wait_count(struct vdrv *d, unsigned int count, uint32_t timeou
 void vdrv_wait(struct vdrv *d, uint32_t timeout_ms, struct vdrv_answer *ans)
 {
 	uint64_t deadline = arch_timer_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	volatile uint16_t *used_idx = (volatile uint16_t *)d->q.used + 1;
 
 	memset(ans, 0, sizeof(*ans));
 	vdrv_notify(d);
 	for (;;) {
-		if (*used_idx != d->used_idx) {
-			uint32_t slot = 1 + 2 * (d->used_idx % d->qsize);
-
-			smp_rmb();
+		if (take_used(d, &ans->id, &ans->len)) {
 			ans->used = true;
-			ans->id = d->q.used[slot];
-			ans->len = d->q.used[slot + 1];
-			d->used_idx++;
 			break;
 		}
 		ans->status = vdrv_read32(d, VMMIO_REG_STATUS);

@@ -115,6 +115,8 @@ void vdrv_publish(struct vdrv *d, uint16_t head);
 void vdrv_set_avail_idx(struct vdrv *d, uint16_t idx);
 /** QueueNotify for queue 0 (virtio 1.2 §4.2.3.3). */
 void vdrv_notify(struct vdrv *d);
+/** The device's used.idx as it is now (the elements before it may then be read). */
+uint16_t vdrv_used_idx(const struct vdrv *d);
 /**
  * Notifies and waits up to timeout_ms for a used element (virtio 1.2 §2.7.14) or
  * DEVICE_NEEDS_RESET; fills *ans either way.
