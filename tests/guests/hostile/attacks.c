@@ -257,6 +257,15 @@ static struct vdrv_desc desc(uint64_t addr, uint32_t len, uint16_t flags, uint16
 #define DATA_R(next) desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT, next)
 #define DATA_W(next) desc((uintptr_t)iobuf, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, next)
 
+/* A good read of sector 0 into iobuf as descriptors 0..2 of `t` (a ring or an indirect table). */
+static void good_read(struct vdrv_desc *t)
+{
+	set_hdr(VBLK_T_IN, 0);
+	t[0] = HDR(1);
+	t[1] = DATA_W(2);
+	t[2] = STATUS;
+}
+
 /*
  * Descriptor-chain attacks: each publishes one chain at head 0 and notifies. Every attack
  * writes all the descriptors it uses: after() reads the disk with vdrv_request, which
@@ -294,17 +303,11 @@ static void ring_attacks(struct vdrv *d)
 	refused(d, 0, "next_ffff", false);
 
 	/* The available ring names a descriptor past the queue. */
-	set_hdr(VBLK_T_IN, 0);
-	t[0] = HDR(1);
-	t[1] = DATA_W(2);
-	t[2] = STATUS;
+	good_read(t);
 	refused(d, d->qsize, "head_out_of_range", false);
 
 	/* avail.idx runs ahead by more than the queue size (§2.7.13.3). */
-	set_hdr(VBLK_T_IN, 0);
-	t[0] = HDR(1);
-	t[1] = DATA_W(2);
-	t[2] = STATUS;
+	good_read(t);
 	for (uint16_t i = 0; i < d->qsize; i++)
 		d->q.avail[2 + i] = 0;
 	vdrv_set_avail_idx(d, (uint16_t)(d->avail_idx + d->qsize + 1));
@@ -347,22 +350,19 @@ static void ring_attacks(struct vdrv *d)
 	refused(d, 0, "readable_after_writable", false);
 
 	/* An indirect descriptor when VIRTIO_F_INDIRECT_DESC was not negotiated. */
-	set_hdr(VBLK_T_IN, 0);
-	table1[0] = HDR(1);
-	table1[1] = DATA_W(2);
-	table1[2] = STATUS;
+	good_read(table1);
 	t[0] = desc((uintptr_t)table1, 3 * 16, VQ_DESC_F_INDIRECT, 0);
 	refused(d, 0, "indirect_not_negotiated", false);
 }
 
-/* Sets the device up with VIRTIO_F_INDIRECT_DESC; a failure is test `name`'s. */
-static bool setup_indirect(struct vdrv *d, const char *name, uint16_t qsize)
+/* Sets the device up with the features `want`, all of them; a failure is test `name`'s. */
+static bool setup_with(struct vdrv *d, const char *name, uint64_t want, uint16_t qsize)
 {
-	int rc = vdrv_setup(d, 1ull << VQ_F_INDIRECT_DESC, qsize);
+	int rc = vdrv_setup(d, want, qsize);
 
-	if (rc || !(d->features & (1ull << VQ_F_INDIRECT_DESC))) {
-		report(name, false, "setup %d, features %#llx", rc,
-		       (unsigned long long)d->features);
+	if (rc || (want & ~d->features)) {
+		report(name, false, "setup %d, features %#llx (offered %#llx)", rc,
+		       (unsigned long long)d->features, (unsigned long long)d->device_features);
 		return false;
 	}
 	return true;
@@ -373,21 +373,15 @@ static void indirect_attacks(struct vdrv *d)
 {
 	struct vdrv_desc *t = d->q.desc;
 
-	if (!setup_indirect(d, "indirect_setup", VDRV_QSIZE))
+	if (!setup_with(d, "indirect_setup", 1ull << VQ_F_INDIRECT_DESC, VDRV_QSIZE))
 		return;
 	/* First a good indirect read, so the failures below are about the attack. */
-	set_hdr(VBLK_T_IN, 0);
-	table1[0] = HDR(1);
-	table1[1] = DATA_W(2);
-	table1[2] = STATUS;
+	good_read(table1);
 	t[0] = desc((uintptr_t)table1, 3 * 16, VQ_DESC_F_INDIRECT, 0);
 	vdrv_publish(d, 0);
 	expect_answer("indirect_read", d, 513, VBLK_S_OK);
 
-	set_hdr(VBLK_T_IN, 0);
-	table2[0] = HDR(1);
-	table2[1] = DATA_W(2);
-	table2[2] = STATUS;
+	good_read(table2);
 	table1[0] = desc((uintptr_t)table2, 3 * 16, VQ_DESC_F_INDIRECT, 0);
 	t[0] = desc((uintptr_t)table1, 16, VQ_DESC_F_INDIRECT, 0);
 	refused(d, 0, "indirect_in_indirect", true);
@@ -703,7 +697,8 @@ static void inflight_attack(struct vdrv *d)
 	uint16_t at_reset, later;
 	uint32_t served_status;
 
-	if (!setup_indirect(d, "reset_with_requests_in_flight", VDRV_QSIZE_MAX))
+	if (!setup_with(d, "reset_with_requests_in_flight", 1ull << VQ_F_INDIRECT_DESC,
+	                VDRV_QSIZE_MAX))
 		return;
 	set_hdr(VBLK_T_IN, 0);
 	flight_table[0] = HDR(1);
@@ -800,18 +795,15 @@ static void interrupt_checks(struct vdrv *d, struct vdrv *ro)
 	struct vdrv_answer a;
 	struct irq_seen s;
 	uint32_t isr, isr_reset;
-	int rc, st;
+	int st;
 
 	if (!d->irq) {
 		report("irq_found", false, "no interrupt for %s in the device tree, or no GIC",
 		       d->name);
 		return;
 	}
-	rc = vdrv_setup(d, 0, VDRV_QSIZE);
-	if (rc) {
-		report("irq_setup", false, "vdrv_setup: %d", rc);
+	if (!setup_with(d, "irq_setup", 0, VDRV_QSIZE))
 		return;
-	}
 	t = d->q.desc;
 
 	irq_quiet(d);
@@ -844,10 +836,7 @@ static void interrupt_checks(struct vdrv *d, struct vdrv *ro)
 
 	/* A broken ring: DEVICE_NEEDS_RESET and a configuration change notification. */
 	irq_quiet(d);
-	set_hdr(VBLK_T_IN, 0);
-	t[0] = HDR(1);
-	t[1] = DATA_W(2);
-	t[2] = STATUS;
+	good_read(t);
 	vdrv_publish(d, d->qsize);
 	vdrv_wait(d, WAIT_MS, &a);
 	s = irq_check(d, true);
@@ -947,15 +936,11 @@ static void event_case(const char *name, struct vdrv *d, uint16_t event, unsigne
  */
 static void event_idx_attacks(struct vdrv *d)
 {
-	int rc = vdrv_setup(d, 1ull << VQ_F_EVENT_IDX, VDRV_QSIZE);
 	uint16_t avail_event;
 	unsigned int ok;
 
-	if (rc || !(d->features & (1ull << VQ_F_EVENT_IDX))) {
-		report("event_idx_setup", false, "setup %d, features %#llx (offered %#llx)", rc,
-		       (unsigned long long)d->features, (unsigned long long)d->device_features);
+	if (!setup_with(d, "event_idx_setup", 1ull << VQ_F_EVENT_IDX, VDRV_QSIZE))
 		return;
-	}
 	event_case("event_idx_used_event_now", d, d->used_idx, 1);
 	event_case("event_idx_used_event_behind", d, (uint16_t)(d->used_idx - 1), 1);
 	event_case("event_idx_used_event_far_ahead", d, (uint16_t)(d->used_idx + 0x4000), 1);
@@ -1308,11 +1293,8 @@ static void reset_race(struct vdrv *d, const struct attacks_env *env)
 		report("reset_race_second_vcpu", false, "no second vCPU in the device tree");
 		return;
 	}
-	rc = vdrv_setup(d, 0, VDRV_QSIZE);
-	if (rc) {
-		report("reset_race_second_vcpu", false, "vdrv_setup: %d", rc);
+	if (!setup_with(d, "reset_race_second_vcpu", 0, VDRV_QSIZE))
 		return;
-	}
 	memset(race_hdr, 0, sizeof(race_hdr)); /* VIRTIO_BLK_T_IN of sector 0 */
 	race.base = d->base;
 	race.desc = d->rings->desc;
