@@ -77,12 +77,16 @@ HOSTILE_SRCS := $(BASE_SRCS) \
 	tests/guests/hostile/grant.c
 HOSTILE_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(HOSTILE_SRCS)))
 
-FW_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+# The cross compiler's own headers (stdarg.h, ...). Asked for on first use, not when the
+# Makefile is read: on a fresh machine the compiler is installed by the deps step first.
+GCC_INCLUDE = $(eval GCC_INCLUDE := $(shell $(CC) -print-file-name=include))$(GCC_INCLUDE)
+
+FW_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter \
 	-ffreestanding -fno-common -fpie -fno-plt -fno-stack-protector \
 	-ffunction-sections -fdata-sections \
 	-mgeneral-regs-only -mstrict-align -mno-outline-atomics -march=armv8-a \
-	-nostdinc -isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include 2>/dev/null) \
+	-nostdinc -isystem $(PICOLIBC)/include -isystem $(GCC_INCLUDE) \
 	-I$(B)/include -I. -Iarch/include -Iarch/arm64/include \
 	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -DVDISK_VERSION='"$(VERSION)"' -MMD -MP
 FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z,text \
