@@ -58,13 +58,19 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 
 static void unmap_slot(struct gmem *g, struct gmem_slot *s)
 {
+	int rc;
+
 	if (!s->mapped)
 		return;
 	if (s->grant) {
 		unmap_grants(g, PICK_ONE, s);
 		return;
 	}
-	xen_unmap_frame(s->own);
+	rc = xen_unmap_frame(s->own);
+	/* As for a grant: a failure is a bug of ours (or Xen's); say so and forget the slot. */
+	if (rc && g->refused++ < GMEM_LOG_MAX)
+		log_error("gmem: dom%u: unmapping guest frame %#llx at frame %#llx failed (%d)",
+		          g->domid, (unsigned long long)s->guest.n, (unsigned long long)s->own.n, rc);
 	s->mapped = false;
 }
 

@@ -72,6 +72,7 @@ static struct {
 	unsigned int unmap_ops;
 	unsigned int last_unmap_count;
 	unsigned int foreign_maps, foreign_unmaps;
+	int foreign_unmap_rc; /* what remove_from_physmap answers instead of unmapping */
 	unsigned int violations; /* things real Xen would refuse or get wrong */
 	uint32_t next_handle;
 	void (*unmap_hook)(const struct gnttab_unmap_grant_ref *ops, unsigned int count);
@@ -232,6 +233,8 @@ long hypercall_memory_op(unsigned int cmd, void *arg)
 		unsigned int i;
 
 		hv.foreign_unmaps++;
+		if (hv.foreign_unmap_rc)
+			return hv.foreign_unmap_rc;
 		if (!frame_index(rm->gpfn << 12, &i) || own[i].kind != OWN_FOREIGN) {
 			hv.violations++; /* a grant mapping must go through unmap_grant_ref */
 			return -EINVAL;
@@ -633,6 +636,23 @@ TEST(gmem, invalidate_unmaps_everything)
 	EXPECT_EQ(hv.foreign_maps, 3);
 	EXPECT_EQ(hv.map_ops, 5);
 	EXPECT_EQ(hv.violations, 0);
+}
+
+TEST(gmem, a_failing_foreign_unmap_is_logged_once_per_frame)
+{
+	setup();
+	ASSERT_TRUE(map(GPA(12, 0), 8, false, VQ_AREA_BUFFER) != NULL);
+	ASSERT_TRUE(map(GPA(13, 0), 8, false, VQ_AREA_BUFFER) != NULL);
+	hv.foreign_unmap_rc = -EINVAL;
+	gmem_invalidate(&g);
+	EXPECT_EQ(hv.foreign_unmaps, 2);
+	EXPECT_CONTAINS(log_text, "gmem: dom7: unmapping guest frame 0x4000c at frame ");
+	EXPECT_CONTAINS(log_text, "failed (-22)");
+	EXPECT_EQ(log_lines(), 2);
+	/* Forgotten: a second invalidate has nothing left to unmap. */
+	gmem_invalidate(&g);
+	EXPECT_EQ(hv.foreign_unmaps, 2);
+	EXPECT_EQ(log_lines(), 2);
 }
 
 TEST(gmem, fini_unmaps_everything_and_gives_the_frames_back)
