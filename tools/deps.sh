@@ -3,11 +3,13 @@
 # Idempotent: installs only what is missing. Called by the Makefile; safe to run by hand.
 set -eu
 
+# ipxe-qemu: QEMU's virt machine loads efi-virtio.rom for its default NIC and will not
+# start without it; it is only a Recommends of qemu-system-arm, which --no-install-recommends skips.
 PACKAGES="
 make gcc libc6-dev clang llvm libclang-rt-14-dev
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
 picolibc-aarch64-linux-gnu libxen-dev libfdt-dev device-tree-compiler
-qemu-system-arm u-boot-qemu u-boot-tools
+qemu-system-arm ipxe-qemu u-boot-qemu u-boot-tools
 cpio flex bison bc python3 xz-utils zstd dpkg-dev
 checkpolicy m4
 "
