@@ -122,6 +122,43 @@ int arch_mmu_map(uint64_t pa, uint64_t size, enum mmu_attr attr)
 	return 0;
 }
 
+/* The level-3 entry mapping pa, or NULL if pa is unmapped or inside a block. */
+static uint64_t *page_entry(uint64_t pa)
+{
+	uint64_t *table = tables[0];
+
+	for (unsigned int level = 0; level < 3; level++) {
+		uint64_t pte = table[(pa >> level_shift(level)) & (TABLE_ENTRIES - 1)];
+
+		if (!(pte & PTE_VALID) || !(pte & PTE_TABLE))
+			return NULL;
+		table = (uint64_t *)(uintptr_t)(pte & PTE_ADDR_MASK);
+	}
+	return &table[(pa >> level_shift(3)) & (TABLE_ENTRIES - 1)];
+}
+
+int arch_mmu_set_attr(uint64_t pa, uint64_t size, enum mmu_attr attr)
+{
+	uint64_t start = pa & ~4095ull, end = pa + size;
+
+	if (size == 0 || end < pa)
+		return -EINVAL;
+	for (pa = start; pa < end; pa += 4096)
+		if (!page_entry(pa) || !(*page_entry(pa) & PTE_VALID))
+			return -EINVAL;
+	for (pa = start; pa < end; pa += 4096) {
+		uint64_t *pte = page_entry(pa);
+
+		/* Break-before-make (Arm ARM D8.16.1): invalid entry, TLBs cleaned, new entry. */
+		*pte = 0;
+		__asm__ volatile("dsb ishst\n\ttlbi vaae1is, %0\n\tdsb ish\n\tisb" ::"r"(pa >> 12)
+		                 : "memory");
+		*pte = (pa & PTE_ADDR_MASK) | leaf_bits(attr, 3);
+		publish();
+	}
+	return 0;
+}
+
 void arch_mmu_image_bounds(uint64_t *start, uint64_t *end)
 {
 	*start = (uintptr_t)_text;

@@ -24,4 +24,17 @@ void arch_cpu_halt(void) __attribute__((noreturn));
 int arch_cpu_start_secondary(enum psci_conduit conduit, uint64_t mpidr, void (*fn)(void *),
                              void *arg, void *stack_top, void *exception_stack_top);
 
+/**
+ * Arms this CPU to survive its next synchronous data abort at EL1: the faulting load or store
+ * is skipped (a load's register keeps its old value) and the syndrome kept for
+ * arch_fault_taken(). For test guests probing what the hypervisor does with odd accesses;
+ * vdisk never arms it, so every exception still stops it.
+ */
+void arch_fault_expect(void);
+/**
+ * Disarms arch_fault_expect(); returns the ESR_EL1 of the data abort taken since (FAR_EL1 in
+ * *far if not NULL), or 0 if there was none.
+ */
+uint64_t arch_fault_taken(uint64_t *far);
+
 #endif

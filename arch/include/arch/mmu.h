@@ -14,6 +14,13 @@ enum mmu_attr {
 void arch_mmu_enable(uint64_t dtb_pa, uint64_t dtb_size);
 /** Identity-maps [pa, pa + size) with attr; returns 0, -EINVAL or -ENOMEM. */
 int arch_mmu_map(uint64_t pa, uint64_t size, enum mmu_attr attr);
+/**
+ * Changes the memory type of the pages of [pa, pa + size), each already mapped by its own
+ * page entry (break-before-make); returns 0, or -EINVAL (nothing changed) if one is not.
+ * For test guests that access device windows as normal memory; not safe while another CPU
+ * uses those pages.
+ */
+int arch_mmu_set_attr(uint64_t pa, uint64_t size, enum mmu_attr attr);
 /** Returns the image's runtime bounds [start, end). */
 void arch_mmu_image_bounds(uint64_t *start, uint64_t *end);
 
