@@ -21,10 +21,12 @@
 #include "arch/barrier.h"
 #include "arch/cpu.h"
 #include "arch/mmio.h"
+#include "arch/mmu.h"
 #include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/vblk.h"
 #include "boot/log.h"
+#include "boot/main.h"
 #include "hyp/xen.h"
 #include "tests/guests/hostile/attacks.h"
 #include "tests/guests/hostile/grant.h"
@@ -42,7 +44,7 @@
 
 static uint8_t iobuf[CHUNK] __attribute__((aligned(4096)));
 static uint8_t hdr_buf[64] __attribute__((aligned(16)));
-static volatile uint8_t status_buf[16] __attribute__((aligned(16)));
+static volatile uint8_t status_buf[128] __attribute__((aligned(16))); /* flush_batch: one each */
 static struct vdrv_desc table1[VQ_CHAIN_MAX + 2] __attribute__((aligned(16)));
 static struct vdrv_desc table2[4] __attribute__((aligned(16)));
 /* reset_with_requests_in_flight: one indirect table of 1 MiB of reads, for every chain. */
@@ -62,7 +64,7 @@ static void report(const char *name, bool ok, const char *fmt, ...)
  */
 static void report(const char *name, bool ok, const char *fmt, ...)
 {
-	char why[160];
+	char why[240];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -575,6 +577,124 @@ static void register_attacks(struct vdrv *d)
 	after("notify_storm", d, false);
 }
 
+/* ---- MMIO accesses no driver makes: unaligned, straddling, past the windows ------------ */
+
+/* What one access that may fault gave: the value read, or the data abort taken instead. */
+struct probe {
+	uint64_t val;
+	uint64_t esr; /* ESR_EL1 of the data abort Xen injected, 0 if none */
+};
+
+static struct probe probe_read(const struct vdrv *d, uint32_t offset, unsigned int size)
+{
+	struct probe p;
+
+	arch_fault_expect();
+	p.val = vdrv_read_sized(d, offset, size);
+	p.esr = arch_fault_taken(NULL);
+	return p;
+}
+
+static uint64_t probe_write(const struct vdrv *d, uint32_t offset, unsigned int size, uint64_t val)
+{
+	arch_fault_expect();
+	vdrv_write_sized(d, offset, size, val);
+	return arch_fault_taken(NULL);
+}
+
+/* An access either faulted or read `quiet` (what vdisk answers a refused access with). */
+static bool refused_read(struct probe p, uint64_t quiet)
+{
+	return p.esr ? (p.esr >> 26) == 0x25 : p.val == quiet;
+}
+
+static void describe(char *buf, size_t size, const char *what, struct probe p)
+{
+	if (p.esr)
+		snprintf(buf, size, "%s: data abort (ESR %#llx)", what, (unsigned long long)p.esr);
+	else
+		snprintf(buf, size, "%s: read %#llx", what, (unsigned long long)p.val);
+}
+
+/*
+ * Accesses that reach Xen only when the window is normal memory (device memory faults an
+ * unaligned access in the guest itself): unaligned ones inside the window, one straddling
+ * its end, a load pair (no syndrome for Xen to forward), and aligned ones past the last
+ * window. Whatever Xen makes of each (forward it to vdisk, or inject a data abort), no
+ * register may be read or changed through it, and the device keeps serving.
+ */
+static void mmio_shape_attacks(struct vdrv *d, struct vdrv *other)
+{
+	const struct vdrv *last = other && other->base > d->base ? other : d;
+	uint32_t other_status = other ? vdrv_read32(other, VMMIO_REG_STATUS) : 0;
+	char seen[3][64];
+	struct probe u4, u2, u8, straddle, pair = {0}, past;
+	uint64_t w4, w2, wstraddle, wpast;
+	uint32_t st, ready, other_after;
+	uint32_t lo = 0, hi = 0;
+	int rc, io;
+
+	rc = arch_mmu_set_attr(d->base, VMMIO_WINDOW, MMU_NORMAL);
+	if (rc) {
+		report("mmio_unaligned", false, "cannot map the window as normal memory (%d)", rc);
+		return;
+	}
+	u4 = probe_read(d, VMMIO_REG_STATUS + 1, 4);
+	u2 = probe_read(d, VMMIO_REG_MAGIC + 1, 2);
+	u8 = probe_read(d, VMMIO_REG_CONFIG + 4, 8);     /* config space: any width, aligned */
+	w4 = probe_write(d, VMMIO_REG_STATUS + 1, 4, 0); /* Status 0 would be a reset */
+	w2 = probe_write(d, VMMIO_REG_QUEUE_READY + 1, 2, 0);
+	straddle = probe_read(d, VMMIO_WINDOW - 4, 8);
+	wstraddle = probe_write(d, VMMIO_WINDOW - 2, 4, 0);
+	arch_fault_expect();
+	__asm__ volatile("ldp %w0, %w1, [%2]"
+	                 : "=r"(lo), "=r"(hi)
+	                 : "r"(d->base + VMMIO_REG_STATUS)
+	                 : "memory");
+	pair.esr = arch_fault_taken(NULL);
+	pair.val = lo | (uint64_t)hi << 32;
+	rc = arch_mmu_set_attr(d->base, VMMIO_WINDOW, MMU_DEVICE);
+	if (rc)
+		main_crash("cannot map the window back as device memory");
+
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	ready = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	io = vdrv_request(d, VBLK_T_IN, 0, iobuf, 512);
+	describe(seen[0], sizeof(seen[0]), "4 at 0x71", u4);
+	describe(seen[1], sizeof(seen[1]), "2 at 0x01", u2);
+	describe(seen[2], sizeof(seen[2]), "8 at 0x104", u8);
+	report("mmio_unaligned",
+	       refused_read(u4, 0) && refused_read(u2, 0) && refused_read(u8, 0) && st == 0xf &&
+	           ready == 1 && io == VBLK_S_OK,
+	       "%s; %s; %s; zero writes at 0x71/0x45 %s/%s; then status %#x, QueueReady %u, "
+	       "read %d",
+	       seen[0], seen[1], seen[2], w4 ? "aborted" : "taken", w2 ? "aborted" : "taken", st,
+	       ready, io);
+	after("mmio_unaligned", d, false);
+
+	/* Straddling this window's end (into the next window or nothing); a load pair. */
+	other_after = other ? vdrv_read32(other, VMMIO_REG_STATUS) : 0;
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	describe(seen[0], sizeof(seen[0]), "8 at 0x1fc", straddle);
+	describe(seen[1], sizeof(seen[1]), "ldp at 0x70", pair);
+	report("mmio_straddling_and_pair",
+	       refused_read(straddle, ~0ull) && refused_read(pair, 0) && st == 0xf &&
+	           other_after == other_status,
+	       "%s; zero write at 0x1fe %s; %s; status %#x, the other device's %#x (was %#x)",
+	       seen[0], wstraddle ? "aborted" : "taken", seen[1], st, other_after, other_status);
+	after("mmio_straddling_and_pair", d, false);
+
+	/* Aligned accesses past the last window: no device there, nothing to forward them to. */
+	past = probe_read(last, VMMIO_WINDOW, 4);
+	wpast = probe_write(last, VMMIO_WINDOW, 4, 0);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	describe(seen[0], sizeof(seen[0]), "4 past the last window", past);
+	report("mmio_past_window", refused_read(past, 0xffffffff) && st == 0xf,
+	       "%s (window at %#llx); zero write %s; status %#x", seen[0],
+	       (unsigned long long)last->base, wpast ? "aborted" : "taken", st);
+	after("mmio_past_window", d, false);
+}
+
 /* Set-up attacks: status order, features and QueueNum (§3.1.1, §2.2, §4.2.3.2). */
 static void setup_attacks(struct vdrv *d)
 {
@@ -961,6 +1081,40 @@ static void event_idx_attacks(struct vdrv *d)
 	       "flush %s; avail_event %#x after the driver wrote 0xbeef, avail.idx %#x",
 	       ok ? "OK" : "failed", avail_event, d->avail_idx);
 	after("event_idx", d, false);
+}
+
+/*
+ * The ring indices are free-running 16-bit counters (virtio 1.2 §2.7.6, §2.7.8): 65,536
+ * requests and more take avail.idx and used.idx through 0xffff to 0. Every one must complete,
+ * and with VIRTIO_F_EVENT_IDX the interrupt across the wrap must follow vring_need_event.
+ */
+static void index_wrap(struct vdrv *d)
+{
+	const unsigned int batch = 128, stop = 0xfffc; /* 128 chains of 2 in a queue of 256 */
+	unsigned int ok = 0, sent = 0;
+
+	if (!setup_with(d, "index_wrap_setup", 1ull << VQ_F_EVENT_IDX, VDRV_QSIZE_MAX))
+		return;
+	while (sent < stop) {
+		unsigned int n = stop - sent < batch ? stop - sent : batch;
+		unsigned int done = flush_batch(d, n);
+
+		ok += done;
+		sent += n;
+		if (done != n)
+			break;
+	}
+	report("index_wrap_to_fffc", ok == stop && d->used_idx == stop && vdrv_used_idx(d) == stop,
+	       "%u of %u flushes OK in batches of %u; used.idx %#x", ok, sent, batch,
+	       vdrv_used_idx(d));
+	if (ok != stop) {
+		after("index_wrap", d, true);
+		return;
+	}
+	event_case("index_wrap_used_event_fffe", d, 0xfffe, 4); /* 0xfffc -> 0: interrupt */
+	event_case("index_wrap_used_event_5_ahead", d, 5, 4);   /* 0 -> 4: none */
+	event_case("index_wrap_used_event_5_crossed", d, 5, 4); /* 4 -> 8: interrupt */
+	after("index_wrap", d, false);
 }
 
 /* ---- overlapping rings (virtio 1.2 §2.7) ------------------------------------------------ */
@@ -1357,12 +1511,14 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env)
 	ring_attacks(rw);
 	request_attacks(rw);
 	register_attacks(rw);
+	mmio_shape_attacks(rw, ro);
 	setup_attacks(rw);
 	overlap_attacks(rw);
 	indirect_attacks(rw);
 	inflight_attack(rw);
 	interrupt_checks(rw, ro);
 	event_idx_attacks(rw);
+	index_wrap(rw);
 	if (ro)
 		readonly_attacks(ro);
 	if (env->backend >= 0)
