@@ -605,7 +605,7 @@ static uint64_t probe_write(const struct vdrv *d, uint32_t offset, unsigned int 
 /* An access either faulted or read `quiet` (what vdisk answers a refused access with). */
 static bool refused_read(struct probe p, uint64_t quiet)
 {
-	return p.esr ? (p.esr >> 26) == 0x25 : p.val == quiet;
+	return p.esr ? ((p.esr >> 26) & 0x3f) == 0x25 : p.val == quiet; /* EC: data abort */
 }
 
 static void describe(char *buf, size_t size, const char *what, struct probe p)
@@ -617,11 +617,12 @@ static void describe(char *buf, size_t size, const char *what, struct probe p)
 }
 
 /*
- * Accesses that reach Xen only when the window is normal memory (device memory faults an
- * unaligned access in the guest itself): unaligned ones inside the window, one straddling
- * its end, a load pair (no syndrome for Xen to forward), and aligned ones past the last
- * window. Whatever Xen makes of each (forward it to vdisk, or inject a data abort), no
- * register may be read or changed through it, and the device keeps serving.
+ * MMIO accesses no driver makes. With the window mapped as normal memory (device memory
+ * faults an unaligned access in the guest itself, so it never reaches Xen): unaligned ones
+ * inside the window, two straddling its end, a load pair (no syndrome for Xen to forward).
+ * Then aligned ones past the last window. Whatever Xen makes of each (forward it to vdisk, or
+ * inject a data abort), no register may be read or changed through it, and the device keeps
+ * serving.
  */
 static void mmio_shape_attacks(struct vdrv *d, struct vdrv *other)
 {
@@ -641,7 +642,7 @@ static void mmio_shape_attacks(struct vdrv *d, struct vdrv *other)
 	}
 	u4 = probe_read(d, VMMIO_REG_STATUS + 1, 4);
 	u2 = probe_read(d, VMMIO_REG_MAGIC + 1, 2);
-	u8 = probe_read(d, VMMIO_REG_CONFIG + 4, 8);     /* config space: any width, aligned */
+	u8 = probe_read(d, VMMIO_REG_CONFIG + 4, 8);     /* config space: any width, if aligned */
 	w4 = probe_write(d, VMMIO_REG_STATUS + 1, 4, 0); /* Status 0 would be a reset */
 	w2 = probe_write(d, VMMIO_REG_QUEUE_READY + 1, 2, 0);
 	straddle = probe_read(d, VMMIO_WINDOW - 4, 8);
