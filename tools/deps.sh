@@ -3,8 +3,8 @@
 # Idempotent: installs only what is missing. Called by the Makefile; safe to run by hand.
 set -eu
 
-# ipxe-qemu: QEMU's virt machine loads efi-virtio.rom for its default NIC and will not
-# start without it; it is only a Recommends of qemu-system-arm, which --no-install-recommends skips.
+# ipxe-qemu: QEMU's virt machine loads efi-virtio.rom for its default NIC and will not start
+# without it; it is only a Recommends of qemu-system-arm (--no-install-recommends skips it).
 PACKAGES="
 make gcc libc6-dev clang llvm libclang-rt-14-dev
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
