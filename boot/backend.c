@@ -247,6 +247,7 @@ static void remove_device(struct dev *d, bool dir_exists)
 {
 	ioreq_server_stop(&d->ioreq);
 	gmem_fini(&d->gmem);
+	vmmio_log_flush(&d->blk.mmio);
 	if (d->disk)
 		d->disk->attached = false;
 	if (dir_exists) {

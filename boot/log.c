@@ -91,6 +91,16 @@ void log_limit_init(struct log_limit *limit, const char *who)
 	limit->who = who;
 }
 
+void log_limit_flush(struct log_limit *limit)
+{
+	if (!limit->missed)
+		return;
+	log_warn("%s: %u more line(s) about it were not logged in the last %llu s", limit->who,
+	         limit->missed,
+	         (unsigned long long)((arch_timer_now_ns() - limit->start_ns) / 1000000000u));
+	limit->missed = 0;
+}
+
 bool log_limit_allow(struct log_limit *limit, const char *fmt)
 {
 	uint64_t now;
@@ -101,10 +111,7 @@ bool log_limit_allow(struct log_limit *limit, const char *fmt)
 	now = arch_timer_now_ns();
 	lines = &limit->other_lines;
 	if (!limit->started || now - limit->start_ns >= LOG_LIMIT_PERIOD_NS) {
-		if (limit->missed)
-			log_warn("%s: %u more line(s) about it were not logged in the last %llu s",
-			         limit->who, limit->missed,
-			         (unsigned long long)((now - limit->start_ns) / 1000000000u));
+		log_limit_flush(limit);
 		log_limit_init(limit, limit->who);
 		limit->started = true;
 		limit->start_ns = now;

@@ -63,6 +63,11 @@ void log_limit_init(struct log_limit *limit, const char *who);
  * the last one held back.
  */
 bool log_limit_allow(struct log_limit *limit, const char *fmt);
+/**
+ * Logs how many lines `limit` held back in its current period, if any, and forgets them (the
+ * period goes on): for when the source goes away before its next line would have said it.
+ */
+void log_limit_flush(struct log_limit *limit);
 /** Logs a line at `level` unless `limit` holds it back (log_limit_allow). */
 #define log_limited(limit, level, fmt, ...)                                                        \
 	do {                                                                                       \

@@ -97,6 +97,12 @@ void vmmio_warn_flush(struct vmmio_dev *dev)
 	dev->warn_last = NULL;
 }
 
+void vmmio_log_flush(struct vmmio_dev *dev)
+{
+	report_repeats(dev);
+	log_limit_flush(&dev->limit);
+}
+
 static const struct reg *find_reg(uint32_t offset)
 {
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)

@@ -166,6 +166,12 @@ bool vmmio_warn_allowed(struct vmmio_dev *dev, const char *fmt);
 /** Logs how often the last warning repeated, if it did, and forgets it. */
 void vmmio_warn_flush(struct vmmio_dev *dev);
 
+/**
+ * Logs what the device still holds back about its driver (the last warning's repeats, lines
+ * the log limit kept out): for when the device goes away.
+ */
+void vmmio_log_flush(struct vmmio_dev *dev);
+
 /** Queue `queue`'s ring state, or NULL if there is no such queue. */
 struct vq *vmmio_vq(struct vmmio_dev *dev, uint32_t queue);
 /** The features the driver accepted, once FEATURES_OK is set; 0 before (virtio 1.2 §2.2). */

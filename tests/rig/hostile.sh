@@ -128,6 +128,9 @@ expect grant_ring_revoked "rings not in guest memory: descriptors 0x8000000000"
 # a line each.
 lines=$(wc -l </tmp/vdisk-hostile.log)
 rig_metric vdisk_lines_about_hostile "$lines"
+# What the per-device log limit held back, as vdisk reported it (at the latest when the
+# hostile guest's devices went away).
+rig_metric vdisk_lines_held_back "$(sed -n 's/.* \([0-9]*\) more line(s) about it were not logged.*/\1/p' /tmp/vdisk-hostile.log | awk '{ n += $1 } END { print n + 0 }')"
 storm=$(grep -c "notify of queue 3" /tmp/vdisk-hostile.log)
 rig_metric vdisk_lines_notify_storm "$storm"
 # VMMIO_WARN_BURST (10) lines, then a count of the rest

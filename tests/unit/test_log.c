@@ -229,6 +229,20 @@ TEST(log, a_limit_counts_each_format_and_reports_what_it_held_back)
 	EXPECT_CONTAINS(out, "WARNING: dom7/51712: 41 more line(s) about it were not logged in the "
 	                     "last 10 s\n");
 	clear_output();
+	/* A flush says at once what this period held back so far, and only once. */
+	for (unsigned int i = 0; i < LOG_LIMIT_LINES + 2; i++)
+		log_limit_allow(&limit, "a");
+	clear_output();
+	fake_time_ns += 3000000000ull;
+	log_limit_flush(&limit);
+	EXPECT_CONTAINS(out, "WARNING: dom7/51712: 3 more line(s) about it were not logged in the "
+	                     "last 3 s\n");
+	clear_output();
+	log_limit_flush(&limit);
+	EXPECT_EQ(out_len, 0u);
+	fake_time_ns += LOG_LIMIT_PERIOD_NS;
+	EXPECT_TRUE(log_limit_allow(&limit, "a"));
+	EXPECT_EQ(out_len, 0u);
 	/* A period with nothing held back ends without a line. */
 	fake_time_ns += LOG_LIMIT_PERIOD_NS;
 	EXPECT_TRUE(log_limit_allow(&limit, "a"));

@@ -523,6 +523,28 @@ TEST(vmmio, a_mistake_and_reset_loop_stays_within_the_log_limit)
 	EXPECT_CONTAINS(log_text, "mmio-test: 180 more line(s) about it were not logged");
 }
 
+/* A device that goes away says what it still held back: repeats, then lines not logged. */
+TEST(vmmio, log_flush_reports_what_the_device_held_back)
+{
+	setup();
+	for (unsigned int cycle = 0; cycle < 2 * LOG_LIMIT_LINES; cycle++) {
+		wr(VMMIO_REG_STATUS, 1);
+		wr(VMMIO_REG_STATUS, 0); /* "reset by the driver": half of them held back */
+	}
+	for (unsigned int i = 0; i < VMMIO_WARN_BURST + 5; i++)
+		wr(VMMIO_REG_QUEUE_NOTIFY, 0);
+	log_capture_reset();
+	vmmio_log_flush(&dev);
+	EXPECT_CONTAINS(log_text, "mmio-test: the last warning repeated 5 more time(s)\n");
+	EXPECT_CONTAINS(log_text, "mmio-test: 10 more line(s) about it were not logged in the last "
+	                          "0 s\n");
+	EXPECT_EQ(log_lines(), 2);
+	/* Said once: nothing is left to say. */
+	log_capture_reset();
+	vmmio_log_flush(&dev);
+	EXPECT_EQ(log_lines(), 0);
+}
+
 TEST(vmmio, interrupt_status_and_ack)
 {
 	bring_up();
