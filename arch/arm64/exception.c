@@ -54,25 +54,22 @@ static const char *class_name(unsigned int ec)
 static struct {
 	bool armed;
 	uint64_t mpidr; /* of the CPU that armed it */
-	uint64_t esr, far;
+	uint64_t esr;
 } expected;
 
 void arch_fault_expect(void)
 {
 	expected.esr = 0;
-	expected.far = 0;
 	expected.mpidr = read_sysreg(mpidr_el1);
 	__asm__ volatile("" ::: "memory");
 	expected.armed = true;
 	__asm__ volatile("" ::: "memory");
 }
 
-uint64_t arch_fault_taken(uint64_t *far)
+uint64_t arch_fault_taken(void)
 {
 	__asm__ volatile("" ::: "memory");
 	expected.armed = false;
-	if (far)
-		*far = expected.far;
 	return expected.esr;
 }
 
@@ -92,7 +89,6 @@ void arch_exception_report(struct exception_frame *f, uint64_t kind)
 	if (expected.armed && (kind & 3) == 0 && kind < 8 && ec == 0x25 &&
 	    read_sysreg(mpidr_el1) == expected.mpidr) {
 		expected.esr = f->esr;
-		expected.far = f->far;
 		expected.armed = false;
 		f->elr += 4;
 		return;

@@ -143,9 +143,12 @@ int arch_mmu_set_attr(uint64_t pa, uint64_t size, enum mmu_attr attr)
 
 	if (size == 0 || end < pa)
 		return -EINVAL;
-	for (pa = start; pa < end; pa += 4096)
-		if (!page_entry(pa) || !(*page_entry(pa) & PTE_VALID))
+	for (pa = start; pa < end; pa += 4096) {
+		const uint64_t *pte = page_entry(pa);
+
+		if (!pte || !(*pte & PTE_VALID))
 			return -EINVAL;
+	}
 	for (pa = start; pa < end; pa += 4096) {
 		uint64_t *pte = page_entry(pa);
 

@@ -32,9 +32,9 @@ int arch_cpu_start_secondary(enum psci_conduit conduit, uint64_t mpidr, void (*f
  */
 void arch_fault_expect(void);
 /**
- * Disarms arch_fault_expect(); returns the ESR_EL1 of the data abort taken since (FAR_EL1 in
- * *far if not NULL), or 0 if there was none.
+ * Disarms arch_fault_expect(); returns the ESR_EL1 of the data abort taken since, or 0 if
+ * there was none.
  */
-uint64_t arch_fault_taken(uint64_t *far);
+uint64_t arch_fault_taken(void);
 
 #endif

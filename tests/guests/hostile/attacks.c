@@ -591,7 +591,7 @@ static struct probe probe_read(const struct vdrv *d, uint32_t offset, unsigned i
 
 	arch_fault_expect();
 	p.val = vdrv_read_sized(d, offset, size);
-	p.esr = arch_fault_taken(NULL);
+	p.esr = arch_fault_taken();
 	return p;
 }
 
@@ -599,7 +599,7 @@ static uint64_t probe_write(const struct vdrv *d, uint32_t offset, unsigned int 
 {
 	arch_fault_expect();
 	vdrv_write_sized(d, offset, size, val);
-	return arch_fault_taken(NULL);
+	return arch_fault_taken();
 }
 
 /* An access either faulted or read `quiet` (what vdisk answers a refused access with). */
@@ -652,7 +652,7 @@ static void mmio_shape_attacks(struct vdrv *d, struct vdrv *other)
 	                 : "=r"(lo), "=r"(hi)
 	                 : "r"(d->base + VMMIO_REG_STATUS)
 	                 : "memory");
-	pair.esr = arch_fault_taken(NULL);
+	pair.esr = arch_fault_taken();
 	pair.val = lo | (uint64_t)hi << 32;
 	rc = arch_mmu_set_attr(d->base, VMMIO_WINDOW, MMU_DEVICE);
 	if (rc)
