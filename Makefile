@@ -20,6 +20,11 @@ export VDISK_CACHE := $(CACHE)
 
 B        := build
 PICOLIBC := /usr/lib/picolibc/aarch64-linux-gnu
+# Debian ships picolibc twice: lib/libc.a is built for size (memcpy copies a byte per loop,
+# five instructions a byte) and lib/release/libc.a for speed (Arm's optimised string
+# routines, unaligned 16-byte load/store pairs: fine once the MMU maps RAM as normal memory).
+# Every request copies its data with memcpy, so vdisk links the release build (make bench).
+PICOLIBC_LIBC := $(PICOLIBC)/lib/release/libc.a
 LIBFDT_A := $(CACHE)/sysroot/usr/lib/aarch64-linux-gnu/libfdt.a
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -128,7 +133,7 @@ $(B)/fw/%.o: %.S $(B)/include/.stamp Makefile
 $(B)/vdisk.elf: $(FW_OBJS) linker.ld Makefile $(LIBFDT_A)
 	@echo "  LD      $@"
 	@$(CC) $(FW_LDFLAGS) -Wl,-Map,$(B)/vdisk.map -o $@ $(FW_OBJS) -Wl,--start-group \
-		$(LIBFDT_A) $(PICOLIBC)/lib/libc.a -lgcc -Wl,--end-group
+		$(LIBFDT_A) $(PICOLIBC_LIBC) -lgcc -Wl,--end-group
 	tools/check-elf.sh $@
 
 $(B)/vdisk.img: $(B)/vdisk.elf
@@ -139,7 +144,7 @@ $(B)/guests/hostile.elf: $(HOSTILE_OBJS) linker.ld Makefile $(LIBFDT_A)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(FW_LDFLAGS) -Wl,-Map,$(B)/guests/hostile.map -o $@ $(HOSTILE_OBJS) \
-		-Wl,--start-group $(LIBFDT_A) $(PICOLIBC)/lib/libc.a -lgcc -Wl,--end-group
+		-Wl,--start-group $(LIBFDT_A) $(PICOLIBC_LIBC) -lgcc -Wl,--end-group
 	tools/check-elf.sh $@
 
 $(B)/guests/hostile.img: $(B)/guests/hostile.elf

@@ -1,7 +1,13 @@
 /*
- * A block device backend behind one const ops table (RAM disk now, MMC later), in
- * 512-byte sectors, the unit of virtio-blk (virtio 1.2 §5.2.4). Callers check ranges with
- * disk_range_ok before calling; every backend checks them again.
+ * A block device behind one const ops table (RAM disk now, MMC next), in 512-byte sectors,
+ * the unit of virtio-blk (virtio 1.2 §5.2.4). The interface is request-based: the caller
+ * fills a struct disk_req and submits it; the disk calls its done() exactly once, inside
+ * submit (a RAM disk) or later from poll (a medium that takes time), so a disk may hold many
+ * requests and complete them in any order. Data moves through the request's buffer ops,
+ * which copy straight between the disk and the guest's pages: the disk never keeps a
+ * pointer into guest memory. What the medium can do (struct disk fields) is for the device
+ * above to offer, not to assume. Callers check ranges with disk_range_ok before submitting;
+ * every disk checks them again.
  */
 #ifndef BLK_DISK_H
 #define BLK_DISK_H
@@ -9,33 +15,71 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/** Bytes per sector in every disk_ops call (virtio 1.2 §5.2.4: capacity is in 512-byte units). */
+/** Bytes per sector in every request (virtio 1.2 §5.2.4: capacity is in 512-byte units). */
 #define DISK_SECTOR_SIZE 512u
 
 struct disk;
+struct disk_req;
 
-/**
- * What a backend does for virtio-blk requests (virtio 1.2 §5.2.6); each op returns 0, -ERANGE
- * outside the disk, -EROFS for a change to a read-only disk, or -EIO.
- */
-struct disk_ops {
-	/*
-	 * Calls cover `count` sectors from `sector`; buf holds count * DISK_SECTOR_SIZE bytes.
-	 * After write_zeroes reads return zeroes; `unmap` allows deallocating them (§5.2.6.2).
-	 */
-	int (*read)(struct disk *disk, uint64_t sector, uint32_t count, void *buf);
-	int (*write)(struct disk *disk, uint64_t sector, uint32_t count, const void *buf);
-	int (*flush)(struct disk *disk);
-	int (*discard)(struct disk *disk, uint64_t sector, uint32_t count);
-	int (*write_zeroes)(struct disk *disk, uint64_t sector, uint32_t count, bool unmap);
+/** What a request asks of the disk (virtio 1.2 §5.2.6: IN, OUT, FLUSH, DISCARD, WRITE_ZEROES). */
+enum disk_op {
+	DISK_READ,
+	DISK_WRITE,
+	DISK_FLUSH,
+	DISK_DISCARD,
+	DISK_WRITE_ZEROES,
 };
 
-/** A disk: its ops, its size in sectors (virtio 1.2 §5.2.4 capacity) and whether it is read-only.
+/**
+ * How a disk reaches the data of a read or write: the submitter copies between the disk's
+ * memory and its buffers (guest pages). Each returns 0, or -errno when the buffer is gone
+ * (the guest took it back, or the request was cancelled): the disk then fails the request.
+ */
+struct disk_buf_ops {
+	/* Copies `len` bytes at `offset` of the data to write into dst. */
+	int (*get)(struct disk_req *req, uint32_t offset, void *dst, uint32_t len);
+	/* Copies `len` bytes read from the disk to `offset` of the request's buffers. */
+	int (*put)(struct disk_req *req, uint32_t offset, const void *src, uint32_t len);
+};
+
+/** One request to a disk; the submitter owns it and must keep it until done() is called. */
+struct disk_req {
+	enum disk_op op;
+	uint64_t sector;
+	uint32_t count; /* sectors; 0 for a flush */
+	bool unmap;     /* write-zeroes: the sectors may be deallocated (§5.2.6.2) */
+	const struct disk_buf_ops *buf; /* read and write */
+	/* Called once with 0, -ERANGE outside the disk, -EROFS, -EOPNOTSUPP or -EIO. */
+	void (*done)(struct disk_req *req, int rc);
+	struct disk_req *next; /* the disk's, while the request is in flight */
+};
+
+/** A disk's operations (blk/ramdisk.c, a fake slow disk in tests). */
+struct disk_ops {
+	/* Starts req; done() comes inside this call or from a later poll(). */
+	void (*submit)(struct disk *disk, struct disk_req *req);
+	/*
+	 * May be NULL (every request completes inside submit). Moves requests in flight on,
+	 * calling done() for those that finished; returns how many are still in flight.
+	 */
+	unsigned int (*poll)(struct disk *disk);
+};
+
+/**
+ * A disk: its ops, size (virtio 1.2 §5.2.4 capacity), and what the medium can do, which the
+ * device offers to its driver (§5.2.3 features, §5.2.4 config). A zero limit means "none".
  */
 struct disk {
 	const struct disk_ops *ops;
 	uint64_t sector_count;
 	bool read_only;
+	bool volatile_cache;        /* writes may sit in a cache until a flush */
+	uint32_t block_size;        /* bytes the medium writes at once: 512 or a power of two */
+	uint32_t max_transfer;      /* sectors one read or write may cover (0: no limit) */
+	uint32_t discard_max;       /* sectors one discard may cover (0: no discard) */
+	uint32_t discard_align;     /* sectors a discard should be aligned to (0: 1) */
+	uint32_t write_zeroes_max;  /* sectors one write-zeroes may cover (0: none) */
+	bool write_zeroes_unmap;    /* write-zeroes with unmap may deallocate */
 };
 
 /** Whether sectors [sector, sector + count) are on the disk (virtio 1.2 §5.2.6.1), without
@@ -43,6 +87,18 @@ struct disk {
 static inline bool disk_range_ok(const struct disk *disk, uint64_t sector, uint64_t count)
 {
 	return count <= disk->sector_count && sector <= disk->sector_count - count;
+}
+
+/** Hands req to the disk; done() follows, maybe before this returns. */
+static inline void disk_submit(struct disk *disk, struct disk_req *req)
+{
+	disk->ops->submit(disk, req);
+}
+
+/** Moves the disk's requests on; returns how many are still in flight (0 without poll). */
+static inline unsigned int disk_poll(struct disk *disk)
+{
+	return disk->ops->poll ? disk->ops->poll(disk) : 0;
 }
 
 #endif

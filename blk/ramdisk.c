@@ -1,8 +1,9 @@
 /*
- * RAM disk: sectors are bytes of a caller-given buffer. Every op checks its range against
- * the size without overflow, and changes to a read-only disk fail with -EROFS. Discard and
- * write-zeroes both zero the range, so reads after either return zeroes (virtio 1.2
- * §5.2.6.2).
+ * RAM disk: sectors are bytes of a caller-given buffer, and every request completes inside
+ * submit. Data is copied once, between the buffer and the request's pages. Every request
+ * checks its range against the size without overflow, and changes to a read-only disk fail
+ * with -EROFS. Discard and write-zeroes both zero the range, so reads after either return
+ * zeroes (virtio 1.2 §5.2.6.2). Nothing is cached, so there is nothing to flush.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,6 +12,9 @@
 
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
+
+/* One copy a piece: the guest's buffers are pages, so a piece never needs to be larger. */
+#define PIECE 4096u
 
 static struct ramdisk *to_ramdisk(struct disk *disk)
 {
@@ -31,66 +35,72 @@ static int check(const struct disk *disk, uint64_t sector, uint32_t count, bool 
 	return 0;
 }
 
-static int ramdisk_read(struct disk *disk, uint64_t sector, uint32_t count, void *buf)
+/* A read puts the disk's bytes in the buffers; a write gets them from there. */
+static int copy(struct disk *disk, struct disk_req *req)
 {
-	int rc = check(disk, sector, count, false);
+	uint8_t *p = at(disk, req->sector);
+	uint32_t len = req->count * DISK_SECTOR_SIZE;
 
-	if (rc)
-		return rc;
-	memcpy(buf, at(disk, sector), (size_t)count * DISK_SECTOR_SIZE);
+	for (uint32_t off = 0; off < len; off += PIECE) {
+		uint32_t n = len - off < PIECE ? len - off : PIECE;
+		int rc = req->op == DISK_READ ? req->buf->put(req, off, p + off, n)
+		                              : req->buf->get(req, off, p + off, n);
+
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
-static int ramdisk_write(struct disk *disk, uint64_t sector, uint32_t count, const void *buf)
+static int serve(struct disk *disk, struct disk_req *req)
 {
-	int rc = check(disk, sector, count, true);
+	int rc;
 
-	if (rc)
-		return rc;
-	memcpy(at(disk, sector), buf, (size_t)count * DISK_SECTOR_SIZE);
-	return 0;
+	switch (req->op) {
+	case DISK_READ:
+	case DISK_WRITE:
+		rc = check(disk, req->sector, req->count, req->op == DISK_WRITE);
+		if (rc)
+			return rc;
+		if ((uint64_t)req->count * DISK_SECTOR_SIZE > UINT32_MAX)
+			return -ERANGE;
+		return copy(disk, req);
+	case DISK_FLUSH:
+		return 0; /* nothing is cached */
+	case DISK_DISCARD:
+	case DISK_WRITE_ZEROES:
+		rc = check(disk, req->sector, req->count, true);
+		if (rc)
+			return rc;
+		memset(at(disk, req->sector), 0, (size_t)req->count * DISK_SECTOR_SIZE);
+		return 0;
+	}
+	return -EOPNOTSUPP;
 }
 
-static int ramdisk_flush(struct disk *disk)
+static void ramdisk_submit(struct disk *disk, struct disk_req *req)
 {
-	return 0; /* nothing is cached */
-}
-
-static int ramdisk_zero(struct disk *disk, uint64_t sector, uint32_t count)
-{
-	int rc = check(disk, sector, count, true);
-
-	if (rc)
-		return rc;
-	memset(at(disk, sector), 0, (size_t)count * DISK_SECTOR_SIZE);
-	return 0;
-}
-
-static int ramdisk_discard(struct disk *disk, uint64_t sector, uint32_t count)
-{
-	return ramdisk_zero(disk, sector, count);
-}
-
-static int ramdisk_write_zeroes(struct disk *disk, uint64_t sector, uint32_t count, bool unmap)
-{
-	return ramdisk_zero(disk, sector, count);
+	req->done(req, serve(disk, req));
 }
 
 static const struct disk_ops ramdisk_ops = {
-    .read = ramdisk_read,
-    .write = ramdisk_write,
-    .flush = ramdisk_flush,
-    .discard = ramdisk_discard,
-    .write_zeroes = ramdisk_write_zeroes,
+    .submit = ramdisk_submit,
 };
 
 int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only)
 {
 	if (!buf || size % DISK_SECTOR_SIZE)
 		return -EINVAL;
-	rd->disk.ops = &ramdisk_ops;
-	rd->disk.sector_count = size / DISK_SECTOR_SIZE;
-	rd->disk.read_only = read_only;
+	rd->disk = (struct disk){
+	    .ops = &ramdisk_ops,
+	    .sector_count = size / DISK_SECTOR_SIZE,
+	    .read_only = read_only,
+	    .block_size = DISK_SECTOR_SIZE,
+	    .discard_max = UINT32_MAX,
+	    .write_zeroes_max = UINT32_MAX,
+	    /* Zeroes are stored, never deallocated: unmap buys nothing here. */
+	    .write_zeroes_unmap = false,
+	};
 	rd->data = buf;
 	return 0;
 }

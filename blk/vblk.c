@@ -23,17 +23,18 @@ _Static_assert(offsetof(struct vblk_config, blk_size) == 20, "virtio 1.2 §5.2.4
 _Static_assert(offsetof(struct vblk_config, max_discard_sectors) == 36, "virtio 1.2 §5.2.4 layout");
 _Static_assert(offsetof(struct vblk_config, write_zeroes_may_unmap) == 56,
                "virtio 1.2 §5.2.4 layout");
-_Static_assert(VBLK_BOUNCE_SIZE % DISK_SECTOR_SIZE == 0, "whole sectors per bounce");
+_Static_assert(VMMIO_QUEUE_MAX <= 32, "a bit per queue in pending and completed");
+_Static_assert(VBLK_DWZ_SEG_MAX <= UINT8_MAX, "segment counts fit a uint8_t");
 
 /* Requests returned to a used ring, by every device since boot (vblk_completed_count). */
 static uint64_t completed_count;
 
 /* At most one line per burst of the same complaint (vmmio_warn_allowed): a ring full of bad
  * requests, notified again and again, must not flood the console. */
-#define req_warn(blk, c, fmt, ...)                                                                 \
+#define req_warn(blk, r, fmt, ...)                                                                 \
 	do {                                                                                       \
 		if (vmmio_warn_allowed(&(blk)->mmio, fmt))                                         \
-			log_warn("%s: request %u: " fmt, (blk)->mmio.cfg.name, (c)->head,          \
+			log_warn("%s: request %u: " fmt, (blk)->mmio.cfg.name, (r)->chain.head,    \
 			         ##__VA_ARGS__);                                                   \
 	} while (0)
 
@@ -52,114 +53,258 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
+static struct vq *req_vq(const struct vblk_req *r)
+{
+	return vmmio_vq(&r->blk->mmio, r->queue);
+}
+
+static const char *type_name(uint32_t type)
+{
+	switch (type) {
+	case VBLK_T_IN:
+		return "read";
+	case VBLK_T_OUT:
+		return "write";
+	case VBLK_T_FLUSH:
+		return "flush";
+	case VBLK_T_DISCARD:
+		return "discard";
+	}
+	return "write-zeroes";
+}
+
+/* ---- data between the disk and the chain's buffers (struct disk_buf_ops) ---- */
+
+static int buf_get(struct disk_req *dr, uint32_t offset, void *dst, uint32_t len)
+{
+	struct vblk_req *r = (struct vblk_req *)dr;
+
+	if (r->cancelled)
+		return -ECANCELED;
+	if (offset > UINT32_MAX - VBLK_HEADER_BYTES)
+		return -EINVAL;
+	return vq_read(req_vq(r), &r->chain, VBLK_HEADER_BYTES + offset, dst, len);
+}
+
+static int buf_put(struct disk_req *dr, uint32_t offset, const void *src, uint32_t len)
+{
+	struct vblk_req *r = (struct vblk_req *)dr;
+	int rc;
+
+	if (r->cancelled)
+		return -ECANCELED;
+	/* The last writable byte is the status: data stops before it. */
+	if (offset > r->chain.writable_len - 1 || len > r->chain.writable_len - 1 - offset)
+		return -EINVAL;
+	rc = vq_write(req_vq(r), &r->chain, offset, src, len);
+	if (rc == 0 && offset + len > r->written)
+		r->written = offset + len;
+	return rc;
+}
+
+static const struct disk_buf_ops buf_ops = {
+    .get = buf_get,
+    .put = buf_put,
+};
+
+/* ---- completion ---- */
+
+/*
+ * Raises one interrupt for the queues that completed requests since the last call, if the
+ * driver wants one (§2.7.7); inside a pass this waits for the pass's end.
+ */
+static void signal_completions(struct vblk *blk)
+{
+	uint32_t completed = blk->completed;
+	bool interrupt = false;
+
+	if (blk->in_pass || !completed)
+		return;
+	blk->completed = 0;
+	for (uint32_t q = 0; q < VMMIO_QUEUE_MAX; q++)
+		if (completed & 1u << q)
+			interrupt |= vq_need_interrupt(vmmio_vq(&blk->mmio, q));
+	if (interrupt)
+		vmmio_interrupt(&blk->mmio, VMMIO_INT_VRING);
+}
+
+/*
+ * The driver broke a queue (§2.1.2): DEVICE_NEEDS_RESET, and what the disk still holds is
+ * cancelled: a request that will never be returned writes nothing into the guest.
+ */
+static void needs_reset(struct vblk *blk)
+{
+	vmmio_needs_reset(&blk->mmio);
+	blk->pending = 0;
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
+		if (blk->req[i].busy)
+			blk->req[i].cancelled = true;
+}
+
+static void drained(struct vblk *blk)
+{
+	blk->draining = false;
+	vmmio_reset_done(&blk->mmio);
+}
+
+/*
+ * Writes the status byte and returns the chain (§5.2.6). vq_push drops the chain's buffer
+ * mappings (grants) before the used element tells the driver. A cancelled request touches
+ * nothing of the guest: its queue was reset under it.
+ */
+static void finish(struct vblk_req *r, uint8_t status)
+{
+	struct vblk *blk = r->blk;
+	struct vq *vq = req_vq(r);
+	uint32_t len = 0;
+
+	r->busy = false;
+	if (r->cancelled) {
+		if (blk->draining && blk->in_flight == 0)
+			drained(blk);
+		return;
+	}
+	if (r->chain.writable_len && vq_write(vq, &r->chain, r->chain.writable_len - 1, &status, 1) == 0)
+		len = r->written + 1;
+	if (vq_push(vq, r->chain.head, len) == VQ_BROKEN) {
+		needs_reset(blk);
+		return;
+	}
+	completed_count++;
+	blk->completed |= 1u << r->queue;
+	/* A pass stopped for want of a free request goes on now. */
+	if ((blk->pending & 1u << r->queue) && !blk->in_pass && blk->host.kick)
+		blk->host.kick(blk->host.ctx, false);
+	signal_completions(blk);
+}
+
+static void submit_segment(struct vblk_req *r);
+
+/* The disk's answer to one disk request of r (struct disk_req's done). */
+static void req_done(struct disk_req *dr, int rc)
+{
+	struct vblk_req *r = (struct vblk_req *)dr;
+	struct vblk *blk = r->blk;
+
+	blk->in_flight--;
+	if (rc == 0 && r->seg_next < r->seg_count && !r->cancelled) {
+		submit_segment(r);
+		return;
+	}
+	/* A buffer the guest took back was logged by the walker; -ECANCELED needs no line. */
+	if (rc && rc != -EFAULT && rc != -ECANCELED && !r->cancelled)
+		req_warn(blk, r, "disk %s of sectors %llu+%u failed (%d)", type_name(r->type),
+		         (unsigned long long)dr->sector, dr->count, rc);
+	finish(r, rc ? VBLK_S_IOERR : VBLK_S_OK);
+}
+
+static void submit(struct vblk_req *r, enum disk_op op, uint64_t sector, uint32_t count,
+                   bool unmap)
+{
+	r->disk = (struct disk_req){
+	    .op = op,
+	    .sector = sector,
+	    .count = count,
+	    .unmap = unmap,
+	    .buf = &buf_ops,
+	    .done = req_done,
+	};
+	r->blk->in_flight++;
+	disk_submit(r->blk->disk, &r->disk);
+}
+
+/* The next discard/write-zeroes segment (all were checked before the first went out). */
+static void submit_segment(struct vblk_req *r)
+{
+	const uint8_t *seg = r->seg[r->seg_next++];
+	bool unmap = get_le32(seg + 12) & VBLK_DWZ_F_UNMAP;
+
+	r->blk->pass_bytes += (uint64_t)get_le32(seg + 8) * DISK_SECTOR_SIZE;
+	submit(r, r->type == VBLK_T_DISCARD ? DISK_DISCARD : DISK_WRITE_ZEROES, get_le64(seg),
+	       get_le32(seg + 8), unmap);
+}
+
+/* ---- taking a request apart: every check before the disk sees it ---- */
+
 /* Whether a read or write of len bytes at sector is whole sectors inside the disk. */
-static bool rw_ok(struct vblk *blk, const struct vq_chain *c, const char *what, uint64_t sector,
+static bool rw_ok(struct vblk *blk, const struct vblk_req *r, const char *what, uint64_t sector,
                   uint32_t len)
 {
+	uint32_t max = blk->disk->max_transfer;
+
 	if (len % DISK_SECTOR_SIZE) {
-		req_warn(blk, c, "%s of %u bytes at sector %llu is not whole sectors", what, len,
+		req_warn(blk, r, "%s of %u bytes at sector %llu is not whole sectors", what, len,
 		         (unsigned long long)sector);
 		return false;
 	}
 	if (!disk_range_ok(blk->disk, sector, len / DISK_SECTOR_SIZE)) {
-		req_warn(blk, c, "%s of sectors %llu+%u is past the end of the disk (%llu sectors)",
+		req_warn(blk, r, "%s of sectors %llu+%u is past the end of the disk (%llu sectors)",
 		         what, (unsigned long long)sector, len / DISK_SECTOR_SIZE,
 		         (unsigned long long)blk->disk->sector_count);
+		return false;
+	}
+	if (max && len / DISK_SECTOR_SIZE > max) {
+		req_warn(blk, r, "%s of %u sectors is more than the disk's %u at once", what,
+		         len / DISK_SECTOR_SIZE, max);
 		return false;
 	}
 	return true;
 }
 
 /* VIRTIO_BLK_T_IN: disk to the device-writable buffers before the status byte. */
-static uint8_t do_in(struct vblk *blk, struct vq *vq, const struct vq_chain *c, uint64_t sector,
-                     uint32_t *written)
+static int start_in(struct vblk *blk, struct vblk_req *r, uint64_t sector)
 {
-	struct disk *disk = blk->disk;
-	uint32_t len = c->writable_len - 1;
+	uint32_t len = r->chain.writable_len - 1;
 
-	if (!rw_ok(blk, c, "read", sector, len))
+	if (!rw_ok(blk, r, "read", sector, len))
 		return VBLK_S_IOERR;
-	for (uint32_t off = 0; off < len;) {
-		uint32_t n = min_u32(len - off, VBLK_BOUNCE_SIZE);
-		uint64_t at = sector + off / DISK_SECTOR_SIZE;
-		int rc = disk->ops->read(disk, at, n / DISK_SECTOR_SIZE, blk->bounce);
-
-		if (rc) {
-			req_warn(blk, c, "disk read of sectors %llu+%u failed (%d)",
-			         (unsigned long long)at, n / DISK_SECTOR_SIZE, rc);
-			return VBLK_S_IOERR;
-		}
-		if (vq_write(vq, c, off, blk->bounce, n))
-			return VBLK_S_IOERR;
-		off += n;
-		*written = off;
-	}
-	return VBLK_S_OK;
+	submit(r, DISK_READ, sector, len / DISK_SECTOR_SIZE, false);
+	return -1;
 }
 
 /* VIRTIO_BLK_T_OUT: the device-readable buffers after the header to the disk. */
-static uint8_t do_out(struct vblk *blk, struct vq *vq, const struct vq_chain *c, uint64_t sector)
+static int start_out(struct vblk *blk, struct vblk_req *r, uint64_t sector)
 {
-	struct disk *disk = blk->disk;
-	uint32_t len = c->readable_len - VBLK_HEADER_BYTES;
+	uint32_t len = r->chain.readable_len - VBLK_HEADER_BYTES;
 
-	if (disk->read_only) {
+	if (blk->disk->read_only) {
 		/* §5.2.6.2: IOERR, and no data written. */
-		req_warn(blk, c, "write of %u bytes at sector %llu to a read-only disk", len,
+		req_warn(blk, r, "write of %u bytes at sector %llu to a read-only disk", len,
 		         (unsigned long long)sector);
 		return VBLK_S_IOERR;
 	}
-	if (!rw_ok(blk, c, "write", sector, len))
+	if (!rw_ok(blk, r, "write", sector, len))
 		return VBLK_S_IOERR;
-	for (uint32_t off = 0; off < len;) {
-		uint32_t n = min_u32(len - off, VBLK_BOUNCE_SIZE);
-		uint64_t at = sector + off / DISK_SECTOR_SIZE;
-		int rc;
-
-		if (vq_read(vq, c, VBLK_HEADER_BYTES + off, blk->bounce, n))
-			return VBLK_S_IOERR;
-		rc = disk->ops->write(disk, at, n / DISK_SECTOR_SIZE, blk->bounce);
-		if (rc) {
-			req_warn(blk, c, "disk write of sectors %llu+%u failed (%d)",
-			         (unsigned long long)at, n / DISK_SECTOR_SIZE, rc);
-			return VBLK_S_IOERR;
-		}
-		off += n;
-	}
-	return VBLK_S_OK;
+	submit(r, DISK_WRITE, sector, len / DISK_SECTOR_SIZE, false);
+	return -1;
 }
 
-static uint8_t do_flush(struct vblk *blk, const struct vq_chain *c)
+/* VIRTIO_BLK_T_FLUSH: only a disk with a volatile cache has anything to do. */
+static int start_flush(struct vblk *blk, struct vblk_req *r)
 {
-	int rc = blk->disk->ops->flush(blk->disk);
-
-	if (rc) {
-		req_warn(blk, c, "disk flush failed (%d)", rc);
-		return VBLK_S_IOERR;
-	}
-	return VBLK_S_OK;
+	if (!blk->disk->volatile_cache)
+		return VBLK_S_OK;
+	submit(r, DISK_FLUSH, 0, 0, false);
+	return -1;
 }
 
 /* VIRTIO_BLK_T_GET_ID: the 20-byte NUL-padded serial. */
-static uint8_t do_get_id(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
-                         uint32_t *written)
+static int start_get_id(struct vblk *blk, struct vblk_req *r)
 {
-	uint32_t len = c->writable_len - 1;
+	uint32_t len = r->chain.writable_len - 1;
 
 	if (len < VBLK_ID_BYTES) {
-		req_warn(blk, c, "GET_ID buffer of %u bytes is shorter than %u", len,
+		req_warn(blk, r, "GET_ID buffer of %u bytes is shorter than %u", len,
 		         VBLK_ID_BYTES);
 		return VBLK_S_IOERR;
 	}
-	if (vq_write(vq, c, 0, blk->serial, VBLK_ID_BYTES))
+	if (buf_put(&r->disk, 0, blk->serial, VBLK_ID_BYTES))
 		return VBLK_S_IOERR;
-	*written = VBLK_ID_BYTES;
 	return VBLK_S_OK;
 }
 
 /* VIRTIO_BLK_T_DISCARD and _WRITE_ZEROES: every segment is checked before any is applied. */
-static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const struct vq_chain *c,
-                                       bool discard)
+static int start_discard_write_zeroes(struct vblk *blk, struct vblk_req *r, bool discard)
 {
 	struct disk *disk = blk->disk;
 	const char *what = discard ? "discard" : "write-zeroes";
@@ -167,45 +312,44 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 	uint32_t seg_max = discard ? blk->config.max_discard_seg : blk->config.max_write_zeroes_seg;
 	uint32_t sectors_max =
 	    discard ? blk->config.max_discard_sectors : blk->config.max_write_zeroes_sectors;
-	uint32_t len = c->readable_len - VBLK_HEADER_BYTES;
-	uint8_t raw[VBLK_DWZ_SEG_MAX][VBLK_DWZ_SEG_BYTES];
+	uint32_t len = r->chain.readable_len - VBLK_HEADER_BYTES;
 	uint32_t count;
 
 	if (!(vmmio_features(&blk->mmio) & (1ull << feature))) {
-		req_warn(blk, c, "%s without its feature negotiated; unsupported", what);
+		req_warn(blk, r, "%s without its feature negotiated; unsupported", what);
 		return VBLK_S_UNSUPP;
 	}
 	if (disk->read_only) {
-		req_warn(blk, c, "%s on a read-only disk", what);
+		req_warn(blk, r, "%s on a read-only disk", what);
 		return VBLK_S_IOERR;
 	}
 	if (len == 0 || len % VBLK_DWZ_SEG_BYTES) {
-		req_warn(blk, c, "%s data of %u bytes is not whole 16-byte segments", what, len);
+		req_warn(blk, r, "%s data of %u bytes is not whole 16-byte segments", what, len);
 		return VBLK_S_IOERR;
 	}
 	count = len / VBLK_DWZ_SEG_BYTES;
 	if (count > seg_max || count > VBLK_DWZ_SEG_MAX) {
-		req_warn(blk, c, "%s of %u segments, more than %u", what, count, seg_max);
+		req_warn(blk, r, "%s of %u segments, more than %u", what, count, seg_max);
 		return VBLK_S_IOERR;
 	}
-	if (vq_read(vq, c, VBLK_HEADER_BYTES, raw, len))
+	if (vq_read(req_vq(r), &r->chain, VBLK_HEADER_BYTES, r->seg, len))
 		return VBLK_S_IOERR;
 	for (uint32_t i = 0; i < count; i++) {
-		uint32_t flags = get_le32(raw[i] + 12);
+		uint32_t flags = get_le32(r->seg[i] + 12);
 
 		/* §5.2.6.2: unknown flags, or unmap on a discard, are unsupported. */
 		if ((flags & ~VBLK_DWZ_F_UNMAP) || (discard && (flags & VBLK_DWZ_F_UNMAP))) {
-			req_warn(blk, c, "%s segment %u has flags 0x%x; unsupported", what, i,
+			req_warn(blk, r, "%s segment %u has flags 0x%x; unsupported", what, i,
 			         flags);
 			return VBLK_S_UNSUPP;
 		}
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		uint64_t sector = get_le64(raw[i]);
-		uint32_t n = get_le32(raw[i] + 8);
+		uint64_t sector = get_le64(r->seg[i]);
+		uint32_t n = get_le32(r->seg[i] + 8);
 
 		if (n > sectors_max || !disk_range_ok(disk, sector, n)) {
-			req_warn(blk, c,
+			req_warn(blk, r,
 			         "%s segment %u of sectors %llu+%u is past the end of the disk "
 			         "(%llu sectors) or over %u sectors",
 			         what, i, (unsigned long long)sector, n,
@@ -213,126 +357,191 @@ static uint8_t do_discard_write_zeroes(struct vblk *blk, struct vq *vq, const st
 			return VBLK_S_IOERR;
 		}
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t sector = get_le64(raw[i]);
-		uint32_t n = get_le32(raw[i] + 8);
-		bool unmap = get_le32(raw[i] + 12) & VBLK_DWZ_F_UNMAP;
-		int rc = discard ? disk->ops->discard(disk, sector, n)
-		                 : disk->ops->write_zeroes(disk, sector, n, unmap);
-
-		blk->pass_bytes += (uint64_t)n * DISK_SECTOR_SIZE;
-		if (rc) {
-			req_warn(blk, c, "disk %s of sectors %llu+%u failed (%d)", what,
-			         (unsigned long long)sector, n, rc);
-			return VBLK_S_IOERR;
-		}
-	}
-	return VBLK_S_OK;
+	r->seg_next = 0;
+	r->seg_count = (uint8_t)count;
+	submit_segment(r);
+	return -1;
 }
 
 /*
- * Answers one chain and returns it to the used ring. Every path ends in vq_push, which
- * drops the chain's buffer mappings (grants) before the used element tells the driver.
+ * Starts one chain: the header is read once, checked with the rest, and the request either
+ * goes to the disk (its done() finishes it) or is answered at once.
  */
-static int handle(struct vblk *blk, struct vq *vq, const struct vq_chain *c)
+static void start(struct vblk *blk, struct vblk_req *r)
 {
 	uint8_t hdr[VBLK_HEADER_BYTES];
-	uint32_t written = 0;
-	uint32_t type;
 	uint64_t sector;
-	uint8_t status;
+	int status;
 
-	if (c->writable_len == 0) {
-		req_warn(blk, c,
+	r->busy = true;
+	r->cancelled = false;
+	r->written = 0;
+	r->seg_next = r->seg_count = 0;
+	if (r->chain.writable_len == 0) {
+		req_warn(blk, r,
 		         "no device-writable byte for the status (%u bytes, all device-readable); "
 		         "returned with length 0",
-		         c->readable_len);
-		return vq_push(vq, c->head, 0);
+		         r->chain.readable_len);
+		finish(r, 0);
+		return;
 	}
-	if (c->readable_len < VBLK_HEADER_BYTES) {
-		req_warn(blk, c,
+	if (r->chain.readable_len < VBLK_HEADER_BYTES) {
+		req_warn(blk, r,
 		         "header of %u device-readable bytes, not %u; returned with length 0",
-		         c->readable_len, VBLK_HEADER_BYTES);
-		return vq_push(vq, c->head, 0);
+		         r->chain.readable_len, VBLK_HEADER_BYTES);
+		r->chain.writable_len = 0; /* no status byte either */
+		finish(r, 0);
+		return;
 	}
-	if (vq_read(vq, c, 0, hdr, sizeof(hdr)))
-		return vq_push(vq, c->head, 0);
-	type = get_le32(hdr);
+	if (vq_read(req_vq(r), &r->chain, 0, hdr, sizeof(hdr))) {
+		r->chain.writable_len = 0;
+		finish(r, 0);
+		return;
+	}
+	r->type = get_le32(hdr);
 	sector = get_le64(hdr + 8);
 
-	switch (type) {
+	switch (r->type) {
 	case VBLK_T_IN:
-		status = do_in(blk, vq, c, sector, &written);
+		status = start_in(blk, r, sector);
 		break;
 	case VBLK_T_OUT:
-		status = do_out(blk, vq, c, sector);
+		status = start_out(blk, r, sector);
 		break;
 	case VBLK_T_FLUSH:
-		status = do_flush(blk, c);
+		status = start_flush(blk, r);
 		break;
 	case VBLK_T_GET_ID:
-		status = do_get_id(blk, vq, c, &written);
+		status = start_get_id(blk, r);
 		break;
 	case VBLK_T_DISCARD:
 	case VBLK_T_WRITE_ZEROES:
-		status = do_discard_write_zeroes(blk, vq, c, type == VBLK_T_DISCARD);
+		status = start_discard_write_zeroes(blk, r, r->type == VBLK_T_DISCARD);
 		break;
 	default:
-		req_warn(blk, c, "type %u is not supported", type);
+		req_warn(blk, r, "type %u is not supported", r->type);
 		status = VBLK_S_UNSUPP;
 		break;
 	}
-	if (vq_write(vq, c, c->writable_len - 1, &status, 1))
-		return vq_push(vq, c->head, 0);
-	return vq_push(vq, c->head, written + 1);
+	if (status >= 0)
+		finish(r, (uint8_t)status);
 }
 
-uint64_t vblk_completed_count(void)
+/* ---- serving queues ---- */
+
+static struct vblk_req *free_req(struct vblk *blk)
 {
-	return completed_count;
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
+		if (!blk->req[i].busy)
+			return &blk->req[i];
+	return NULL;
 }
 
-int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt)
+/*
+ * Takes what queue q holds, for one budget, while a request slot is free; returns how many
+ * chains it took. The queue stays pending when it may hold more.
+ */
+static unsigned int serve_queue(struct vblk *blk, uint32_t q)
 {
-	unsigned int served = 0;
-	int rc;
+	struct vq *vq = vmmio_vq(&blk->mmio, q);
+	unsigned int taken = 0;
+	int rc = 0;
 
 	blk->pass_bytes = 0;
-	while ((rc = vq_pop(vq, &blk->chain)) == 0) {
-		blk->pass_bytes += (uint64_t)blk->chain.readable_len + blk->chain.writable_len;
-		rc = handle(blk, vq, &blk->chain);
+	for (;;) {
+		struct vblk_req *r = free_req(blk);
+
+		if (!r)
+			return taken; /* still pending: a completion kicks the host */
+		rc = vq_pop(vq, &r->chain);
 		if (rc)
 			break;
-		completed_count++;
-		if (++served == VBLK_BUDGET || blk->pass_bytes >= VBLK_BYTE_BUDGET) {
-			rc = VBLK_MORE;
+		r->blk = blk;
+		r->queue = (uint16_t)q;
+		blk->pass_bytes += (uint64_t)r->chain.readable_len + r->chain.writable_len;
+		taken++;
+		start(blk, r);
+		if (taken == VBLK_BUDGET || blk->pass_bytes >= VBLK_BYTE_BUDGET)
+			return taken;
+		if (vmmio_status(&blk->mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET)
 			break;
-		}
 	}
-	/* Completions pushed before a queue broke still deserve their notification. */
-	*interrupt = vq_need_interrupt(vq);
-	return rc == -EAGAIN ? 0 : rc;
+	blk->pending &= ~(1u << q);
+	if (rc == VQ_BROKEN)
+		needs_reset(blk);
+	return taken;
 }
 
-/* Serves one queue for one budget; marks it pending when requests may be left. */
-static void serve(struct vblk *blk, uint32_t queue)
+/* What a deferred pass over queue q found says how to serve its next notify. */
+static void learn(struct vblk *blk, uint32_t q, unsigned int taken)
 {
-	bool interrupt;
-	int rc = vblk_process(blk, vmmio_vq(&blk->mmio, queue), &interrupt);
+	struct vblk_queue_stats *st = &blk->qstats[q];
 
-	if (rc == VBLK_MORE)
-		blk->pending |= 1u << queue;
-	else
-		blk->pending &= ~(1u << queue);
-	if (interrupt)
-		vmmio_interrupt(&blk->mmio, VMMIO_INT_VRING);
-	if (rc == VQ_BROKEN)
-		vmmio_needs_reset(&blk->mmio);
+	if (taken > 1) {
+		st->defer = true;
+		st->single_passes = 0;
+	} else if (st->defer && ++st->single_passes >= 2) {
+		st->defer = false;
+		st->since_probe = 0;
+	}
+}
+
+/* Whether a notify of queue q is served now, inside the guest's register write. */
+static bool serve_inline(struct vblk *blk, uint32_t q)
+{
+	struct vblk_queue_stats *st = &blk->qstats[q];
+
+	if (!blk->host.kick || blk->policy == VBLK_SERVE_INLINE)
+		return true;
+	if (blk->policy == VBLK_SERVE_DEFER || st->defer)
+		return false;
+	if (++st->since_probe >= VBLK_PROBE_EVERY) {
+		st->since_probe = 0;
+		return false;
+	}
+	return true;
+}
+
+/* Serves the pending queues once, then signals what completed. */
+static void pass(struct vblk *blk, uint32_t queues, bool deferred)
+{
+	blk->in_pass = true;
+	if (blk->in_flight)
+		disk_poll(blk->disk);
+	for (uint32_t q = 0; q < blk->mmio.cfg.queue_count; q++) {
+		unsigned int taken;
+
+		if (!(queues & blk->pending & 1u << q))
+			continue;
+		taken = serve_queue(blk, q);
+		if (deferred)
+			learn(blk, q, taken);
+	}
+	blk->in_pass = false;
+	signal_completions(blk);
+	if ((blk->pending || blk->in_flight) && blk->host.kick)
+		blk->host.kick(blk->host.ctx, false);
 }
 
 static void vblk_notify(void *ctx, uint32_t queue)
 {
-	serve(ctx, queue);
+	struct vblk *blk = ctx;
+
+	blk->pending |= 1u << queue;
+	if (serve_inline(blk, queue))
+		pass(blk, 1u << queue, false);
+	else
+		blk->host.kick(blk->host.ctx, true);
+}
+
+void vblk_run(struct vblk *blk)
+{
+	if (!blk->draining) {
+		pass(blk, blk->pending, true);
+		return;
+	}
+	if (blk->in_flight && disk_poll(blk->disk) && blk->host.kick)
+		blk->host.kick(blk->host.ctx, false);
 }
 
 bool vblk_pending(const struct vblk *blk)
@@ -340,21 +549,48 @@ bool vblk_pending(const struct vblk *blk)
 	return blk->pending != 0;
 }
 
-void vblk_serve_pending(struct vblk *blk)
+unsigned int vblk_in_flight(const struct vblk *blk)
 {
-	uint32_t pending = blk->pending;
-
-	for (uint32_t q = 0; q < VMMIO_QUEUE_MAX; q++) {
-		if (pending & 1u << q)
-			serve(blk, q);
-	}
+	return blk->in_flight;
 }
 
-static void vblk_reset(void *ctx)
+uint64_t vblk_completed_count(void)
+{
+	return completed_count;
+}
+
+/* Cancels what the disk holds; returns how many requests are still there. */
+static unsigned int cancel_all(struct vblk *blk)
+{
+	blk->pending = 0;
+	blk->completed = 0;
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
+		if (blk->req[i].busy)
+			blk->req[i].cancelled = true;
+	return blk->in_flight;
+}
+
+/*
+ * A reset (§2.4) with requests at the disk waits for them: the transport keeps Status
+ * non-zero until vmmio_reset_done, and their completions touch nothing.
+ */
+static int vblk_reset(void *ctx)
 {
 	struct vblk *blk = ctx;
 
-	blk->pending = 0;
+	memset(blk->qstats, 0, sizeof(blk->qstats));
+	if (cancel_all(blk) == 0)
+		return 0;
+	blk->draining = true;
+	if (blk->host.kick)
+		blk->host.kick(blk->host.ctx, false);
+	return -EBUSY;
+}
+
+void vblk_stop(struct vblk *blk)
+{
+	cancel_all(blk);
+	blk->host.kick = NULL;
 }
 
 static void vblk_config_read(void *ctx, uint32_t offset, void *buf, uint32_t size)
@@ -366,9 +602,15 @@ static void vblk_config_read(void *ctx, uint32_t offset, void *buf, uint32_t siz
 
 static const struct vmmio_ops vblk_ops = {
     .notify = vblk_notify,
-    .reset = vblk_reset, /* requests complete inside a call: none are in flight at a reset */
+    .reset = vblk_reset,
     .config_read = vblk_config_read,
 };
+
+void vblk_set_host(struct vblk *blk, enum vblk_policy policy, const struct vblk_host *host)
+{
+	blk->policy = policy;
+	blk->host = *host;
+}
 
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
               const struct vq_mem *mem)
@@ -380,33 +622,55 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 	uint64_t features = 1ull << VMMIO_F_VERSION_1 | 1ull << VMMIO_F_ACCESS_PLATFORM |
 	                    1ull << VQ_F_INDIRECT_DESC | 1ull << VQ_F_EVENT_IDX |
 	                    1ull << VBLK_F_SIZE_MAX | 1ull << VBLK_F_SEG_MAX |
-	                    1ull << VBLK_F_BLK_SIZE | 1ull << VBLK_F_FLUSH;
+	                    1ull << VBLK_F_BLK_SIZE;
+	uint32_t size_max = VBLK_SIZE_MAX, seg_max = VBLK_SEG_MAX;
 	struct vmmio_config cfg;
 	struct vblk_config *bc = &blk->config;
 
-	if (!name || !disk || !disk->ops || !mem)
+	if (!name || !disk || !disk->ops || !disk->ops->submit || !mem)
 		return -EINVAL;
-	if (disk->read_only)
+	if (disk->block_size < DISK_SECTOR_SIZE || (disk->block_size & (disk->block_size - 1)))
+		return -EINVAL;
+	/* A driver keeps to seg_max buffers of size_max bytes: so much fits one transfer. */
+	if (disk->max_transfer) {
+		uint64_t max_bytes = (uint64_t)disk->max_transfer * DISK_SECTOR_SIZE;
+
+		if (max_bytes < disk->block_size)
+			return -EINVAL;
+		size_max = (uint32_t)(max_bytes < size_max ? max_bytes : size_max);
+		seg_max = (uint32_t)(max_bytes / size_max < seg_max ? max_bytes / size_max : seg_max);
+	}
+	if (disk->volatile_cache)
+		features |= 1ull << VBLK_F_FLUSH;
+	if (disk->read_only) {
 		features |= 1ull << VBLK_F_RO;
-	else
-		features |= 1ull << VBLK_F_DISCARD | 1ull << VBLK_F_WRITE_ZEROES;
+	} else {
+		if (disk->discard_max)
+			features |= 1ull << VBLK_F_DISCARD;
+		if (disk->write_zeroes_max)
+			features |= 1ull << VBLK_F_WRITE_ZEROES;
+	}
 
 	memset(blk, 0, sizeof(*blk));
 	blk->disk = disk;
+	blk->policy = VBLK_SERVE_INLINE;
 	for (size_t i = 0; serial && i < VBLK_ID_BYTES && serial[i]; i++)
 		blk->serial[i] = serial[i];
 
 	bc->capacity = disk->sector_count;
-	bc->size_max = VBLK_SIZE_MAX;
-	bc->seg_max = VBLK_SEG_MAX;
-	bc->blk_size = DISK_SECTOR_SIZE;
-	bc->max_discard_sectors = VBLK_DWZ_SECTORS_MAX;
-	bc->max_discard_seg = VBLK_DWZ_SEG_MAX;
-	bc->discard_sector_alignment = 1;
-	bc->max_write_zeroes_sectors = VBLK_DWZ_SECTORS_MAX;
-	bc->max_write_zeroes_seg = VBLK_DWZ_SEG_MAX;
-	/* Zeroes may not be unmapped: this backend cannot deallocate (§5.2.6.2). */
-	bc->write_zeroes_may_unmap = 0;
+	bc->size_max = size_max;
+	bc->seg_max = seg_max;
+	bc->blk_size = disk->block_size;
+	if (disk->discard_max) {
+		bc->max_discard_sectors = min_u32(disk->discard_max, VBLK_DWZ_SECTORS_MAX);
+		bc->max_discard_seg = VBLK_DWZ_SEG_MAX;
+		bc->discard_sector_alignment = disk->discard_align ? disk->discard_align : 1;
+	}
+	if (disk->write_zeroes_max) {
+		bc->max_write_zeroes_sectors = min_u32(disk->write_zeroes_max, VBLK_DWZ_SECTORS_MAX);
+		bc->max_write_zeroes_seg = VBLK_DWZ_SEG_MAX;
+		bc->write_zeroes_may_unmap = disk->write_zeroes_unmap;
+	}
 
 	cfg = (struct vmmio_config){
 	    .name = name,
@@ -415,7 +679,7 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 	    .features = features,
 	    .queue_count = 1,
 	    .queue_num_max = VBLK_QUEUE_SIZE,
-	    .seg_len_max = VBLK_SIZE_MAX,
+	    .seg_len_max = size_max,
 	    .config_size = sizeof(*bc),
 	    .ops = &vblk_ops,
 	    .ctx = blk,

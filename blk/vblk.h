@@ -1,10 +1,11 @@
 /*
  * virtio-blk device (virtio 1.2 §5.2) over a struct disk, behind a virtio-mmio transport.
- * The IOREQ side drives blk->mmio with vmmio_read/vmmio_write/vmmio_irq_take; a write to
- * QueueNotify runs vblk_process on that queue before the write returns, for at most
- * VBLK_BUDGET requests or VBLK_BYTE_BUDGET bytes: a guest that keeps its queue full, or fills
- * it with the largest requests, must not keep vdisk from its other guests. What is left is
- * vblk_pending; the caller runs vblk_serve_pending when the others have had their turn.
+ * The IOREQ side drives blk->mmio with vmmio_read/vmmio_write/vmmio_irq_take. A QueueNotify
+ * marks its queue; the queue is served inline or from the main loop (enum vblk_policy),
+ * each pass taking at most VBLK_BUDGET requests or VBLK_BYTE_BUDGET bytes: a guest that
+ * keeps its queue full, or fills it with the largest requests, must not keep vdisk from its
+ * other guests. Requests go to the disk as struct disk_req and come back, in any order,
+ * through their done(); completions of one pass share one interrupt.
  */
 #ifndef BLK_VBLK_H
 #define BLK_VBLK_H
@@ -53,9 +54,6 @@
 #define VBLK_SIZE_MAX        (128u * 1024u)
 #define VBLK_DWZ_SEG_MAX     32u
 #define VBLK_DWZ_SECTORS_MAX (1u << 14) /* 8 MiB a segment: 256 MiB a request at most */
-/** Data moves between the guest and the disk through a buffer of this size. */
-#define VBLK_BOUNCE_SIZE 4096u
-
 /** Disk geometry (virtio 1.2 §5.2.4); not offered, so zero. */
 struct vblk_geometry {
 	uint16_t cylinders;
@@ -94,48 +92,115 @@ struct vblk_config {
 	uint32_t secure_erase_sector_alignment;
 };
 
-/** A virtio-blk device (virtio 1.2 §5.2): its transport, disk, config and scratch space. */
+/** Requests one device holds at once: at its disk, or being answered. */
+#define VBLK_REQ_MAX 8
+
+struct vblk;
+
+/**
+ * One request from its chain to its used element: the disk request it became, the header
+ * and discard/write-zeroes segments as read once, and what was written back.
+ */
+struct vblk_req {
+	struct disk_req disk; /* first: a completion finds its request */
+	struct vblk *blk;
+	bool busy;
+	bool cancelled; /* the device was reset (or went away) while the disk had it */
+	uint16_t queue;
+	uint32_t type;
+	uint32_t written;     /* bytes of data put in the device-writable part */
+	uint8_t seg_next;     /* discard/write-zeroes: the next segment to submit */
+	uint8_t seg_count;
+	uint8_t seg[VBLK_DWZ_SEG_MAX][VBLK_DWZ_SEG_BYTES];
+	struct vq_chain chain;
+};
+
+/**
+ * When a notified queue is served. INLINE: inside the QueueNotify write, before the IOREQ is
+ * answered (the guest's vCPU waits). DEFER: the notify only marks the queue; the owner's
+ * kick() serves it from the main loop after giving the CPU away once, so that a driver
+ * adding requests can add more before they are taken (and, with EVENT_IDX, without another
+ * notify). ADAPTIVE: inline while the deferred passes find one request at a time, deferred
+ * while they find more; every VBLK_PROBE_EVERY-th inline notify is deferred to look again.
+ */
+enum vblk_policy {
+	VBLK_SERVE_ADAPTIVE,
+	VBLK_SERVE_INLINE,
+	VBLK_SERVE_DEFER,
+};
+
+/** Inline notifies between two deferred ones under VBLK_SERVE_ADAPTIVE. */
+#define VBLK_PROBE_EVERY 16u
+
+/** What a device asks of its owner. */
+struct vblk_host {
+	/*
+	 * Queues have requests to take, or the disk has some in flight: call vblk_run from
+	 * the main loop, after other work (and, for `yield`, after giving the CPU away once).
+	 */
+	void (*kick)(void *ctx, bool yield);
+	void *ctx;
+};
+
+/** How one queue has been served lately (VBLK_SERVE_ADAPTIVE). */
+struct vblk_queue_stats {
+	bool defer;            /* the last deferred pass found more than one request */
+	uint8_t single_passes; /* deferred passes in a row that found one request or none */
+	uint8_t since_probe;   /* inline notifies since the last deferred one */
+};
+
+/** A virtio-blk device (virtio 1.2 §5.2): its transport, disk, config and requests. */
 struct vblk {
 	struct vmmio_dev mmio;
 	struct disk *disk;
 	struct vblk_config config;
 	char serial[VBLK_ID_BYTES];
-	struct vq_chain chain;
-	uint32_t pending;    /* queues left with requests at the end of a budget, a bit each */
-	uint64_t pass_bytes; /* what the requests of this vblk_process call moved or cleared */
-	uint8_t bounce[VBLK_BOUNCE_SIZE];
+	enum vblk_policy policy;
+	struct vblk_host host;
+	uint32_t pending;     /* queues with requests perhaps left to take, a bit each */
+	uint32_t completed;   /* queues with used elements not yet considered for an interrupt */
+	unsigned int in_flight; /* requests handed to the disk and not yet done */
+	bool draining;        /* a reset waits for the disk to give back in_flight requests */
+	bool in_pass;         /* inside vblk_run or a notify: interrupts wait for its end */
+	uint64_t pass_bytes;  /* what the requests of this pass moved or cleared */
+	struct vblk_queue_stats qstats[VMMIO_QUEUE_MAX];
+	struct vblk_req req[VBLK_REQ_MAX];
 };
 
-/** The most requests one vblk_process call answers (a full queue of the largest size). */
+/** The most requests one pass over a queue takes (a full queue of the largest size). */
 #define VBLK_BUDGET VQ_SIZE_MAX
 /**
- * The bytes after which one vblk_process call stops: each request counts its buffers, and a
- * discard or write-zeroes the sectors it clears, so the time one call takes is bounded by
+ * The bytes after which one pass over a queue stops: each request counts its buffers, and a
+ * discard or write-zeroes the sectors it clears, so the time one pass takes is bounded by
  * this plus one request (32 MiB of buffers, or 32 segments of VBLK_DWZ_SECTORS_MAX).
  */
 #define VBLK_BYTE_BUDGET (8u * 1024u * 1024u)
-/** What vblk_process returns when it stopped at a budget with requests perhaps left. */
-#define VBLK_MORE 1
 
 /**
  * Sets up a device serving `disk` to the guest whose memory is `mem` (virtio 1.2 §5.2.5),
- * named `name` (kept) in log lines, with `serial` cut to 20 bytes for GET_ID; returns 0 or
- * -EINVAL.
+ * named `name` (kept) in log lines, with `serial` cut to 20 bytes for GET_ID; features and
+ * config space follow what the disk can do. It serves inline until vblk_set_host; returns 0
+ * or -EINVAL.
  */
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
               const struct vq_mem *mem);
+/** Chooses when notified queues are served; `host` (copied) is how the device asks for it. */
+void vblk_set_host(struct vblk *blk, enum vblk_policy policy, const struct vblk_host *host);
 /**
- * Answers the requests available on `vq` (virtio 1.2 §5.2.6), within VBLK_BUDGET and
- * VBLK_BYTE_BUDGET,
- * setting *interrupt if the driver wants a used buffer notification (§2.7.7); returns 0 when
- * the queue is empty, VBLK_MORE at the budget, -ENODEV, or VQ_BROKEN when the driver broke
- * the queue and the device must set DEVICE_NEEDS_RESET (§2.1.2).
+ * Serves the device from the main loop: moves the disk's requests on, takes what pending
+ * queues hold (VBLK_BUDGET or VBLK_BYTE_BUDGET a queue), then raises one interrupt if the
+ * driver wants one (virtio 1.2 §2.7.7). Kicks the host again while work is left.
  */
-int vblk_process(struct vblk *blk, struct vq *vq, bool *interrupt);
-/** Whether a queue was left with requests at the end of its budget. */
+void vblk_run(struct vblk *blk);
+/** Whether a queue may hold requests not yet taken (a budget ran out, or a deferred notify). */
 bool vblk_pending(const struct vblk *blk);
-/** Serves each pending queue for one more budget (raising the interrupt as vblk_process says). */
-void vblk_serve_pending(struct vblk *blk);
+/** Requests at the disk and not yet done. */
+unsigned int vblk_in_flight(const struct vblk *blk);
+/**
+ * The device goes away: requests still at the disk are cancelled (their completions touch
+ * nothing); the caller keeps *blk until vblk_in_flight is 0.
+ */
+void vblk_stop(struct vblk *blk);
 /** Requests returned to a used ring since boot, by every device (for dom0's statistics). */
 uint64_t vblk_completed_count(void);
 

@@ -30,6 +30,7 @@
 #define RIGHTS_WAIT_NS  (8ull * 1000000000ull)
 #define RIGHTS_RETRY_NS (250ull * 1000000ull)
 #define REMOVAL_DELAY_NS (1000ull * 1000000ull) /* libxl waits up to 10 s */
+#define DRAIN_POLL_NS    (1000000ull)
 
 /*
  * A RAM disk outlives its guest. vdisk cannot read a guest's name (xenstore keeps
@@ -45,6 +46,7 @@ struct ram_disk {
 
 struct dev {
 	bool used;
+	bool gone; /* removed, its slot kept until the disk gives back its requests */
 	bool connected;
 	enum backend_layout layout;
 	uint16_t fe;
@@ -62,6 +64,7 @@ struct dev {
 };
 
 static struct dev devs[DEV_MAX];
+static enum vblk_policy serve_policy; /* one for every device (bootarg serve=) */
 static struct ram_disk disks[DISK_MAX];
 static const char *const roots[] = {
 	[BACKEND_VIRTIO_DISK] = "backend/virtio_disk",
@@ -130,19 +133,27 @@ static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
 }
 
 /*
- * A queue left with requests after its budget (a guest keeping it full) is served again from
- * the loop, one budget a pass, after every other guest's ioreqs and events of that pass.
+ * The device's queues are served from the loop, one budget a pass, after every other guest's
+ * ioreqs and events of that pass (a deferred notify, a guest keeping its queue full, requests
+ * at the disk).
  */
-static void serve_pending(void *arg)
+static void serve(void *arg)
 {
 	struct dev *d = arg;
 
-	if (!d->used)
+	if (!d->used || d->gone)
 		return;
-	vblk_serve_pending(&d->blk);
+	vblk_run(&d->blk);
 	raise_irq(d);
-	if (vblk_pending(&d->blk))
-		loop_defer_next_pass(serve_pending, d);
+}
+
+/* vblk's kick: serve from the loop; after a deferred notify, let the guest run first. */
+static void kick(void *ctx, bool yield)
+{
+	if (yield)
+		loop_defer_after_yield(serve, ctx);
+	else
+		loop_defer_next_pass(serve, ctx);
 }
 
 static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t value)
@@ -151,8 +162,6 @@ static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t va
 
 	vmmio_write(&d->blk.mmio, offset, size, value);
 	raise_irq(d);
-	if (vblk_pending(&d->blk))
-		loop_defer_next_pass(serve_pending, d);
 	if (!d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK))
 		loop_defer(report_connected, d);
 }
@@ -243,9 +252,23 @@ static void finish_removal(void *arg)
 }
 
 /* Stops serving; reports Closed and schedules the directory's removal if it still exists. */
+/* A removed device whose disk still held requests: its slot is free once they are back. */
+static void release_when_drained(void *arg)
+{
+	struct dev *d = arg;
+
+	if (disk_poll(d->blk.disk) || vblk_in_flight(&d->blk)) {
+		loop_defer_until(release_when_drained, d, arch_timer_now_ns() + DRAIN_POLL_NS);
+		return;
+	}
+	d->gone = false;
+	d->used = false;
+}
+
 static void remove_device(struct dev *d, bool dir_exists)
 {
 	ioreq_server_stop(&d->ioreq);
+	vblk_stop(&d->blk); /* what the disk still holds is cancelled: it touches nothing */
 	gmem_fini(&d->gmem);
 	vmmio_log_flush(&d->blk.mmio);
 	if (d->disk)
@@ -264,6 +287,11 @@ static void remove_device(struct dev *d, bool dir_exists)
 		}
 	}
 	log_info("backend: %s: removed", d->name);
+	if (vblk_in_flight(&d->blk)) {
+		d->gone = true;
+		release_when_drained(d);
+		return;
+	}
 	d->used = false;
 }
 
@@ -351,6 +379,7 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		fail_device(d, "cannot set up the virtio-blk device");
 		return;
 	}
+	vblk_set_host(&d->blk, serve_policy, &(struct vblk_host){.kick = kick, .ctx = d});
 	snprintf(d->params, sizeof(d->params), "%s", params);
 	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
 	start_serving(d);
@@ -359,7 +388,7 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 static struct dev *find_dev(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
 	for (unsigned int i = 0; i < DEV_MAX; i++)
-		if (devs[i].used && devs[i].layout == layout && devs[i].fe == fe &&
+		if (devs[i].used && !devs[i].gone && devs[i].layout == layout && devs[i].fe == fe &&
 		    devs[i].devid == devid)
 			return &devs[i];
 	return NULL;
@@ -411,7 +440,7 @@ static void reap(void)
 		char online[4];
 		int rc;
 
-		if (!devs[i].used)
+		if (!devs[i].used || devs[i].gone)
 			continue;
 		rc = read_key(&devs[i], "online", online, sizeof(online));
 		if (rc == -ENOENT)
@@ -428,10 +457,11 @@ static void changed(const char *path, void *arg)
 	scan_layout(BACKEND_VIRTIO);
 }
 
-int backend_start(void)
+int backend_start(enum vblk_policy policy)
 {
 	int rc;
 
+	serve_policy = policy;
 	if ((rc = xs_watch(roots[BACKEND_VIRTIO_DISK], changed, NULL)) < 0 ||
 	    (rc = xs_watch(roots[BACKEND_VIRTIO], changed, NULL)) < 0 ||
 	    (rc = xs_watch("@releaseDomain", changed, NULL)) < 0) {

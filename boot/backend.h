@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "blk/target.h"
+#include "blk/vblk.h"
 
 /** Where libxl wrote a device (the layouts differ in how `base` is written). */
 enum backend_layout {
@@ -47,7 +48,10 @@ int backend_check(enum backend_layout layout, uint16_t frontend_dir, uint32_t de
 /** Parses a whole unsigned number in `base` up to `max` (no sign, no blanks); false if not. */
 bool backend_parse_u64(const char *s, int base, uint64_t max, uint64_t *out);
 
-/** Watches both backend layouts and serves the devices found there. Returns 0 or -errno. */
-int backend_start(void);
+/**
+ * Watches both backend layouts and serves the devices found there, notified queues as
+ * `policy` says. Returns 0 or -errno.
+ */
+int backend_start(enum vblk_policy policy);
 
 #endif

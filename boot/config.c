@@ -78,6 +78,24 @@ static bool set_debug_fault(const char *value, struct config *cfg)
 	return true;
 }
 
+static const char *const serve_names[] = {
+    [VBLK_SERVE_ADAPTIVE] = "adaptive",
+    [VBLK_SERVE_INLINE] = "inline",
+    [VBLK_SERVE_DEFER] = "defer",
+};
+
+static bool set_serve(const char *value, struct config *cfg)
+{
+	for (unsigned int i = 0; i < sizeof(serve_names) / sizeof(serve_names[0]); i++) {
+		if (strcmp(value, serve_names[i]) == 0) {
+			cfg->serve = (enum vblk_policy)i;
+			return true;
+		}
+	}
+	log_error("bootargs: serve='%s' is not one of adaptive, inline, defer", value);
+	return false;
+}
+
 static bool apply(char *word, struct config *cfg)
 {
 	char *eq = strchr(word, '=');
@@ -95,6 +113,8 @@ static bool apply(char *word, struct config *cfg)
 		return set_evtchn_bench(value, cfg);
 	if (strcmp(word, "debug_fault") == 0)
 		return set_debug_fault(value, cfg);
+	if (strcmp(word, "serve") == 0)
+		return set_serve(value, cfg);
 	log_error("bootargs: unknown key '%s' (value '%s') ignored", word, value);
 	return false;
 }
@@ -106,6 +126,7 @@ int config_parse(const char *bootargs, struct config *cfg)
 	cfg->loglevel = LOG_INFO;
 	cfg->evtchn_bench = 200;
 	cfg->debug_fault = CONFIG_FAULT_NONE;
+	cfg->serve = VBLK_SERVE_ADAPTIVE;
 	while (*bootargs) {
 		char word[WORD_MAX];
 		size_t len;

@@ -2,6 +2,7 @@
 #ifndef BOOT_CONFIG_H
 #define BOOT_CONFIG_H
 
+#include "blk/vblk.h"
 #include "boot/log.h"
 
 /** Upper bound of evtchn_bench, so that a typo cannot stall start-up for minutes. */
@@ -19,6 +20,7 @@ struct config {
 	enum log_level loglevel;   /* loglevel=error|warn|info|debug (or 0-3) */
 	unsigned int evtchn_bench; /* evtchn_bench=N: upcall latency samples at start, 0 = off */
 	enum config_fault debug_fault; /* debug_fault=none|data-abort|undefined */
+	enum vblk_policy serve;        /* serve=adaptive|inline|defer: when notified queues are served */
 };
 
 /**

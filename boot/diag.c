@@ -145,6 +145,10 @@ static void stats_requested(const char *path, void *arg)
 	memcpy(s.hypercall_counts, hypercall_counts, sizeof(s.hypercall_counts));
 	s.ioreq_count = ioreq_answered_count();
 	s.request_count = vblk_completed_count();
+	s.yield_count = loop_yield_count;
+	s.ioreq_ns = ioreq_busy_ns();
+	s.idle_ns = loop_idle_ns();
+	s.now_ns = arch_timer_now_ns();
 	len = snprintf(buf, sizeof(buf), "id=%s ", id); /* at most 67 of the 512 bytes */
 	if ((rc = stats_format(&s, buf + len, sizeof(buf) - (size_t)len)) < 0)
 		log_warn("diag: data/vdisk/stats cut short (%d)", rc);

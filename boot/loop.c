@@ -12,6 +12,7 @@
 #include "boot/log.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
+#include "hyp/xen.h"
 #include "hyp/xs.h"
 
 #define WORK_MAX 32
@@ -27,6 +28,14 @@ static struct loop_irqs irqs;
 static struct work works[WORK_MAX];
 static unsigned int work_count;
 static uint64_t pass; /* run_deferred passes so far */
+uint64_t loop_yield_count;
+static uint64_t idle_ns; /* asleep in WFI or yielded, since boot (loop_idle_ns) */
+
+uint64_t loop_idle_ns(void)
+{
+	return idle_ns;
+}
+static bool yield_wanted; /* give the CPU away once before the next pass (loop_defer_after_yield) */
 static bool stopping;
 static unsigned int stop_reason;
 
@@ -66,8 +75,12 @@ int loop_wait(uint64_t deadline_ns)
 	 * Xen raises the upcall interrupt only when evtchn_upcall_pending goes from 0 to 1:
 	 * with the flag already set there may be nothing to wake us, so do not sleep.
 	 */
-	if (!(irqs.upcall && evtchn_upcall_pending()))
+	if (!(irqs.upcall && evtchn_upcall_pending())) {
+		uint64_t t = arch_timer_now_ns();
+
 		arch_cpu_wait_for_interrupt();
+		idle_ns += arch_timer_now_ns() - t;
+	}
 	dispatch();
 	if (deadline_ns && arch_timer_now_ns() >= deadline_ns)
 		return -ETIMEDOUT;
@@ -109,6 +122,12 @@ int loop_defer_next_pass(loop_work_fn fn, void *arg)
 	return defer(fn, arg, 0, pass + 1);
 }
 
+int loop_defer_after_yield(loop_work_fn fn, void *arg)
+{
+	yield_wanted = true;
+	return defer(fn, arg, 0, pass + 1);
+}
+
 /* Runs the work that is due; returns the earliest time still pending (0: none). */
 static uint64_t run_deferred(void)
 {
@@ -145,6 +164,20 @@ unsigned int loop_run(void)
 		uint64_t next;
 
 		dispatch();
+		if (yield_wanted) {
+			/*
+			 * On a shared CPU the guest that just notified runs now and may queue
+			 * more; with a CPU of its own, Xen returns at once. What arrived
+			 * meanwhile (its next ioreq) is dispatched before the deferred work.
+			 */
+			yield_wanted = false;
+			uint64_t t = arch_timer_now_ns();
+
+			loop_yield_count++;
+			xen_yield();
+			idle_ns += arch_timer_now_ns() - t;
+			dispatch();
+		}
 		if (xs_available())
 			xs_dispatch_watches();
 		next = run_deferred();

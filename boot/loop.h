@@ -34,6 +34,16 @@ int loop_defer_until(loop_work_fn fn, void *arg, uint64_t due_ns);
  * keep the loop from everything else.
  */
 int loop_defer_next_pass(loop_work_fn fn, void *arg);
+/**
+ * Like loop_defer_next_pass, and the loop gives the CPU to Xen's other vCPUs once
+ * (SCHEDOP_yield) before that pass: for work a guest's notify asked for, which goes better
+ * when the guest has had the CPU to add to it first.
+ */
+int loop_defer_after_yield(loop_work_fn fn, void *arg);
+/** How often the loop gave the CPU away for loop_defer_after_yield (dom0's statistics). */
+extern uint64_t loop_yield_count;
+/** Time spent asleep in WFI or yielded since boot, in ns (dom0's statistics). */
+uint64_t loop_idle_ns(void);
 /** Serves events until a shutdown is requested; returns the SHUTDOWN_* reason. */
 unsigned int loop_run(void);
 /** Asks loop_run to return with a SHUTDOWN_* reason. */

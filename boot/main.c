@@ -315,7 +315,7 @@ static void __attribute__((noreturn)) run_xen(void)
 		control_start();
 		diag_start(latency.sample_count ? &latency : NULL);
 		if (storage_start() == 0)
-			backend_start();
+			backend_start(cfg.serve);
 	}
 	log_info("vdisk: ready");
 	raise_debug_fault();

@@ -66,6 +66,10 @@ int stats_format(const struct stats *s, char *buf, size_t size)
 	append(buf, size, &len, &full, "hypercalls", total);
 	append(buf, size, &len, &full, "ioreqs", s->ioreq_count);
 	append(buf, size, &len, &full, "requests", s->request_count);
+	append(buf, size, &len, &full, "yields", s->yield_count);
+	append(buf, size, &len, &full, "ioreq_ns", s->ioreq_ns);
+	append(buf, size, &len, &full, "idle_ns", s->idle_ns);
+	append(buf, size, &len, &full, "now_ns", s->now_ns);
 	for (unsigned int i = 0; i < STATS_HYPERCALL_NR_MAX; i++) {
 		const char *name = hypercall_name(i);
 

@@ -1,6 +1,7 @@
 /*
  * vdisk's activity counters as dom0 reads them (data/vdisk/stats, boot/diag.c): hypercalls by
- * number, IOREQs answered and virtio-blk requests completed since boot.
+ * number, IOREQs answered and virtio-blk requests completed since boot, and where vdisk's time
+ * went (so that a benchmark can tell vdisk's own share from the exits').
  */
 #ifndef BOOT_STATS_H
 #define BOOT_STATS_H
@@ -16,10 +17,15 @@ struct stats {
 	uint64_t hypercall_counts[STATS_HYPERCALL_NR_MAX]; /* by hypercall number */
 	uint64_t ioreq_count;
 	uint64_t request_count;
+	uint64_t yield_count; /* times the main loop gave the CPU away after a deferred notify */
+	uint64_t ioreq_ns;    /* time from reading an IOREQ to answering it, summed */
+	uint64_t idle_ns;     /* time asleep in WFI or yielded, summed */
+	uint64_t now_ns;      /* the clock these are read on (arch_timer_now_ns) */
 };
 
 /**
- * Writes `s` as "hypercalls=TOTAL ioreqs=N requests=N" followed by "hc_NAME=N" for each
+ * Writes `s` as "hypercalls=TOTAL ioreqs=N requests=N yields=N ioreq_ns=N idle_ns=N
+ * now_ns=N" followed by "hc_NAME=N" for each
  * hypercall number called at least once (NAME from public/xen.h, e.g. hc_event_channel_op, or
  * the number for others), NUL-terminated. Returns the length, or -ENOSPC when `size` is too
  * small (buf then holds the whole fields that fitted).

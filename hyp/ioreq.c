@@ -11,6 +11,7 @@
 #include <xen/hvm/ioreq.h>
 
 #include "arch/barrier.h"
+#include "arch/timer.h"
 #include "boot/log.h"
 #include "hyp/dm.h"
 #include "hyp/evtchn.h"
@@ -19,8 +20,10 @@
 
 _Static_assert(sizeof(struct ioreq) * IOREQ_VCPU_MAX == XEN_PAGE_SIZE, "ioreq slots per page");
 
-/* Every ioreq answered, by all servers since boot (ioreq_answered_count). */
+/* Every ioreq answered, by all servers since boot (ioreq_answered_count), and the time from
+ * reading each to answering it (ioreq_busy_ns). */
 static uint64_t answered_count;
+static uint64_t busy_ns;
 
 /* Log the first rejections of a guest in full, then only now and then. */
 static bool worth_logging(uint64_t count)
@@ -57,14 +60,20 @@ uint64_t ioreq_answered_count(void)
 	return answered_count;
 }
 
+uint64_t ioreq_busy_ns(void)
+{
+	return busy_ns;
+}
+
 static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 {
 	struct ioreq *slot = &s->page->vcpu_ioreq[vcpu];
 	struct ioreq req;
-	uint64_t mask, data;
+	uint64_t mask, data, start;
 
 	if (((volatile struct ioreq *)slot)->state != STATE_IOREQ_READY)
 		return;
+	start = arch_timer_now_ns();
 	smp_rmb(); /* the state before the fields it covers */
 	memcpy(&req, (const void *)slot, sizeof(req));
 	/*
@@ -100,6 +109,7 @@ static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 			data = req.data;
 	}
 	complete(s, vcpu, slot, data);
+	busy_ns += arch_timer_now_ns() - start;
 }
 
 void ioreq_server_poll(struct ioreq_server *s)

@@ -315,9 +315,11 @@ static int write_status(struct vmmio_dev *dev, uint32_t v)
 			log_limited(&dev->limit, LOG_INFO,
 			            "%s: reset by the driver (status was 0x%x)", dev->cfg.name,
 			            old);
+		if (dev->cfg.ops->reset && dev->cfg.ops->reset(dev->cfg.ctx) == -EBUSY) {
+			dev->resetting = true;
+			return 0;
+		}
 		reset_state(dev);
-		if (dev->cfg.ops->reset)
-			dev->cfg.ops->reset(dev->cfg.ctx);
 		return 0;
 	}
 	if (v & ~STATUS_KNOWN) {
@@ -514,6 +516,12 @@ int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t 
 
 	if (rc)
 		return rc;
+	if (dev->resetting) {
+		dev_warn(dev, "%s: write of 0x%llx at 0x%llx while a reset waits for the disk; "
+		         "ignored (Status reads 0 once it is done)",
+		         dev->cfg.name, (unsigned long long)val, (unsigned long long)offset);
+		return -EBUSY;
+	}
 	if (offset >= VMMIO_REG_CONFIG) {
 		/* No config field this model serves is writable by the driver. */
 		dev_warn(dev, "%s: %u-byte write of 0x%llx to config offset 0x%llx; config space is "
@@ -531,6 +539,16 @@ bool vmmio_irq_take(struct vmmio_dev *dev)
 
 	dev->irq_pending = false;
 	return pending;
+}
+
+void vmmio_reset_done(struct vmmio_dev *dev)
+{
+	if (!dev->resetting)
+		return;
+	dev->resetting = false;
+	reset_state(dev);
+	log_limited(&dev->limit, LOG_INFO, "%s: reset done: the disk gave back its requests",
+	            dev->cfg.name);
 }
 
 void vmmio_interrupt(struct vmmio_dev *dev, uint32_t bits)

@@ -74,8 +74,13 @@
 struct vmmio_ops {
 	/* The driver notified queue `queue`, which is ready, with DRIVER_OK set (§4.2.3.3). */
 	void (*notify)(void *ctx, uint32_t queue);
-	/* The driver reset the device (§2.4); the queues are already stopped. May be NULL. */
-	void (*reset)(void *ctx);
+	/*
+	 * The driver reset the device (§2.4); may be NULL. Returns 0, or -EBUSY while the
+	 * device still has requests at its medium: the queues then stay as they are (the
+	 * device touches them no more), Status keeps reading non-zero and every other write
+	 * is ignored until the device calls vmmio_reset_done (§2.4.1).
+	 */
+	int (*reset)(void *ctx);
 	/* Copies config bytes [offset, offset + size) into buf; the range is checked (§4.2.2). */
 	void (*config_read)(void *ctx, uint32_t offset, void *buf, uint32_t size);
 };
@@ -116,6 +121,7 @@ struct vmmio_dev {
 	uint32_t interrupt_status;
 	uint32_t config_generation;
 	bool irq_pending;
+	bool resetting; /* a reset waits for the device (vmmio_reset_done) */
 	const char *warn_last; /* format of the last warning (vmmio_warn_allowed) */
 	uint32_t warn_count;   /* how many times in a row it came */
 	uint32_t warn_repeats; /* how many of those were not logged */
@@ -143,6 +149,8 @@ int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t 
  * after every vmmio_read/vmmio_write and after the device completes work on its own.
  */
 bool vmmio_irq_take(struct vmmio_dev *dev);
+/** The device has no request left at its medium: the reset it held back completes (§2.4.1). */
+void vmmio_reset_done(struct vmmio_dev *dev);
 /** Sets InterruptStatus bits and requests the interrupt (virtio 1.2 §4.2.3.4). */
 void vmmio_interrupt(struct vmmio_dev *dev, uint32_t bits);
 /** The device changed its config: new ConfigGeneration, config interrupt (virtio 1.2 §2.5). */

@@ -16,10 +16,17 @@
  * - a broken queue sets DEVICE_NEEDS_RESET, and after that no notify touches guest memory
  *   until the driver resets the device.
  *
- * Input: one byte of disk flags, one of device set-up, then actions (see the OP_* list).
+ * With a disk that holds requests until the script lets one go (any of them), chains
+ * complete out of order: every used element must return a chain that is out, and a device
+ * reset with requests at the disk must keep Status non-zero until they are back and let
+ * none of them touch guest memory. The notify may be served inline or left for a run.
+ *
+ * Input: one byte of flags (read-only, slow disk, policy), one of device set-up, then
+ * actions (see the OP_* list).
  */
 #include <sanitizer/asan_interface.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +65,8 @@ enum op {
 	OP_FLIP,   /* u8 maps from now, u16 offset, u8 xor */
 	OP_SETUP,  /* u8 set-up: reset the device and initialize it as a driver does */
 	OP_QRESET, /* queue reset (QueueReady 0) and restart */
+	OP_COMPLETE, /* u8: the disk finishes that one of the requests it holds, then a run */
+	OP_RUN,      /* the main loop serves the device (a deferred notify, a budget left) */
 	OP_COUNT,
 };
 
@@ -84,7 +93,8 @@ static struct {
 	uint16_t avail_idx;
 	bool ready;
 	bool needs_reset;  /* DEVICE_NEEDS_RESET seen: no guest access until a reset */
-	int pending_head;  /* popped and not yet returned, or -1 */
+	uint16_t popped[VQ_SIZE_MAX]; /* times each head was taken and not yet returned */
+	unsigned int popped_count;
 	uint16_t used_idx; /* the device's used.idx as last written */
 	bool elem_written; /* a used element was written since used.idx last moved */
 	uint32_t elem_id, elem_len;
@@ -108,42 +118,61 @@ static void check_range(const char *what, uint64_t sector, uint64_t count, bool 
 	           what, (unsigned long long)sector, (unsigned long long)count);
 }
 
-static int checked_read(struct disk *d, uint64_t sector, uint32_t count, void *buf)
+/* A disk that holds requests (flags bit 1) until OP_COMPLETE lets one go, in any order. */
+static struct {
+	bool slow;
+	struct disk_req *held[VBLK_REQ_MAX];
+	unsigned int count;
+	int ready; /* the one poll() completes next, or -1 */
+} held;
+
+static void checked_submit(struct disk *d, struct disk_req *req)
 {
-	check_range("read", sector, count, false);
-	return rd.disk.ops->read(&rd.disk, sector, count, buf);
+	switch (req->op) {
+	case DISK_READ:
+		check_range("read", req->sector, req->count, false);
+		break;
+	case DISK_WRITE:
+		check_range("write", req->sector, req->count, true);
+		break;
+	case DISK_DISCARD:
+		check_range("discard", req->sector, req->count, true);
+		break;
+	case DISK_WRITE_ZEROES:
+		check_range("write-zeroes", req->sector, req->count, true);
+		break;
+	case DISK_FLUSH:
+		break;
+	}
+	if (!held.slow) {
+		disk_submit(&rd.disk, req);
+		return;
+	}
+	FUZZ_CHECK(held.count < VBLK_REQ_MAX, "more than %u requests at the disk", VBLK_REQ_MAX);
+	held.held[held.count++] = req;
 }
 
-static int checked_write(struct disk *d, uint64_t sector, uint32_t count, const void *buf)
+static unsigned int checked_poll(struct disk *d)
 {
-	check_range("write", sector, count, true);
-	return rd.disk.ops->write(&rd.disk, sector, count, buf);
-}
+	struct disk_req *req;
 
-static int checked_flush(struct disk *d)
-{
-	return rd.disk.ops->flush(&rd.disk);
-}
-
-static int checked_discard(struct disk *d, uint64_t sector, uint32_t count)
-{
-	check_range("discard", sector, count, true);
-	return rd.disk.ops->discard(&rd.disk, sector, count);
-}
-
-static int checked_write_zeroes(struct disk *d, uint64_t sector, uint32_t count, bool unmap)
-{
-	check_range("write-zeroes", sector, count, true);
-	return rd.disk.ops->write_zeroes(&rd.disk, sector, count, unmap);
+	if (held.ready < 0 || (unsigned int)held.ready >= held.count)
+		return held.count;
+	req = held.held[held.ready];
+	held.held[held.ready] = held.held[--held.count];
+	held.ready = -1;
+	disk_submit(&rd.disk, req);
+	return held.count;
 }
 
 static const struct disk_ops checked_ops = {
-    .read = checked_read,
-    .write = checked_write,
-    .flush = checked_flush,
-    .discard = checked_discard,
-    .write_zeroes = checked_write_zeroes,
+    .submit = checked_submit,
+    .poll = checked_poll,
 };
+
+static void no_kick(void *ctx, bool yield)
+{
+}
 
 /* ---- guest memory as the device sees it ------------------------------------------ */
 
@@ -181,8 +210,7 @@ static void observe_write(bool changed)
 		uint32_t id = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 		uint32_t len = p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24;
 
-		FUZZ_CHECK(drv.pending_head >= 0 && id == (uint32_t)drv.pending_head,
-		           "used element for %u, popped %d", id, drv.pending_head);
+		FUZZ_CHECK(id < VQ_SIZE_MAX && drv.popped[id], "used element for %u, not out", id);
 		FUZZ_CHECK(!drv.elem_written, "two used elements for one used.idx");
 		if (len) {
 			FUZZ_CHECK(drv.status_len == 1,
@@ -191,7 +219,10 @@ static void observe_write(bool changed)
 			FUZZ_CHECK(drv.status <= VBLK_S_UNSUPP, "chain %u: status %u", id,
 			           drv.status);
 		}
-		drv.pending_head = -1;
+		if (id < VQ_SIZE_MAX && drv.popped[id]) {
+			drv.popped[id]--;
+			drv.popped_count--;
+		}
 		drv.elem_written = true;
 		drv.status_len = 0;
 		return;
@@ -239,9 +270,17 @@ static void *strict_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum 
 		           len);
 		/* A 2-byte read of an available entry is vq_pop taking a head. */
 		if (!writable && len == 2 && within(gpa, len, AVAIL + 4, 2u * drv.num)) {
-			FUZZ_CHECK(drv.pending_head < 0, "head read while chain %d is out",
-			           drv.pending_head);
-			drv.pending_head = host[0] | host[1] << 8;
+			uint16_t head = (uint16_t)(host[0] | host[1] << 8);
+
+			/* A head the walker refuses (past the queue) is never returned. */
+			/*
+			 * A head the walker refuses (past the queue) is never returned; one the
+			 * driver made available twice is out twice (two requests on one chain).
+			 */
+			if (head < drv.num) {
+				drv.popped[head]++;
+				drv.popped_count++;
+			}
 		}
 	}
 	ASAN_UNPOISON_MEMORY_REGION(slot + off, len);
@@ -293,7 +332,8 @@ static void wr_reg(uint32_t offset, uint32_t v)
 /* After a reset nothing is popped or pushed; the guest's used ring keeps what it had. */
 static void queue_started(void)
 {
-	drv.pending_head = -1;
+	memset(drv.popped, 0, sizeof(drv.popped));
+	drv.popped_count = 0;
 	drv.used_idx = 0;
 	drv.elem_written = false;
 	drv.status_len = 0;
@@ -320,6 +360,23 @@ static void driver_setup(uint8_t setup)
 	uint64_t features;
 
 	wr_reg(VMMIO_REG_STATUS, 0);
+	/*
+	 * Requests at the disk hold the reset back (Status stays non-zero); once the disk gives
+	 * them back it completes, and nothing of theirs reaches guest memory.
+	 */
+	if (held.count) {
+		unsigned long calls = fake.calls;
+
+		FUZZ_CHECK(vmmio_status(&blk.mmio) != 0, "status 0 with %u requests at the disk",
+		           held.count);
+		while (held.count) {
+			held.ready = (int)(held.count - 1);
+			vblk_run(&blk);
+		}
+		slot_flush();
+		FUZZ_CHECK(fake.calls == calls, "a request finished after a reset touched guest "
+		           "memory (%lu maps)", fake.calls - calls);
+	}
 	drv.ready = false;
 	drv.needs_reset = false;
 	queue_started();
@@ -367,6 +424,24 @@ static void put16_at(uint32_t off, uint16_t v)
 	put(off, b, 2);
 }
 
+/* After the device ran (a notify served, a deferred run, a completion): check its state. */
+static void observe_device(void)
+{
+	/* A queue the driver broke makes the device need a reset; it stays so. */
+	if (blk.mmio.queue[0].vq.broken) {
+		FUZZ_CHECK(vmmio_status(&blk.mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET,
+		           "queue broken, status 0x%x", vmmio_status(&blk.mmio));
+		drv.needs_reset = true;
+	} else if (!drv.needs_reset) {
+		FUZZ_CHECK(!(vmmio_status(&blk.mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET),
+		           "status 0x%x with a working queue", vmmio_status(&blk.mmio));
+		/* Every chain popped without breaking the queue was returned or is at the disk. */
+		FUZZ_CHECK(!drv.elem_written, "a used element without used.idx");
+		FUZZ_CHECK(drv.popped_count == held.count, "%u chains out, %u requests at the disk",
+		           drv.popped_count, held.count);
+	}
+}
+
 static void notify(uint32_t queue)
 {
 	unsigned long calls = fake.calls;
@@ -383,18 +458,30 @@ static void notify(uint32_t queue)
 		           drv.ready ? "needing a reset" : "not ready");
 		return;
 	}
-	/* A queue the driver broke makes the device need a reset; it stays so. */
-	if (blk.mmio.queue[0].vq.broken) {
-		FUZZ_CHECK(vmmio_status(&blk.mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET,
-		           "queue broken, status 0x%x", vmmio_status(&blk.mmio));
-		drv.needs_reset = true;
-	} else {
-		FUZZ_CHECK(!(vmmio_status(&blk.mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET),
-		           "status 0x%x with a working queue", vmmio_status(&blk.mmio));
-		/* Every chain popped without breaking the queue was returned. */
-		FUZZ_CHECK(drv.pending_head < 0 && !drv.elem_written,
-		           "chain %d popped and not returned", drv.pending_head);
-	}
+	observe_device();
+}
+
+/* The main loop's turn: a deferred notify, a budget left, requests back from the disk. */
+static void run(void)
+{
+	unsigned long calls = fake.calls;
+	bool was_ready = drv.ready && !drv.needs_reset;
+
+	vblk_run(&blk);
+	slot_flush();
+	(void)vmmio_irq_take(&blk.mmio);
+	/* Requests at the disk were cancelled when the queue broke: they touch nothing. */
+	if (!was_ready)
+		FUZZ_CHECK(fake.calls == calls, "a run touched guest memory with the device %s",
+		           drv.ready ? "needing a reset" : "not ready");
+	if (drv.ready)
+		observe_device();
+}
+
+/* FUZZ_LOG=1 in the environment: vdisk's lines on stderr, for replaying an artifact. */
+static void fuzz_log_stderr(const char *buf, size_t len)
+{
+	fwrite(buf, 1, len, stderr);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -408,7 +495,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		slot = aligned_alloc(VQ_PAGE_SIZE, VQ_PAGE_SIZE);
 		for (uint32_t i = 0; i < DISK_BYTES; i++)
 			disk_before[i] = (uint8_t)(i * 13 + i / 512);
-		log_set_sink(fuzz_log_discard);
+		log_set_sink(getenv("FUZZ_LOG") ? fuzz_log_stderr : fuzz_log_discard);
 		log_set_level(LOG_DEBUG);
 	}
 	memset(guest, 0, sizeof(guest));
@@ -419,9 +506,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(disk_data, disk_before, DISK_BYTES);
 	if (ramdisk_init(&rd, disk_data, DISK_BYTES, flags & 1))
 		abort();
-	checked = (struct disk){&checked_ops, rd.disk.sector_count, rd.disk.read_only};
+	memset(&held, 0, sizeof(held));
+	held.slow = flags & 2;
+	held.ready = -1;
+	checked = rd.disk;
+	checked.ops = &checked_ops;
 	if (vblk_init(&blk, "vblk-fuzz", &checked, "fuzz-serial", &strict_mem))
 		abort();
+	/* Bits 2-3: the serving policy (inline, deferred, adaptive). */
+	if (flags & 12)
+		vblk_set_host(&blk, (flags >> 2 & 3) == 1 ? VBLK_SERVE_DEFER : VBLK_SERVE_ADAPTIVE,
+		              &(struct vblk_host){.kick = no_kick});
 	driver_setup(fuzz_u8(&in));
 
 	for (int n = 0; n < OPS_MAX && in.left; n++) {
@@ -486,9 +581,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_SETUP:
 			driver_setup(fuzz_u8(&in));
 			break;
+		case OP_COMPLETE: {
+			uint8_t which = fuzz_u8(&in);
+
+			held.ready = held.count ? (int)(which % held.count) : -1;
+			run();
+			break;
+		}
+		case OP_RUN:
+			run();
+			break;
 		case OP_QRESET:
-			if (!drv.ready)
-				break;
+			if (!drv.ready || held.count)
+				break; /* a queue reset under requests at the disk: the driver's bug */
 			wr_reg(VMMIO_REG_QUEUE_READY, 0);
 			FUZZ_CHECK(rd_reg(VMMIO_REG_QUEUE_READY) == 0, "queue still ready");
 			queue_setup();

@@ -22,6 +22,61 @@ static struct disk *make(struct ramdisk *rd, bool read_only)
 	return &rd->disk;
 }
 
+/* A request whose buffers are one host buffer, and what its done() said. */
+struct io {
+	struct disk_req req;
+	uint8_t *data;
+	uint32_t len;
+	int rc;
+	unsigned int done_count;
+};
+
+static int io_get(struct disk_req *req, uint32_t offset, void *dst, uint32_t len)
+{
+	struct io *io = (struct io *)req;
+
+	if (offset > io->len || len > io->len - offset)
+		return -EFAULT;
+	memcpy(dst, io->data + offset, len);
+	return 0;
+}
+
+static int io_put(struct disk_req *req, uint32_t offset, const void *src, uint32_t len)
+{
+	struct io *io = (struct io *)req;
+
+	if (offset > io->len || len > io->len - offset)
+		return -EFAULT;
+	memcpy(io->data + offset, src, len);
+	return 0;
+}
+
+static const struct disk_buf_ops io_ops = {.get = io_get, .put = io_put};
+
+static void io_done(struct disk_req *req, int rc)
+{
+	struct io *io = (struct io *)req;
+
+	io->rc = rc;
+	io->done_count++;
+}
+
+/* Submits one request and returns what done() said; the RAM disk answers inside submit. */
+static int run(struct disk *d, enum disk_op op, uint64_t sector, uint32_t count, void *data)
+{
+	struct io io = {
+	    .req = {.op = op, .sector = sector, .count = count, .buf = &io_ops, .done = io_done},
+	    .data = data,
+	    .len = count * DISK_SECTOR_SIZE,
+	    .rc = 1,
+	};
+
+	disk_submit(d, &io.req);
+	if (io.done_count != 1)
+		return -1000 - (int)io.done_count;
+	return io.rc;
+}
+
 TEST(ramdisk, init_checks_size_and_buffer)
 {
 	struct ramdisk rd;
@@ -29,6 +84,14 @@ TEST(ramdisk, init_checks_size_and_buffer)
 	EXPECT_EQ(ramdisk_init(&rd, buf, sizeof(buf), false), 0);
 	EXPECT_EQ(rd.disk.sector_count, SECTORS);
 	EXPECT_FALSE(rd.disk.read_only);
+	/* What a RAM disk can do: no cache to flush, no transfer limit, zeroes stored. */
+	EXPECT_FALSE(rd.disk.volatile_cache);
+	EXPECT_EQ(rd.disk.block_size, DISK_SECTOR_SIZE);
+	EXPECT_EQ(rd.disk.max_transfer, 0);
+	EXPECT_TRUE(rd.disk.discard_max > 0);
+	EXPECT_TRUE(rd.disk.write_zeroes_max > 0);
+	EXPECT_FALSE(rd.disk.write_zeroes_unmap);
+	EXPECT_EQ(rd.disk.ops->poll, NULL);
 	EXPECT_EQ(ramdisk_init(&rd, buf, 511, false), -EINVAL);
 	EXPECT_EQ(ramdisk_init(&rd, buf, sizeof(buf) + 1, false), -EINVAL);
 	EXPECT_EQ(ramdisk_init(&rd, NULL, 512, false), -EINVAL);
@@ -44,16 +107,16 @@ TEST(ramdisk, read_and_write_whole_sectors)
 	uint8_t io[2 * DISK_SECTOR_SIZE];
 
 	ASSERT_TRUE(d);
-	EXPECT_EQ(d->ops->read(d, 3, 2, io), 0);
+	EXPECT_EQ(run(d, DISK_READ, 3, 2, io), 0);
 	EXPECT_MEMEQ(io, want + 3 * DISK_SECTOR_SIZE, sizeof(io));
 
 	memset(io, 0xab, sizeof(io));
-	EXPECT_EQ(d->ops->write(d, SECTORS - 2, 2, io), 0);
+	EXPECT_EQ(run(d, DISK_WRITE, SECTORS - 2, 2, io), 0);
 	memset(want + (SECTORS - 2) * DISK_SECTOR_SIZE, 0xab, sizeof(io));
 	EXPECT_MEMEQ(buf, want, sizeof(buf));
-	EXPECT_EQ(d->ops->flush(d), 0);
+	EXPECT_EQ(run(d, DISK_FLUSH, 0, 0, NULL), 0);
 	/* Zero sectors at the very end is in range. */
-	EXPECT_EQ(d->ops->read(d, SECTORS, 0, io), 0);
+	EXPECT_EQ(run(d, DISK_READ, SECTORS, 0, io), 0);
 }
 
 TEST(ramdisk, out_of_range_is_refused_without_overflow)
@@ -63,14 +126,14 @@ TEST(ramdisk, out_of_range_is_refused_without_overflow)
 	uint8_t io[DISK_SECTOR_SIZE] = {0};
 
 	ASSERT_TRUE(d);
-	EXPECT_EQ(d->ops->read(d, SECTORS, 1, io), -ERANGE);
-	EXPECT_EQ(d->ops->read(d, SECTORS - 1, 2, io), -ERANGE);
-	EXPECT_EQ(d->ops->read(d, SECTORS + 1, 0, io), -ERANGE);
-	EXPECT_EQ(d->ops->write(d, UINT64_MAX, 1, io), -ERANGE);
+	EXPECT_EQ(run(d, DISK_READ, SECTORS, 1, io), -ERANGE);
+	EXPECT_EQ(run(d, DISK_READ, SECTORS - 1, 2, io), -ERANGE);
+	EXPECT_EQ(run(d, DISK_READ, SECTORS + 1, 0, io), -ERANGE);
+	EXPECT_EQ(run(d, DISK_WRITE, UINT64_MAX, 1, io), -ERANGE);
 	/* sector + count wraps to a small number: still refused. */
-	EXPECT_EQ(d->ops->write(d, UINT64_MAX - 1, 3, io), -ERANGE);
-	EXPECT_EQ(d->ops->discard(d, 1, UINT32_MAX), -ERANGE);
-	EXPECT_EQ(d->ops->write_zeroes(d, UINT64_MAX, 2, false), -ERANGE);
+	EXPECT_EQ(run(d, DISK_WRITE, UINT64_MAX - 1, 3, io), -ERANGE);
+	EXPECT_EQ(run(d, DISK_DISCARD, 1, UINT32_MAX, NULL), -ERANGE);
+	EXPECT_EQ(run(d, DISK_WRITE_ZEROES, UINT64_MAX, 2, NULL), -ERANGE);
 	EXPECT_MEMEQ(buf, want, sizeof(buf));
 	EXPECT_FALSE(disk_range_ok(d, UINT64_MAX - 1, 3));
 	EXPECT_TRUE(disk_range_ok(d, 0, SECTORS));
@@ -82,11 +145,11 @@ TEST(ramdisk, discard_and_write_zeroes_zero_only_their_range)
 	struct disk *d = make(&rd, false);
 
 	ASSERT_TRUE(d);
-	EXPECT_EQ(d->ops->discard(d, 2, 3), 0);
+	EXPECT_EQ(run(d, DISK_DISCARD, 2, 3, NULL), 0);
 	memset(want + 2 * DISK_SECTOR_SIZE, 0, 3 * DISK_SECTOR_SIZE);
 	EXPECT_MEMEQ(buf, want, sizeof(buf));
-	EXPECT_EQ(d->ops->write_zeroes(d, 9, 1, true), 0);
-	EXPECT_EQ(d->ops->write_zeroes(d, 12, 2, false), 0);
+	EXPECT_EQ(run(d, DISK_WRITE_ZEROES, 9, 1, NULL), 0);
+	EXPECT_EQ(run(d, DISK_WRITE_ZEROES, 12, 2, NULL), 0);
 	memset(want + 9 * DISK_SECTOR_SIZE, 0, DISK_SECTOR_SIZE);
 	memset(want + 12 * DISK_SECTOR_SIZE, 0, 2 * DISK_SECTOR_SIZE);
 	EXPECT_MEMEQ(buf, want, sizeof(buf));
@@ -100,11 +163,34 @@ TEST(ramdisk, read_only_refuses_every_change)
 
 	ASSERT_TRUE(d);
 	memset(io, 0x55, sizeof(io));
-	EXPECT_EQ(d->ops->write(d, 0, 1, io), -EROFS);
-	EXPECT_EQ(d->ops->discard(d, 0, 1), -EROFS);
-	EXPECT_EQ(d->ops->write_zeroes(d, 0, 1, false), -EROFS);
-	EXPECT_EQ(d->ops->read(d, 0, 1, io), 0);
+	EXPECT_EQ(run(d, DISK_WRITE, 0, 1, io), -EROFS);
+	EXPECT_EQ(run(d, DISK_DISCARD, 0, 1, NULL), -EROFS);
+	EXPECT_EQ(run(d, DISK_WRITE_ZEROES, 0, 1, NULL), -EROFS);
+	EXPECT_EQ(run(d, DISK_READ, 0, 1, io), 0);
 	EXPECT_MEMEQ(io, want, sizeof(io));
-	EXPECT_EQ(d->ops->flush(d), 0);
+	EXPECT_EQ(run(d, DISK_FLUSH, 0, 0, NULL), 0);
 	EXPECT_MEMEQ(buf, want, sizeof(buf));
+}
+
+TEST(ramdisk, a_buffer_that_fails_fails_the_request)
+{
+	struct ramdisk rd;
+	struct disk *d = make(&rd, false);
+	uint8_t io[DISK_SECTOR_SIZE];
+	struct io bad = {
+	    .req = {.op = DISK_WRITE, .sector = 0, .count = 2, .buf = &io_ops, .done = io_done},
+	    .data = io,
+	    .len = sizeof(io), /* one sector of the two asked for */
+	    .rc = 1,
+	};
+
+	ASSERT_TRUE(d);
+	disk_submit(d, &bad.req);
+	EXPECT_EQ(bad.done_count, 1);
+	EXPECT_EQ(bad.rc, -EFAULT);
+	bad.req.op = DISK_READ;
+	bad.done_count = 0;
+	disk_submit(d, &bad.req);
+	EXPECT_EQ(bad.done_count, 1);
+	EXPECT_EQ(bad.rc, -EFAULT);
 }

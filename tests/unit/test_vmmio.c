@@ -38,6 +38,7 @@ static struct {
 	unsigned int notify_count;
 	uint32_t notify_queue;
 	unsigned int reset_count;
+	bool reset_busy; /* the device still has requests at its disk */
 	uint8_t config[12];
 } device;
 
@@ -47,9 +48,10 @@ static void dev_notify(void *ctx, uint32_t queue)
 	device.notify_queue = queue;
 }
 
-static void dev_reset(void *ctx)
+static int dev_reset(void *ctx)
 {
 	device.reset_count++;
+	return device.reset_busy ? -EBUSY : 0;
 }
 
 static void dev_config_read(void *ctx, uint32_t offset, void *buf, uint32_t size)
@@ -300,6 +302,33 @@ TEST(vmmio, needs_reset_belongs_to_the_device)
 	/* Only a reset clears it. */
 	wr(VMMIO_REG_STATUS, 0);
 	EXPECT_EQ(rd(VMMIO_REG_STATUS), 0);
+}
+
+TEST(vmmio, a_reset_waits_for_the_device_with_status_non_zero)
+{
+	bring_up();
+	device.reset_busy = true;
+	wr(VMMIO_REG_STATUS, 0);
+	EXPECT_EQ(device.reset_count, 1);
+	/* §2.4.1: Status reads 0 only once the reset is done; the queue stays as it was. */
+	EXPECT_EQ(rd(VMMIO_REG_STATUS), 15);
+	EXPECT_TRUE(vq_ready(vmmio_vq(&dev, 0)));
+	log_capture_reset();
+	/* Meanwhile the driver changes nothing, and a notify reaches nobody. */
+	EXPECT_EQ(wr(VMMIO_REG_STATUS, 1), -EBUSY);
+	EXPECT_EQ(wr(VMMIO_REG_QUEUE_NOTIFY, 0), -EBUSY);
+	EXPECT_EQ(device.notify_count, 0);
+	EXPECT_CONTAINS(log_text, "while a reset waits for the disk; ignored");
+	device.reset_busy = false;
+	vmmio_reset_done(&dev);
+	EXPECT_EQ(rd(VMMIO_REG_STATUS), 0);
+	EXPECT_FALSE(vq_ready(vmmio_vq(&dev, 0)));
+	EXPECT_CONTAINS(log_text, "reset done");
+	/* Done once: a second call changes nothing, and the device comes up again. */
+	vmmio_reset_done(&dev);
+	EXPECT_EQ(device.reset_count, 1);
+	bring_up();
+	EXPECT_EQ(rd(VMMIO_REG_STATUS), 15);
 }
 
 TEST(vmmio, reset_clears_status_features_interrupts_and_queues)
