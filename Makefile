@@ -7,6 +7,7 @@
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each; seeds in tests/fuzz/corpus/
 #   make rig-test   rig tests only (GIC=3 or GIC=2 to pick one)
 #   make bench      fio on vdisk vs. Linux's xen-blkback in the rig under QEMU -icount (not a test)
+#   make profile    the request path on the host under callgrind: instructions by function
 #
 # Missing Debian packages are installed by tools/deps.sh; downloads and builds of
 # outside parts are cached in $(CACHE), outside git.
@@ -98,7 +99,7 @@ FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-T,linker.ld
 
-.PHONY: all deps run test unit fuzz rig-test image-test bench clean distclean
+.PHONY: all deps run test unit fuzz rig-test image-test bench profile clean distclean
 all: $(B)/vdisk.img $(B)/guests/hostile.img
 
 # Host packages (Debian). The stamp reruns the script when it changes.
@@ -247,6 +248,25 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(FUZZ_HDRS) Makefile | 
 
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# ---- where the request path's instructions go (not a test) ------------------------
+# tests/perf/serve.c drives vdisk's real request path (gmem, walker, virtio-mmio, vblk, RAM
+# disk) on the host; `make profile` runs it under valgrind's callgrind and lists the
+# functions by instructions. Built like the firmware (-O2), without sanitizers.
+PERF_SRCS := tests/perf/serve.c hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c \
+	virtio/vq.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c
+PROFILE_REQUESTS ?= 20000
+$(B)/perf/serve: $(PERF_SRCS) $(FUZZ_HDRS) Makefile | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I. -Iarch/include \
+		-Iarch/fake/include -DHOST_TEST \
+		-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ -o $@ $(PERF_SRCS)
+
+profile: $(B)/perf/serve
+	valgrind --tool=callgrind --callgrind-out-file=$(B)/perf/callgrind.out $(B)/perf/serve \
+		$(PROFILE_REQUESTS)
+	callgrind_annotate --inclusive=no $(B)/perf/callgrind.out | head -n 40
 
 # ---- image checks, rig, run ------------------------------------------------
 image-test: $(B)/vdisk.img

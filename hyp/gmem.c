@@ -26,6 +26,9 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 	unsigned int n = 0;
 	int rc;
 
+	/* Foreign mappings only (the common case): nothing to look for on every request. */
+	if (pick == PICK_BUFFERS && g->buffer_grants == 0)
+		return;
 	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
 		struct gmem_slot *s = &g->slots[i];
 
@@ -52,6 +55,8 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 			    "%d; call %d)",
 			    g->domid, s->ref.n, (unsigned long long)s->own.n, batch[i].status,
 			    batch[i].err, rc);
+		if (!s->ring)
+			g->buffer_grants--;
 		s->mapped = false;
 	}
 }
@@ -93,6 +98,44 @@ static void *slot_ptr(struct gmem_slot *s, uint64_t offset)
 	return (uint8_t *)frames_ptr(s->own) + offset;
 }
 
+/* The hint bucket of a guest frame or grant reference (Fibonacci hashing). */
+static uint16_t *hint_of(struct gmem *g, uint64_t key, bool grant)
+{
+	uint64_t h = (key * 2 + grant) * 0x9e3779b97f4a7c15ull;
+
+	return &g->hint[h >> (64 - 9)];
+}
+
+_Static_assert(GMEM_HINTS == 1 << 9, "hint_of takes 9 bits");
+_Static_assert(GMEM_SLOTS <= UINT16_MAX, "a hint holds a slot index");
+
+/*
+ * The slot holding guest frame `key` (or grant reference, `grant`), or NULL. The hint is
+ * only a guess, checked against the slot: a request touches a dozen pages, and scanning
+ * every slot for each cost more than the rest of the request.
+ */
+static struct gmem_slot *lookup(struct gmem *g, uint64_t key, bool grant)
+{
+	uint16_t *hint = hint_of(g, key, grant);
+	struct gmem_slot *s = &g->slots[*hint];
+
+	if (s->mapped && s->grant == grant && (grant ? s->ref.n : s->guest.n) == key)
+		return s;
+	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
+		s = &g->slots[i];
+		if (s->mapped && s->grant == grant && (grant ? s->ref.n : s->guest.n) == key) {
+			*hint = (uint16_t)i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static void set_hint(struct gmem *g, uint64_t key, bool grant, const struct gmem_slot *s)
+{
+	*hint_of(g, key, grant) = (uint16_t)(s - g->slots);
+}
+
 static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 {
 	struct guest_frame frame = {.n = gpa >> XEN_PAGE_SHIFT};
@@ -107,13 +150,10 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 			         g->domid, (unsigned long long)gpa);
 		return NULL;
 	}
-	/* A linear scan is fine at this size; a hash comes with measurements that need it. */
-	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
-		s = &g->slots[i];
-		if (s->mapped && !s->grant && s->guest.n == frame.n) {
-			g->hits++;
-			return slot_ptr(s, offset);
-		}
+	s = lookup(g, frame.n, false);
+	if (s) {
+		g->hits++;
+		return slot_ptr(s, offset);
 	}
 	g->misses++;
 	s = victim(g);
@@ -128,6 +168,7 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 		return NULL;
 	}
 	*s = (struct gmem_slot){.own = s->own, .mapped = true, .guest = frame};
+	set_hint(g, frame.n, false, s);
 	return slot_ptr(s, offset);
 }
 
@@ -145,16 +186,15 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 			         g->domid, (unsigned long long)gpa, (unsigned long long)ref);
 		return NULL;
 	}
-	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
-		s = &g->slots[i];
-		if (!s->mapped || !s->grant || s->ref.n != ref)
-			continue;
-		if (writable && s->readonly) {
-			/* Mapped for reading so far: map it again, writable. */
-			unmap_slot(g, s);
-			break;
+	s = lookup(g, ref, true);
+	if (s && writable && s->readonly) {
+		/* Mapped for reading so far: map it again, writable. */
+		unmap_slot(g, s);
+	} else if (s) {
+		if (area == VQ_AREA_RING && !s->ring) {
+			s->ring = true;
+			g->buffer_grants--;
 		}
-		s->ring |= area == VQ_AREA_RING;
 		g->hits++;
 		return slot_ptr(s, offset);
 	}
@@ -181,6 +221,9 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	    .ref = m.ref,
 	    .handle = m.handle,
 	};
+	if (!s->ring)
+		g->buffer_grants++;
+	set_hint(g, ref, true, s);
 	return slot_ptr(s, offset);
 }
 

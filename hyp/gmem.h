@@ -58,12 +58,17 @@ struct gmem_slot {
 	uint32_t handle;          /* grant: for the unmap */
 };
 
+/** Buckets of the index from a guest frame or grant to the slot that last held it. */
+#define GMEM_HINTS 512
+
 /** The mappings of one frontend domain. */
 struct gmem {
 	uint16_t domid;
 	struct own_frame first; /* GMEM_SLOTS consecutive frames of ours */
 	bool have_frames;
 	unsigned int hand; /* clock hand */
+	unsigned int buffer_grants; /* grant mappings of buffers: what release() unmaps */
+	uint16_t hint[GMEM_HINTS];  /* slot to look at first, by hash of frame or reference */
 	struct gmem_slot slots[GMEM_SLOTS];
 	uint64_t hits, misses, refused;
 	struct vq_mem mem; /* what virtio/ uses: ops + this cache */

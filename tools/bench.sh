@@ -7,8 +7,10 @@
 # A benchmark, not a test: it is not part of `make test`.
 #   tools/bench.sh [IOS]     IOS: I/Os per fio job, at most 2048 (default $BENCH_IOS or 2048):
 #                            the jobs cover an 8 MiB region in 4 KiB blocks, each block once
-# Env: GIC (3 or 2, default 3), BENCH_TIMEOUT (seconds for the boot, default 1800).
-# Prints the table; exit status 1 (with the reason) when the run failed.
+# Env: GIC (3 or 2, default 3), BENCH_TIMEOUT (seconds for the boot, default 1800),
+# BENCH_SERVE (vdisk's serve= policy: adaptive, the default, inline or defer).
+# Prints the table and writes it as CSV to build/bench/bench-gic$GIC.csv; exit status 1 (with
+# the reason) when the run failed.
 set -eu -o pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -37,7 +39,9 @@ tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/dom0-mods" brd xen-blkback \
 # guest: fio, virtio-blk and blkfront
 tools/rig/mk-domu-initrd.sh "$out/bench.cpio.zst" --blk \
 	--modules "virtio_mmio virtio_blk xen_blkfront" >/dev/null
-echo "BENCH_IOS=$IOS" >"$out/bench.env"
+SERVE=${BENCH_SERVE:-adaptive}
+case $SERVE in adaptive | inline | defer) ;; *) echo "bench: BENCH_SERVE must be adaptive, inline or defer, got '$SERVE'" >&2; exit 2 ;; esac
+printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\n' "$IOS" "$SERVE" >"$out/bench.env"
 
 cmd=(tools/rig/boot.sh --gic "$GIC" --icount --xsm flask --scenario tests/rig/bench.sh
 	--timeout "${BENCH_TIMEOUT:-1800}" --log "$log"
@@ -59,40 +63,65 @@ fi
 
 # ---- table ----
 metric() { sed -n "s/.*RIG-METRIC: $1=\([0-9.]*\).*/\1/p" <<<"$clean" | tail -n 1; }
+div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.2f}" 'BEGIN { if (b > 0) printf f, a / b; else print "-" }'; }
+csv=$out/bench-gic$GIC.csv
+echo "job,vdisk_iops,vdisk_p50_us,vdisk_p99_us,blkback_iops,blkback_p50_us,blkback_p99_us,iops_ratio,p50_ratio,requests,ioreqs_per_req,hypercalls_per_req,yields_per_req,vdisk_us_per_req,ioreq_us_per_ioreq,vdisk_share" >"$csv"
 echo
 echo "vdisk vs. xen-blkback: fio 4 KiB, $IOS I/Os per job, 64 MiB RAM disks, one guest (1 vCPU)"
 echo "times are QEMU -icount guest time (shift=0: 1 instruction = 1 ns), not wall-clock time;"
 echo "p50/p99: fio's total latency (submission + completion) in microseconds;"
-echo "GICv$GIC, Xen FLASK, rig boot ${wall}s wall"
+echo "GICv$GIC, Xen FLASK, vdisk serve=$SERVE, rig boot ${wall}s wall"
 echo
-printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s\n' "" vdisk "" "" blkback "" "" ratio
-printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s\n' job IOPS "p50 us" "p99 us" IOPS "p50 us" "p99 us" IOPS
+printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' "" vdisk "" "" blkback "" "" ratio ratio
+printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' job IOPS "p50 us" "p99 us" IOPS "p50 us" "p99 us" IOPS p50
 missing=0
-for job in randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32; do
+jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
+declare -A row
+for job in $jobs; do
 	v=() b=()
 	for k in iops p50_us p99_us; do
 		v+=("$(metric "bench.vdisk_${job}_$k")")
 		b+=("$(metric "bench.blkback_${job}_$k")")
 	done
 	for x in "${v[@]}" "${b[@]}"; do [ -n "$x" ] || missing=1; done
-	ratio=$(awk -v a="${v[0]:-0}" -v b="${b[0]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s\n' "$job" "${v[@]}" "${b[@]}" "$ratio"
+	ratio=$(div "${v[0]}" "${b[0]}")
+	p50r=$(div "${v[1]}" "${b[1]}")
+	printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' "$job" "${v[@]}" "${b[@]}" "$ratio" "$p50r"
+	row[$job]="$job,${v[0]},${v[1]},${v[2]},${b[0]},${b[1]},${b[2]},$ratio,$p50r"
 done
 [ "$missing" = 0 ] || fail "some fio figures are missing (log: $log)"
 
-reqs=$(metric vdisk_delta_requests)
-[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || fail "no vdisk request count over the vdisk jobs (log: $log)"
+# Per job, from vdisk's counters around it (verify reads included): exits and vdisk's own time.
+# vdisk's time = the clock minus time asleep in WFI or yielded (time Xen gave another vCPU
+# while vdisk was runnable counts too); its share = that time per request times the IOPS,
+# i.e. the part of the job's time vdisk was running.
 echo
-echo "vdisk, over its job set (fill + 4 jobs, verify reads included): $reqs virtio-blk requests"
-per() { awk -v a="$1" -v b="$reqs" 'BEGIN { printf "%.2f", a / b }'; }
-printf '  %-24s %10s %8s\n' counter total "per req"
-for k in hypercalls ioreqs; do
-	n=$(metric "vdisk_delta_$k")
-	printf '  %-24s %10s %8s\n' "$k" "$n" "$(per "$n")"
+echo "vdisk, per job (fio's verify reads included): requests, and per request: IOREQs, hypercalls,"
+echo "yields, vdisk's own time (awake, not yielded) in us; per IOREQ: time from reading it to"
+echo "answering it in us; vdisk's share of the job's time"
+printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' job requests ioreqs hcalls yields "vdisk us" "ioreq us" share
+for job in $jobs; do
+	d() { metric "vdisk_delta_${job}_$1"; }
+	reqs=$(d requests)
+	[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || fail "no vdisk request count for $job (log: $log)"
+	busy=$(awk -v n="$(d now_ns)" -v i="$(d idle_ns)" 'BEGIN { print n - i }')
+	cols=("$reqs" "$(div "$(d ioreqs)" "$reqs")" "$(div "$(d hypercalls)" "$reqs")"
+		"$(div "$(d yields)" "$reqs")" "$(div "$busy" "$((reqs * 1000))" %.1f)"
+		"$(div "$(d ioreq_ns)" "$(($(d ioreqs) * 1000))" %.2f)"
+		"$(div "$(awk -v b="$busy" -v i="$(metric "bench.vdisk_${job}_iops")" 'BEGIN { print b * i }')" \
+			"$((reqs * 1000000000))" %.2f)")
+	printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' "$job" "${cols[@]}"
+	echo "${row[$job]},$(IFS=,; echo "${cols[*]}")" >>"$csv"
 done
-while read -r k n; do
-	[ "$n" != 0 ] || continue
-	printf '  %-24s %10s %8s\n' "  $k" "$n" "$(per "$n")"
-done < <(sed -n 's/.*RIG-METRIC: vdisk_delta_hc_\([a-z_]*\)=\([0-9]*\).*/\1 \2/p' <<<"$clean")
 echo
+echo "  hypercalls by kind, per request over the four jobs:"
+total=0
+for job in $jobs; do total=$((total + $(metric "vdisk_delta_${job}_requests"))); done
+while read -r k; do
+	n=0
+	for job in $jobs; do n=$((n + $(metric "vdisk_delta_${job}_hc_$k" || echo 0) + 0)); done
+	[ "$n" != 0 ] && printf '  %-24s %10s %8s\n' "$k" "$n" "$(div "$n" "$total")"
+done < <(sed -n 's/.*RIG-METRIC: vdisk_delta_[a-z0-9]*_qd[0-9]*_hc_\([a-z_]*\)=.*/\1/p' <<<"$clean" | sort -u)
+echo
+echo "csv: $csv"
 echo "log: $log"

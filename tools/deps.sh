@@ -11,7 +11,7 @@ gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
 picolibc-aarch64-linux-gnu libxen-dev libfdt-dev device-tree-compiler
 qemu-system-arm ipxe-qemu u-boot-qemu u-boot-tools
 cpio flex bison bc python3 xz-utils zstd dpkg-dev
-checkpolicy m4
+checkpolicy m4 valgrind
 "
 
 missing=""

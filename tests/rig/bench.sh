@@ -6,12 +6,14 @@
 #                                  /dev/xvdb in the guest
 # The guest (tests/rig/guest/bench.sh) runs the fio job set on each; around the vdisk jobs dom0
 # asks vdisk for its counters (data/vdisk/stats-request -> data/vdisk/stats) and prints
-#   RIG-METRIC: vdisk_delta_<counter>=N    (hypercalls, ioreqs, requests, per hypercall kind)
+#   RIG-METRIC: vdisk_delta_<job>_<counter>=N  (hypercalls, ioreqs, requests, yields, ioreq_ns,
+#                                               idle_ns, now_ns, per hypercall kind)
 # Boot it with --icount and --xsm flask (vdisk as vdisk_t, the guest as domU_t).
 # Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/domu/Image, /rig/domu/bench.cpio.zst (guest
 # initramfs with fio, virtio_mmio, virtio_blk, xen_blkfront), /rig/guest/bench.sh, and the
 # dom0 modules brd and xen-blkback under /rig/dom0-mods with their load order in
-# /rig/dom0-mods/modules.load; /rig/bench.env may set BENCH_IOS (I/Os per fio job).
+# /rig/dom0-mods/modules.load; /rig/bench.env may set BENCH_IOS (I/Os per fio job) and
+# BENCH_SERVE (vdisk's serve= policy: adaptive, inline or defer).
 set -u
 # shellcheck disable=SC1091 # put there by boot.sh
 . /rig/lib/rig.sh
@@ -45,7 +47,7 @@ HOTPLUG
 chmod 755 /tmp/block-ram
 
 # ---- vdisk ----
-sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
+sed -e "s/^extra = .*/extra = \"evtchn_bench=0 serve=${BENCH_SERVE:-adaptive}\"/" -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
 	grep -v '^seclabel' >/tmp/vdisk.cfg
 echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
 export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
@@ -71,10 +73,13 @@ vdisk_stats() {
 rig_check vdisk_stats vdisk_stats boot
 
 # snapper CONSOLE: takes vdisk's counters when the guest prints "BENCH-SNAP: NAME" (it then
-# sleeps 2 s), and checks the guest had not gone on to its next fio job meanwhile. It looks
+# sleeps 2 s), and checks the guest had not finished its next fio job meanwhile. It looks
 # every 0.5 s only: each look is dom0 work on the one CPU the benchmark measures.
+BENCH_JOBS="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
 snapper() {
-	for _sn in vdisk-before:vdisk_fill vdisk-after:blkback_fill; do
+	for _sn in vdisk-randread_qd1:vdisk_randread_qd1 vdisk-randread_qd32:vdisk_randread_qd32 \
+		vdisk-randwrite_qd1:vdisk_randwrite_qd1 vdisk-randwrite_qd32:vdisk_randwrite_qd32 \
+		vdisk-after:blkback_fill; do
 		_snap=${_sn%%:*} _next=${_sn#*:} _n=2400
 		until grep -q "BENCH-SNAP: $_snap" "$1" 2>/dev/null; do
 			_n=$((_n - 1))
@@ -82,8 +87,8 @@ snapper() {
 			sleep 0.5
 		done
 		_st=$(vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
-		if grep -q "$_next" "$1"; then
-			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had started"
+		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$1"; then
+			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
 			return
 		fi
 		echo "BENCH-STATS: $_snap $_st"
@@ -103,15 +108,22 @@ kill "$SNAPPER" 2>/dev/null
 wait "$SNAPPER" 2>/dev/null
 cat /tmp/snaps.txt
 
-# ---- vdisk's counters over the vdisk jobs ----
-before=$(sed -n 's/^BENCH-STATS: vdisk-before //p' /tmp/snaps.txt)
-after=$(sed -n 's/^BENCH-STATS: vdisk-after //p' /tmp/snaps.txt)
-if [ -n "$before" ] && [ -n "$after" ]; then
+# ---- vdisk's counters over each vdisk job (from its snapshot to the next) ----
+snaps="$(for j in $BENCH_JOBS; do echo "vdisk-$j"; done) vdisk-after"
+missing=""
+for sn in $snaps; do
+	grep -q "^BENCH-STATS: $sn " /tmp/snaps.txt || missing="$missing $sn"
+done
+if [ -z "$missing" ]; then
 	rig_pass vdisk_counters
-	echo "$before" | tr ' ' '\n' >/tmp/before.kv
-	echo "$after" | tr ' ' '\n' | awk -F= 'NR == FNR { b[$1] = $2; next } $1 != "" { printf "RIG-METRIC: vdisk_delta_%s=%d\n", $1, $2 - b[$1] }' /tmp/before.kv -
+	# BENCH-STATS: vdisk-JOB k=v ... -> RIG-METRIC: vdisk_delta_JOB_k=(next snapshot - this)
+	# (%.0f: busybox awk's %d stops at 2^31, and the clocks are in ns)
+	sed -n 's/^BENCH-STATS: vdisk-//p' /tmp/snaps.txt | awk '
+		{ name[NR] = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2]; keys[kv[1]] = 1 } }
+		END { for (r = 1; r < NR; r++) for (k in keys) if (v[r + 1, k] != "")
+			printf "RIG-METRIC: vdisk_delta_%s_%s=%.0f\n", name[r], k, v[r + 1, k] - v[r, k] }'
 else
-	rig_fail vdisk_counters "$(grep BENCH-STATS-FAIL /tmp/snaps.txt | head -n 1)"
+	rig_fail vdisk_counters "no snapshot for$missing: $(grep BENCH-STATS-FAIL /tmp/snaps.txt | head -n 1)"
 fi
 
 echo "--- vdisk's console (backend lines) ---"

@@ -1,8 +1,9 @@
 # Guest script of the benchmark (tests/rig/bench.sh, `make bench`): the fio 4 KiB job set
 # (g_fio_set) on vdisk's virtio-blk disk /dev/vda, then on dom0's xen-blkback disk /dev/xvdb.
 # BENCH_IOS (I/Os per job) is set by the scenario in a line put before this file.
-# Around the vdisk jobs it prints "BENCH-SNAP: vdisk-before" / "vdisk-after" and sleeps: dom0
-# watches the console for them and takes vdisk's counters meanwhile.
+# Before each vdisk job (after the fill) and after the last it prints "BENCH-SNAP: vdisk-JOB"
+# / "vdisk-after" and sleeps: dom0 watches the console for them and takes vdisk's counters
+# meanwhile, so that each job gets its own counts.
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
 for dev in vda xvdb; do
@@ -13,9 +14,16 @@ for dev in vda xvdb; do
 done
 
 BENCH_SNAP_WAIT_S=2
-echo "BENCH-SNAP: vdisk-before"
-sleep "$BENCH_SNAP_WAIT_S"
-g_fio_set /dev/vda vdisk "${BENCH_IOS:-2048}"
+# g_fio_set's jobs, with a snapshot before each
+g_fio /dev/vda vdisk_fill write 1 --bs=64k --verify_interval=4k --do_verify=0
+for rw in randread randwrite; do
+	for qd in 1 32; do
+		echo "BENCH-SNAP: vdisk-${rw}_qd$qd"
+		sleep "$BENCH_SNAP_WAIT_S"
+		g_fio /dev/vda "vdisk_${rw}_qd$qd" "$rw" "$qd" --number_ios="${BENCH_IOS:-2048}" \
+			--do_verify=1
+	done
+done
 echo "BENCH-SNAP: vdisk-after"
 sleep "$BENCH_SNAP_WAIT_S"
 g_fio_set /dev/xvdb blkback "${BENCH_IOS:-2048}"
