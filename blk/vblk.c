@@ -613,7 +613,7 @@ void vblk_set_host(struct vblk *blk, enum vblk_policy policy, const struct vblk_
 }
 
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
-              const struct vq_mem *mem)
+              uint32_t queue_count, const struct vq_mem *mem)
 {
 	/*
 	 * ACCESS_PLATFORM: a frontend whose backend is not dom0 gets xen,grant-dma from libxl,
@@ -627,8 +627,11 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 	struct vmmio_config cfg;
 	struct vblk_config *bc = &blk->config;
 
-	if (!name || !disk || !disk->ops || !disk->ops->submit || !mem)
+	if (!name || !disk || !disk->ops || !disk->ops->submit || !mem || queue_count == 0 ||
+	    queue_count > VMMIO_QUEUE_MAX)
 		return -EINVAL;
+	if (queue_count > 1)
+		features |= 1ull << VBLK_F_MQ;
 	if (disk->block_size < DISK_SECTOR_SIZE || (disk->block_size & (disk->block_size - 1)))
 		return -EINVAL;
 	/* A driver keeps to seg_max buffers of size_max bytes: so much fits one transfer. */
@@ -658,6 +661,7 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 		blk->serial[i] = serial[i];
 
 	bc->capacity = disk->sector_count;
+	bc->num_queues = (uint16_t)queue_count;
 	bc->size_max = size_max;
 	bc->seg_max = seg_max;
 	bc->blk_size = disk->block_size;
@@ -677,7 +681,7 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 	    .device_id = VBLK_DEVICE_ID,
 	    .vendor_id = 0,
 	    .features = features,
-	    .queue_count = 1,
+	    .queue_count = queue_count,
 	    .queue_num_max = VBLK_QUEUE_SIZE,
 	    .seg_len_max = size_max,
 	    .config_size = sizeof(*bc),

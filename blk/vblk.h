@@ -26,6 +26,7 @@
 #define VBLK_F_RO           5
 #define VBLK_F_BLK_SIZE     6
 #define VBLK_F_FLUSH        9
+#define VBLK_F_MQ           12
 #define VBLK_F_DISCARD      13
 #define VBLK_F_WRITE_ZEROES 14
 
@@ -178,12 +179,13 @@ struct vblk {
 
 /**
  * Sets up a device serving `disk` to the guest whose memory is `mem` (virtio 1.2 §5.2.5),
- * named `name` (kept) in log lines, with `serial` cut to 20 bytes for GET_ID; features and
- * config space follow what the disk can do. It serves inline until vblk_set_host; returns 0
- * or -EINVAL.
+ * named `name` (kept) in log lines, with `serial` cut to 20 bytes for GET_ID and
+ * `queue_count` request queues (1 .. VMMIO_QUEUE_MAX; more than one is offered as
+ * VIRTIO_BLK_F_MQ, §5.2.3); features and config space follow what the disk can do. It
+ * serves inline until vblk_set_host; returns 0 or -EINVAL.
  */
 int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char *serial,
-              const struct vq_mem *mem);
+              uint32_t queue_count, const struct vq_mem *mem);
 /** Chooses when notified queues are served; `host` (copied) is how the device asks for it. */
 void vblk_set_host(struct vblk *blk, enum vblk_policy policy, const struct vblk_host *host);
 /**

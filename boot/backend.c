@@ -110,16 +110,23 @@ static void report_connected(void *arg)
 	}
 }
 
-static void raise_irq(struct dev *d)
+/* The transport's interrupt (vmmio_set_irq): one assertion of the guest's line. */
+static void raise_irq(void *ctx)
 {
-	if (!vmmio_irq_take(&d->blk.mmio))
-		return;
+	struct dev *d = ctx;
+	int rc;
+
 	/*
 	 * libxl describes the line as a rising edge, so one assertion is one interrupt: Xen's
 	 * vGIC injects on level 1 and ignores level 0 for an edge (xen/arch/arm/vgic.c,
 	 * vgic_inject_irq), and a deassert would only cost a second hypercall.
 	 */
-	dm_set_irq_level(d->cfg.frontend, d->cfg.irq, true);
+	rc = dm_set_irq_level(d->cfg.frontend, d->cfg.irq, true);
+	if (rc)
+		log_limited(&d->blk.mmio.limit, LOG_WARN,
+		            "backend: %s: raising interrupt %u of dom%u failed (%d); the driver "
+		            "sees completions at its next interrupt or poll",
+		            d->name, d->cfg.irq, d->cfg.frontend, rc);
 }
 
 static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
@@ -128,7 +135,6 @@ static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
 	uint64_t val;
 
 	vmmio_read(&d->blk.mmio, offset, size, &val);
-	raise_irq(d);
 	return val;
 }
 
@@ -144,7 +150,6 @@ static void serve(void *arg)
 	if (!d->used || d->gone)
 		return;
 	vblk_run(&d->blk);
-	raise_irq(d);
 }
 
 /* vblk's kick: serve from the loop; after a deferred notify, let the guest run first. */
@@ -161,7 +166,6 @@ static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t va
 	struct dev *d = ctx;
 
 	vmmio_write(&d->blk.mmio, offset, size, value);
-	raise_irq(d);
 	if (!d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK))
 		loop_defer(report_connected, d);
 }
@@ -335,6 +339,7 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
 	struct dev *d = NULL;
 	char params[64], mode[4], base[24], irq[8], feid[8], msg[160];
+	uint32_t queues;
 	const char *key, *value, *why;
 	int rc;
 
@@ -374,12 +379,18 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		fail_device(d, "no frames left to map guest memory");
 		return;
 	}
-	if (vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, &d->gmem.mem)) {
+	/* A queue per guest vCPU, so that its vCPUs do not share one ring (VIRTIO_BLK_F_MQ). */
+	if (dm_nr_vcpus(fe, &queues) || queues == 0)
+		queues = 1;
+	if (queues > VMMIO_QUEUE_MAX)
+		queues = VMMIO_QUEUE_MAX;
+	if (vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, queues, &d->gmem.mem)) {
 		gmem_fini(&d->gmem);
 		fail_device(d, "cannot set up the virtio-blk device");
 		return;
 	}
 	vblk_set_host(&d->blk, serve_policy, &(struct vblk_host){.kick = kick, .ctx = d});
+	vmmio_set_irq(&d->blk.mmio, raise_irq, d);
 	snprintf(d->params, sizeof(d->params), "%s", params);
 	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
 	start_serving(d);

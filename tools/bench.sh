@@ -91,6 +91,30 @@ for job in $jobs; do
 done
 [ "$missing" = 0 ] || fail "some fio figures are missing (log: $log)"
 
+# The 2-vCPU guest: vdisk offers a queue per vCPU. poll_qd1 (a polled queue, no completion
+# interrupts) is set against blkback's randread_qd1 above (blkfront has no polled queues).
+echo
+echo "2-vCPU guest (vdisk: a queue per vCPU): poll_qd1 = io_uring --hipri on a polled queue"
+echo "(virtio_blk.poll_queues=1), ratio against blkback's randread_qd1; mq_qd32 = 2 fio jobs of QD16"
+for job in poll_qd1 mq_qd32; do
+	v=() b=()
+	for k in iops p50_us p99_us; do
+		v+=("$(metric "bench-mq.vdisk_${job}_$k")")
+		if [ "$job" = poll_qd1 ]; then
+			b+=("$(metric "bench.blkback_randread_qd1_$k")")
+		else
+			b+=("$(metric "bench-mq.blkback_${job}_$k")")
+		fi
+	done
+	for x in "${v[@]}" "${b[@]}"; do [ -n "$x" ] || missing=1; done
+	ratio=$(div "${v[0]}" "${b[0]}")
+	p50r=$(div "${v[1]}" "${b[1]}")
+	printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' "$job" "${v[@]}" "${b[@]}" "$ratio" "$p50r"
+	row[$job]="$job,${v[0]},${v[1]},${v[2]},${b[0]},${b[1]},${b[2]},$ratio,$p50r"
+done
+[ "$missing" = 0 ] || fail "some fio figures of the 2-vCPU guest are missing (log: $log)"
+jobs="$jobs poll_qd1 mq_qd32"
+
 # Per job, from vdisk's counters around it (verify reads included): exits and vdisk's own time.
 # vdisk's time = the clock minus time asleep in WFI or yielded (time Xen gave another vCPU
 # while vdisk was runnable counts too); its share = that time per request times the IOPS,
@@ -108,13 +132,13 @@ for job in $jobs; do
 	cols=("$reqs" "$(div "$(d ioreqs)" "$reqs")" "$(div "$(d hypercalls)" "$reqs")"
 		"$(div "$(d yields)" "$reqs")" "$(div "$busy" "$((reqs * 1000))" %.1f)"
 		"$(div "$(d ioreq_ns)" "$(($(d ioreqs) * 1000))" %.2f)"
-		"$(div "$(awk -v b="$busy" -v i="$(metric "bench.vdisk_${job}_iops")" 'BEGIN { print b * i }')" \
+		"$(div "$(awk -v b="$busy" -v i="$(metric "bench.vdisk_${job}_iops")$(metric "bench-mq.vdisk_${job}_iops")" 'BEGIN { print b * i }')" \
 			"$((reqs * 1000000000))" %.2f)")
 	printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' "$job" "${cols[@]}"
 	echo "${row[$job]},$(IFS=,; echo "${cols[*]}")" >>"$csv"
 done
 echo
-echo "  hypercalls by kind, per request over the four jobs:"
+echo "  hypercalls by kind, per request over the jobs:"
 total=0
 for job in $jobs; do total=$((total + $(metric "vdisk_delta_${job}_requests"))); done
 while read -r k; do

@@ -144,7 +144,6 @@ static void reset_state(struct vmmio_dev *dev)
 	dev->queue_sel = dev->shm_sel = 0;
 	dev->status = 0;
 	dev->interrupt_status = 0;
-	dev->irq_pending = false;
 	for (uint32_t i = 0; i < dev->cfg.queue_count; i++) {
 		struct vmmio_queue *q = &dev->queue[i];
 
@@ -533,12 +532,10 @@ int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t 
 	return reg_write(dev, (uint32_t)offset, (uint32_t)val);
 }
 
-bool vmmio_irq_take(struct vmmio_dev *dev)
+void vmmio_set_irq(struct vmmio_dev *dev, void (*irq)(void *ctx), void *ctx)
 {
-	bool pending = dev->irq_pending;
-
-	dev->irq_pending = false;
-	return pending;
+	dev->irq = irq;
+	dev->irq_ctx = ctx;
 }
 
 void vmmio_reset_done(struct vmmio_dev *dev)
@@ -556,7 +553,8 @@ void vmmio_interrupt(struct vmmio_dev *dev, uint32_t bits)
 	if (!bits)
 		return;
 	dev->interrupt_status |= bits;
-	dev->irq_pending = true;
+	if (dev->irq)
+		dev->irq(dev->irq_ctx);
 }
 
 void vmmio_config_changed(struct vmmio_dev *dev)

@@ -1,8 +1,9 @@
 /*
  * virtio-mmio version 2 register model (virtio 1.2 §4.2.2) over a plain struct: the IOREQ
- * side feeds it the frontend's accesses with vmmio_read/vmmio_write and raises the
- * interrupt line when vmmio_irq_take says so; the device behind it (e.g. vblk) is reached
- * through struct vmmio_ops. It knows nothing of Xen. Single-threaded.
+ * side feeds it the frontend's accesses with vmmio_read/vmmio_write, and the model raises
+ * the interrupt line through the callback its owner set (vmmio_set_irq); the device behind
+ * it (e.g. vblk) is reached through struct vmmio_ops. It knows nothing of Xen.
+ * Single-threaded.
  */
 #ifndef VIRTIO_VMMIO_H
 #define VIRTIO_VMMIO_H
@@ -49,7 +50,7 @@
 #define VMMIO_MAGIC   0x74726976u /* "virt" */
 #define VMMIO_VERSION 2u
 /** The most queues one device has. */
-#define VMMIO_QUEUE_MAX 4u
+#define VMMIO_QUEUE_MAX 8u
 
 /* InterruptStatus bits (§4.2.2). */
 #define VMMIO_INT_VRING  1u
@@ -120,7 +121,8 @@ struct vmmio_dev {
 	uint32_t status;
 	uint32_t interrupt_status;
 	uint32_t config_generation;
-	bool irq_pending;
+	void (*irq)(void *ctx); /* raises the interrupt line (vmmio_set_irq), or NULL */
+	void *irq_ctx;
 	bool resetting; /* a reset waits for the device (vmmio_reset_done) */
 	const char *warn_last; /* format of the last warning (vmmio_warn_allowed) */
 	uint32_t warn_count;   /* how many times in a row it came */
@@ -145,13 +147,14 @@ int vmmio_read(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t *
 int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t val);
 
 /**
- * Whether to raise the interrupt line now (virtio 1.2 §4.2.3.4), clearing the request; ask
- * after every vmmio_read/vmmio_write and after the device completes work on its own.
+ * Sets how the model raises its interrupt line (virtio 1.2 §4.2.3.4): `irq(ctx)` once for
+ * every vmmio_interrupt, from inside the call that caused it (a register access, or the
+ * device's own work); the line is edge-triggered, so each call is one interrupt.
  */
-bool vmmio_irq_take(struct vmmio_dev *dev);
+void vmmio_set_irq(struct vmmio_dev *dev, void (*irq)(void *ctx), void *ctx);
 /** The device has no request left at its medium: the reset it held back completes (§2.4.1). */
 void vmmio_reset_done(struct vmmio_dev *dev);
-/** Sets InterruptStatus bits and requests the interrupt (virtio 1.2 §4.2.3.4). */
+/** Sets InterruptStatus bits and raises the interrupt (virtio 1.2 §4.2.3.4). */
 void vmmio_interrupt(struct vmmio_dev *dev, uint32_t bits);
 /** The device changed its config: new ConfigGeneration, config interrupt (virtio 1.2 §2.5). */
 void vmmio_config_changed(struct vmmio_dev *dev);

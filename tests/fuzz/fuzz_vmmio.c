@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(guest, 0, sizeof(guest));
 	memset(&fake, 0, sizeof(fake));
 	if (ramdisk_init(&rd, disk_data, DISK_BYTES, fuzz_u8(&in) & 1) ||
-	    vblk_init(&blk, "vblk-fuzz", &rd.disk, "fuzz", &mem))
+	    vblk_init(&blk, "vblk-fuzz", &rd.disk, "fuzz", 1, &mem))
 		abort();
 	for (int n = 0; n < OPS_MAX && in.left; n++) {
 		uint8_t kind = fuzz_u8(&in);
@@ -144,7 +144,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			           "config write at 0x%llx accepted", (unsigned long long)offset);
 			check_state(old, reset, notify);
 		}
-		(void)vmmio_irq_take(&blk.mmio);
 	}
 	return 0;
 }

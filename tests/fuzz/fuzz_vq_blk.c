@@ -448,7 +448,6 @@ static void notify(uint32_t queue)
 	bool was_ready = drv.ready && !drv.needs_reset;
 
 	wr_reg(VMMIO_REG_QUEUE_NOTIFY, queue);
-	(void)vmmio_irq_take(&blk.mmio);
 	if (!was_ready) {
 		FUZZ_CHECK(!drv.needs_reset ||
 		               (vmmio_status(&blk.mmio) & VMMIO_STATUS_DEVICE_NEEDS_RESET),
@@ -469,7 +468,6 @@ static void run(void)
 
 	vblk_run(&blk);
 	slot_flush();
-	(void)vmmio_irq_take(&blk.mmio);
 	/* Requests at the disk were cancelled when the queue broke: they touch nothing. */
 	if (!was_ready)
 		FUZZ_CHECK(fake.calls == calls, "a run touched guest memory with the device %s",
@@ -511,7 +509,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	held.ready = -1;
 	checked = rd.disk;
 	checked.ops = &checked_ops;
-	if (vblk_init(&blk, "vblk-fuzz", &checked, "fuzz-serial", &strict_mem))
+	if (vblk_init(&blk, "vblk-fuzz", &checked, "fuzz-serial", 1, &strict_mem))
 		abort();
 	/* Bits 2-3: the serving policy (inline, deferred, adaptive). */
 	if (flags & 12)

@@ -75,26 +75,29 @@ rig_check vdisk_stats vdisk_stats boot
 # snapper CONSOLE: takes vdisk's counters when the guest prints "BENCH-SNAP: NAME" (it then
 # sleeps 2 s), and checks the guest had not finished its next fio job meanwhile. It looks
 # every 0.5 s only: each look is dom0 work on the one CPU the benchmark measures.
+# snapper CONSOLE SNAP:NEXT...: takes the snapshots in order.
 BENCH_JOBS="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
 snapper() {
-	for _sn in vdisk-randread_qd1:vdisk_randread_qd1 vdisk-randread_qd32:vdisk_randread_qd32 \
-		vdisk-randwrite_qd1:vdisk_randwrite_qd1 vdisk-randwrite_qd32:vdisk_randwrite_qd32 \
-		vdisk-after:blkback_fill; do
+	_console=$1
+	shift
+	for _sn in "$@"; do
 		_snap=${_sn%%:*} _next=${_sn#*:} _n=2400
-		until grep -q "BENCH-SNAP: $_snap" "$1" 2>/dev/null; do
+		until grep -q "BENCH-SNAP: $_snap" "$_console" 2>/dev/null; do
 			_n=$((_n - 1))
 			[ "$_n" -gt 0 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
 			sleep 0.5
 		done
 		_st=$(vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
-		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$1"; then
+		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$_console"; then
 			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
 			return
 		fi
 		echo "BENCH-STATS: $_snap $_st"
 	done
 }
-snapper /tmp/rig-guest-bench/console.raw >/tmp/snaps.txt 2>&1 &
+snapper /tmp/rig-guest-bench/console.raw vdisk-randread_qd1:vdisk_randread_qd1 \
+	vdisk-randread_qd32:vdisk_randread_qd32 vdisk-randwrite_qd1:vdisk_randwrite_qd1 \
+	vdisk-randwrite_qd32:vdisk_randwrite_qd32 vdisk-after:blkback_fill >/tmp/snaps.txt 2>&1 &
 SNAPPER=$!
 
 {
@@ -106,10 +109,23 @@ RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_
 	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
 kill "$SNAPPER" 2>/dev/null
 wait "$SNAPPER" 2>/dev/null
+
+# ---- a 2-vCPU guest: a polled queue, and two queues at QD32 (tests/rig/guest/bench-mq.sh) ----
+snapper /tmp/rig-guest-bench-mq/console.raw vdisk-poll_qd1:vdisk_poll_qd1 \
+	vdisk-mq_qd32:vdisk_mq_qd32 vdisk-mq-after:blkback_mq_qd32 >>/tmp/snaps.txt 2>&1 &
+SNAPPER=$!
+{
+	echo "BENCH_IOS=$BENCH_IOS"
+	cat /rig/guest/bench-mq.sh
+} >/tmp/bench-mq-guest.sh
+RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=1000 \
+	RIG_GUEST_VCPUS=2 rig_guest_run bench-mq /tmp/bench-mq-guest.sh "$VDISK" "$BLKBACK"
+kill "$SNAPPER" 2>/dev/null
+wait "$SNAPPER" 2>/dev/null
 cat /tmp/snaps.txt
 
 # ---- vdisk's counters over each vdisk job (from its snapshot to the next) ----
-snaps="$(for j in $BENCH_JOBS; do echo "vdisk-$j"; done) vdisk-after"
+snaps="$(for j in $BENCH_JOBS; do echo "vdisk-$j"; done) vdisk-after vdisk-poll_qd1 vdisk-mq_qd32 vdisk-mq-after"
 missing=""
 for sn in $snaps; do
 	grep -q "^BENCH-STATS: $sn " /tmp/snaps.txt || missing="$missing $sn"
@@ -118,6 +134,7 @@ if [ -z "$missing" ]; then
 	rig_pass vdisk_counters
 	# BENCH-STATS: vdisk-JOB k=v ... -> RIG-METRIC: vdisk_delta_JOB_k=(next snapshot - this)
 	# (%.0f: busybox awk's %d stops at 2^31, and the clocks are in ns)
+	# (vdisk-after to vdisk-poll_qd1 spans the guest change: a delta named "after", unused)
 	sed -n 's/^BENCH-STATS: vdisk-//p' /tmp/snaps.txt | awk '
 		{ name[NR] = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2]; keys[kv[1]] = 1 } }
 		END { for (r = 1; r < NR; r++) for (k in keys) if (v[r + 1, k] != "")

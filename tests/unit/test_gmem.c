@@ -809,7 +809,7 @@ static bool setup_blk(void)
 	for (unsigned int i = 0; i < DISK_BYTES; i++)
 		disk[i] = (uint8_t)(i * 3 + i / 512);
 	if (ramdisk_init(&rd, disk, DISK_BYTES, false) ||
-	    vblk_init(&blk, "vblk-grant", &rd.disk, "serial", &g.mem))
+	    vblk_init(&blk, "vblk-grant", &rd.disk, "serial", 1, &g.mem))
 		return false;
 	return grant_driver_init();
 }

@@ -42,6 +42,34 @@ static uint16_t num;       /* queue size */
 static uint16_t drv_avail; /* the driver's avail.idx */
 static uint16_t next_desc; /* next free descriptor */
 
+/* The interrupt line: vmmio raises it through the callback; irq_take says whether it did. */
+static unsigned int irq_count;
+
+static void count_irq(void *ctx)
+{
+	irq_count++;
+}
+
+static bool irq_take(void)
+{
+	bool raised = irq_count != 0;
+
+	irq_count = 0;
+	return raised;
+}
+
+/* vblk_init, then the interrupt callback the owner sets (counted, not raised). */
+static int init_blk(struct vblk *b, const char *name, struct disk *d, const char *serial,
+                    uint32_t queues, const struct vq_mem *m)
+{
+	int rc = vblk_init(b, name, d, serial, queues, m);
+
+	irq_count = 0;
+	if (rc == 0)
+		vmmio_set_irq(&b->mmio, count_irq, NULL);
+	return rc;
+}
+
 /* ---- guest memory as the driver writes it ---------------------------------- */
 
 static uint64_t rd_cfg(uint32_t offset, uint32_t size)
@@ -114,7 +142,7 @@ static bool setup_full(bool read_only, const char *serial, uint64_t drop_feature
 	for (uint32_t i = 0; i < DISK_BYTES; i++)
 		disk[i] = disk_want[i] = (uint8_t)(i * 13 + i / 512);
 	if (ramdisk_init(&rd, disk, DISK_BYTES, read_only) ||
-	    vblk_init(&blk, "vblk-test", &rd.disk, serial, &mem))
+	    init_blk(&blk, "vblk-test", &rd.disk, serial, 1, &mem))
 		return false;
 	if (!driver_init(drop_features, queue_size))
 		return false;
@@ -271,7 +299,7 @@ TEST(vblk, write_then_read_round_trip)
 	memcpy(disk_want + 5 * 512, gp(DATA), 1024);
 	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
 	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), VMMIO_INT_VRING);
-	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	EXPECT_TRUE(irq_take());
 	wr_reg(VMMIO_REG_INTERRUPT_ACK, VMMIO_INT_VRING);
 
 	memset(gp(DATA + 0x1000), 0, 1024);
@@ -839,13 +867,13 @@ TEST(vblk, event_idx_suppresses_interrupts)
 	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
 	kick();
 	EXPECT_EQ(used_idx(), 1);
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_FALSE(irq_take());
 	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), 0);
 	/* The device asked to be notified from avail index 1 on. */
 	EXPECT_EQ(get16(USED + 4 + 8u * num), 1);
 	simple(1, VBLK_T_FLUSH, 0, 0, 0, false);
 	kick();
-	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	EXPECT_TRUE(irq_take());
 	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), VMMIO_INT_VRING);
 }
 
@@ -856,12 +884,12 @@ TEST(vblk, no_interrupt_flag_without_event_idx)
 	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
 	kick();
 	EXPECT_EQ(status_of(0), VBLK_S_OK);
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_FALSE(irq_take());
 	EXPECT_EQ(get16(USED + 4 + 8u * num), 0); /* avail_event untouched */
 	put16(AVAIL, 0);
 	simple(1, VBLK_T_FLUSH, 0, 0, 0, false);
 	kick();
-	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	EXPECT_TRUE(irq_take());
 }
 
 /* ---- broken queues and resets ----------------------------------------------- */
@@ -881,7 +909,7 @@ TEST(vblk, broken_queue_needs_reset)
 	/* ...then the device gave up and said so. */
 	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 15 | VMMIO_STATUS_DEVICE_NEEDS_RESET);
 	EXPECT_EQ(rd_reg(VMMIO_REG_INTERRUPT_STATUS), VMMIO_INT_VRING | VMMIO_INT_CONFIG);
-	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
+	EXPECT_TRUE(irq_take());
 	EXPECT_CONTAINS(log_text, "vblk-test: queue 0: chain 2: longer than the 64 descriptors of "
 	                          "its queue (a loop); queue broken");
 	EXPECT_CONTAINS(log_text, "vblk-test: device needs reset (status 0x4f)");
@@ -932,7 +960,7 @@ TEST(vblk, reset_with_requests_in_flight)
 	kick();
 	EXPECT_EQ(used_idx(), 0);
 	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_FALSE(irq_take());
 	simple(0, VBLK_T_FLUSH, 0, 0, 0, false);
 	kick();
 	EXPECT_EQ(used_idx(), 1);
@@ -1028,7 +1056,7 @@ static bool setup_engine(enum vblk_policy policy, bool slow_disk)
 		return false;
 	slow.disk = rd.disk;
 	slow.disk.ops = &slow_ops;
-	if (vblk_init(&blk, "vblk-test", slow_disk ? &slow.disk : &rd.disk, SERIAL, &mem))
+	if (init_blk(&blk, "vblk-test", slow_disk ? &slow.disk : &rd.disk, SERIAL, 1, &mem))
 		return false;
 	vblk_set_host(&blk, policy, &host);
 	if (!driver_init(0, 64))
@@ -1056,7 +1084,7 @@ TEST(vblk, requests_complete_out_of_order_under_one_interrupt)
 	EXPECT_EQ(slow.held_count, 3);
 	EXPECT_EQ(vblk_in_flight(&blk), 3);
 	EXPECT_EQ(used_idx(), 0);
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_FALSE(irq_take());
 	EXPECT_TRUE(kicks >= 1); /* the owner must come back for the disk */
 
 	complete_in_order(third_then_first, 2);
@@ -1071,8 +1099,8 @@ TEST(vblk, requests_complete_out_of_order_under_one_interrupt)
 	EXPECT_MEMEQ(gp(DATA), disk + 0, 1024);
 	EXPECT_MEMEQ(gp(DATA + 0x2000), disk + 20 * 512, 1024);
 	/* Two completions in one pass, one interrupt. */
-	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_TRUE(irq_take());
+	EXPECT_FALSE(irq_take());
 
 	complete_in_order((const unsigned int[]){0}, 1);
 	vblk_run(&blk);
@@ -1113,7 +1141,7 @@ TEST(vblk, a_reset_waits_for_the_disk_and_touches_nothing_after)
 	EXPECT_EQ(status_of(0), SENTINEL);
 	EXPECT_EQ(status_of(1), SENTINEL);
 	EXPECT_EQ(used_idx(), 0);
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_FALSE(irq_take());
 	EXPECT_CONTAINS(log_text, "reset done");
 
 	/* And the device serves again. */
@@ -1141,8 +1169,8 @@ TEST(vblk, a_deferred_notify_is_served_after_the_driver_added_more)
 	EXPECT_EQ(used_idx(), 3);
 	EXPECT_FALSE(vblk_pending(&blk));
 	/* One interrupt for the three; avail_event asks for the next notify at 3. */
-	EXPECT_TRUE(vmmio_irq_take(&blk.mmio));
-	EXPECT_FALSE(vmmio_irq_take(&blk.mmio));
+	EXPECT_TRUE(irq_take());
+	EXPECT_FALSE(irq_take());
 	EXPECT_EQ(get16(USED + 4 + 8 * 64), 3);
 }
 
@@ -1234,7 +1262,7 @@ TEST(vblk, what_the_disk_can_do_decides_features_and_config)
 	slow.disk.discard_max = 0;
 	slow.disk.write_zeroes_max = 100;
 	slow.disk.write_zeroes_unmap = true;
-	ASSERT_EQ(vblk_init(&blk, "vblk-test", &slow.disk, SERIAL, &mem), 0);
+	ASSERT_EQ(init_blk(&blk, "vblk-test", &slow.disk, SERIAL, 1, &mem), 0);
 	ASSERT_TRUE(driver_init(0, 64));
 	f = device_features();
 	EXPECT_TRUE(f & 1u << VBLK_F_FLUSH);
@@ -1265,8 +1293,61 @@ TEST(vblk, what_the_disk_can_do_decides_features_and_config)
 
 	/* A block size that is not a power of two, or a transfer under one block, is refused. */
 	slow.disk.block_size = 1536;
-	EXPECT_EQ(vblk_init(&blk, "vblk-test", &slow.disk, SERIAL, &mem), -EINVAL);
+	EXPECT_EQ(init_blk(&blk, "vblk-test", &slow.disk, SERIAL, 1, &mem), -EINVAL);
 	slow.disk.block_size = 4096;
 	slow.disk.max_transfer = 4;
-	EXPECT_EQ(vblk_init(&blk, "vblk-test", &slow.disk, SERIAL, &mem), -EINVAL);
+	EXPECT_EQ(init_blk(&blk, "vblk-test", &slow.disk, SERIAL, 1, &mem), -EINVAL);
+}
+
+TEST(vblk, one_queue_per_vcpu_is_offered_as_mq)
+{
+	uint64_t f;
+
+	ASSERT_TRUE(setup());
+	EXPECT_FALSE(device_features() & 1u << VBLK_F_MQ);
+	EXPECT_EQ(rd_cfg(34, 2), 1);
+	ASSERT_EQ(init_blk(&blk, "vblk-test", &rd.disk, SERIAL, 4, &mem), 0);
+	f = device_features();
+	EXPECT_TRUE(f & 1u << VBLK_F_MQ);
+	EXPECT_EQ(rd_cfg(34, 2), 4); /* num_queues (virtio 1.2 §5.2.4) */
+	wr_reg(VMMIO_REG_QUEUE_SEL, 3);
+	EXPECT_EQ(rd_reg(VMMIO_REG_QUEUE_NUM_MAX), 256);
+	wr_reg(VMMIO_REG_QUEUE_SEL, 4);
+	EXPECT_EQ(rd_reg(VMMIO_REG_QUEUE_NUM_MAX), 0);
+	EXPECT_EQ(init_blk(&blk, "vblk-test", &rd.disk, SERIAL, 0, &mem), -EINVAL);
+	EXPECT_EQ(init_blk(&blk, "vblk-test", &rd.disk, SERIAL, VMMIO_QUEUE_MAX + 1, &mem), -EINVAL);
+}
+
+TEST(vblk, each_queue_is_served_and_signalled_on_its_own)
+{
+	ASSERT_TRUE(setup());
+	ASSERT_EQ(init_blk(&blk, "vblk-test", &rd.disk, SERIAL, 2, &mem), 0);
+	ASSERT_TRUE(driver_init(0, 64));
+	/* Queue 1 on rings of its own, 0x800 past queue 0's. */
+	wr_reg(VMMIO_REG_QUEUE_SEL, 1);
+	wr_reg(VMMIO_REG_QUEUE_NUM, 8);
+	wr_reg(VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)(DESC + 0x800));
+	wr_reg(VMMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)(AVAIL + 0x800));
+	wr_reg(VMMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)(USED + 0x800));
+	wr_reg(VMMIO_REG_QUEUE_READY, 1);
+	ASSERT_EQ(rd_reg(VMMIO_REG_QUEUE_READY), 1);
+	log_capture_reset();
+	/* One flush on queue 1: descriptor 0 of its table, status byte at STATUS. */
+	put64(DESC + 0x800, HDR);
+	put32(DESC + 0x808, 16);
+	put16(DESC + 0x80c, VQ_DESC_F_NEXT);
+	put16(DESC + 0x80e, 1);
+	put64(DESC + 0x810, STATUS);
+	put32(DESC + 0x818, 1);
+	put16(DESC + 0x81c, VQ_DESC_F_WRITE);
+	header(HDR, VBLK_T_FLUSH, 0);
+	gp(STATUS)[0] = SENTINEL;
+	put16(AVAIL + 0x804, 0);
+	put16(AVAIL + 0x802, 1);
+	wr_reg(VMMIO_REG_QUEUE_NOTIFY, 1);
+	EXPECT_EQ(get16(USED + 0x802), 1);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(used_idx(), 0); /* queue 0 untouched */
+	EXPECT_TRUE(irq_take());
+	EXPECT_STREQ(log_text, "");
 }
