@@ -45,7 +45,7 @@ BASE_SRCS := \
 	hyp/xen.c \
 	hyp/evtchn.c \
 	hyp/console.c \
-	boot/log.c \
+	lib/log.c \
 	boot/dt.c \
 	boot/libc.c \
 	boot/xenboot.c
@@ -171,23 +171,23 @@ HOST_LIBS := -lfdt
 # Every tests/unit/test_<name>.c is a test binary, with the sources listed in unit_<name>_SRCS.
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 unit_xs_ring_SRCS := hyp/xs_ring.c
-unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_dt_SRCS      := boot/dt.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_log_SRCS     := boot/log.c arch/fake/fake.c
+unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_dt_SRCS      := boot/dt.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_log_SRCS     := lib/log.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
 unit_stats_SRCS   := boot/stats.c
 unit_backend_check_SRCS := boot/backend_check.c blk/target.c
-unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
-unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
+unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
+unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c
 unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
-	tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c tests/unit/log_capture.c
+	tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
-	arch/fake/fake.c boot/log.c tests/unit/log_capture.c
-unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c boot/log.c \
+	arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)
@@ -228,16 +228,16 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 FUZZ_HDRS    := $(wildcard */*.h arch/*/include/arch/*.h tests/unit/*.h)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz_vq_blk_SRCS  := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
-	boot/log.c tests/unit/fake_guest.c
+	lib/log.c tests/unit/fake_guest.c
 fuzz_vmmio_SRCS   := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
-	boot/log.c tests/unit/fake_guest.c
-fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c boot/log.c
-fuzz_config_SRCS  := boot/config.c arch/fake/fake.c boot/log.c
+	lib/log.c tests/unit/fake_guest.c
+fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c
+fuzz_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c
 fuzz_target_SRCS  := blk/target.c
 fuzz_backend_check_SRCS := boot/backend_check.c blk/target.c
-fuzz_gmem_SRCS    := hyp/gmem.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c
+fuzz_gmem_SRCS    := hyp/gmem.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c
 fuzz_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
-	arch/fake/fake.c boot/log.c
+	arch/fake/fake.c lib/log.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 # One compile per target: a few files each, and every one of them instrumented for coverage.
@@ -254,7 +254,7 @@ fuzz: $(FUZZ_BINS)
 # disk) on the host; `make profile` runs it under valgrind's callgrind and lists the
 # functions by instructions. Built like the firmware (-O2), without sanitizers.
 PERF_SRCS := tests/perf/serve.c hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c \
-	virtio/vq.c tests/unit/fake_hypercalls.c arch/fake/fake.c boot/log.c
+	virtio/vq.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c
 PROFILE_REQUESTS ?= 20000
 $(B)/perf/serve: $(PERF_SRCS) $(FUZZ_HDRS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -12,7 +12,7 @@
 
 #include "blk/disk.h"
 #include "blk/vblk.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
 
@@ -121,9 +121,20 @@ static void signal_completions(struct vblk *blk)
 	if (blk->in_pass || !completed)
 		return;
 	blk->completed = 0;
-	for (uint32_t q = 0; q < VMMIO_QUEUE_MAX; q++)
-		if (completed & 1u << q)
-			interrupt |= vq_need_interrupt(vmmio_vq(&blk->mmio, q));
+	for (uint32_t q = 0; q < VMMIO_QUEUE_MAX; q++) {
+		struct vblk_queue_stats *st = &blk->qstats[q];
+		bool want;
+
+		if (!(completed & 1u << q))
+			continue;
+		want = vq_need_interrupt(vmmio_vq(&blk->mmio, q));
+		interrupt |= want;
+		if (want || vq_used_event(vmmio_vq(&blk->mmio, q)) != st->used_event)
+			st->quiet_passes = 0;
+		else if (st->quiet_passes < VBLK_POLLED_PASSES)
+			st->quiet_passes++;
+		st->used_event = vq_used_event(vmmio_vq(&blk->mmio, q));
+	}
 	if (interrupt)
 		vmmio_interrupt(&blk->mmio, VMMIO_INT_VRING);
 }
@@ -480,9 +491,12 @@ static void learn(struct vblk *blk, uint32_t q, unsigned int taken)
 	if (taken > 1) {
 		st->defer = true;
 		st->single_passes = 0;
+		st->probe_every = VBLK_PROBE_EVERY;
 	} else if (st->defer && ++st->single_passes >= 2) {
 		st->defer = false;
 		st->since_probe = 0;
+	} else if (!st->defer && st->probe_every < VBLK_PROBE_MAX) {
+		st->probe_every *= 2; /* a probe that found nothing more */
 	}
 }
 
@@ -491,11 +505,14 @@ static bool serve_inline(struct vblk *blk, uint32_t q)
 {
 	struct vblk_queue_stats *st = &blk->qstats[q];
 
-	if (!blk->host.kick || blk->policy == VBLK_SERVE_INLINE)
+	if (!blk->host.kick || blk->policy == VBLK_SERVE_INLINE ||
+	    st->quiet_passes >= VBLK_POLLED_PASSES)
 		return true;
 	if (blk->policy == VBLK_SERVE_DEFER || st->defer)
 		return false;
-	if (++st->since_probe >= VBLK_PROBE_EVERY) {
+	if (st->probe_every < VBLK_PROBE_EVERY)
+		st->probe_every = VBLK_PROBE_EVERY;
+	if (++st->since_probe >= st->probe_every) {
 		st->since_probe = 0;
 		return false;
 	}

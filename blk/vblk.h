@@ -122,7 +122,8 @@ struct vblk_req {
  * kick() serves it from the main loop after giving the CPU away once, so that a driver
  * adding requests can add more before they are taken (and, with EVENT_IDX, without another
  * notify). ADAPTIVE: inline while the deferred passes find one request at a time, deferred
- * while they find more; every VBLK_PROBE_EVERY-th inline notify is deferred to look again.
+ * while they find more; now and then an inline notify is deferred to look again. A polled
+ * queue (VBLK_POLLED_PASSES) is always served inline.
  */
 enum vblk_policy {
 	VBLK_SERVE_ADAPTIVE,
@@ -130,8 +131,14 @@ enum vblk_policy {
 	VBLK_SERVE_DEFER,
 };
 
-/** Inline notifies between two deferred ones under VBLK_SERVE_ADAPTIVE. */
+/**
+ * Inline notifies between two deferred ones under VBLK_SERVE_ADAPTIVE: VBLK_PROBE_EVERY at
+ * first, twice as many after each probe that found one request, up to VBLK_PROBE_MAX. A
+ * probe costs its request the time until the guest gives the CPU back (a Xen time slice when
+ * it has other work), so a steady QD1 load pays it rarely.
+ */
 #define VBLK_PROBE_EVERY 16u
+#define VBLK_PROBE_MAX   1024u
 
 /** What a device asks of its owner. */
 struct vblk_host {
@@ -147,8 +154,21 @@ struct vblk_host {
 struct vblk_queue_stats {
 	bool defer;            /* the last deferred pass found more than one request */
 	uint8_t single_passes; /* deferred passes in a row that found one request or none */
-	uint8_t since_probe;   /* inline notifies since the last deferred one */
+	uint16_t since_probe;  /* inline notifies since the last deferred one */
+	uint16_t probe_every;  /* VBLK_PROBE_EVERY .. VBLK_PROBE_MAX */
+	uint8_t quiet_passes;  /* passes in a row that wanted no interrupt, used_event still */
+	uint16_t used_event;   /* used_event at the last of them */
 };
+
+/**
+ * Passes in a row whose completions the driver wanted no interrupt for, with used_event
+ * never moving, after which a queue counts as polled (Linux's virtio_blk.poll_queues: its
+ * used_event stays where the ring was allocated) and is served inline whatever the policy:
+ * its driver spins on the used ring and never gives the CPU back, so a deferred notify would
+ * wait for a whole Xen time slice. A driver that takes interrupts moves used_event each time
+ * it handles one, long before this many passes.
+ */
+#define VBLK_POLLED_PASSES 64u
 
 /** A virtio-blk device (virtio 1.2 §5.2): its transport, disk, config and requests. */
 struct vblk {

@@ -14,7 +14,7 @@
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
 #include "boot/backend.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/loop.h"
 #include "boot/ram.h"
 #include "hyp/dm.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "boot/config.h"
-#include "boot/log.h"
+#include "lib/log.h"
 
 #define WORD_MAX 128
 

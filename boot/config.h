@@ -3,7 +3,7 @@
 #define BOOT_CONFIG_H
 
 #include "blk/vblk.h"
-#include "boot/log.h"
+#include "lib/log.h"
 
 /** Upper bound of evtchn_bench, so that a typo cannot stall start-up for minutes. */
 #define CONFIG_EVTCHN_BENCH_MAX 10000u

@@ -16,7 +16,7 @@
 #include "blk/vblk.h"
 #include "boot/config.h"
 #include "boot/diag.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/loop.h"
 #include "boot/stats.h"
 #include "hyp/evtchn.h"

@@ -10,7 +10,7 @@
 #include <libfdt.h>
 
 #include "boot/dt.h"
-#include "boot/log.h"
+#include "lib/log.h"
 
 #define GIC_SPI 0
 #define GIC_PPI 1

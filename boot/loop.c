@@ -9,7 +9,7 @@
 #include "arch/cpu.h"
 #include "arch/gic.h"
 #include "arch/timer.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
@@ -48,7 +48,8 @@ void loop_init(const struct loop_irqs *i)
 		arch_gic_enable(irqs.upcall);
 }
 
-static void dispatch(void)
+/* Acknowledges what the GIC holds, then runs the handlers of pending event channels. */
+static void dispatch_port(uint32_t port, bool all)
 {
 	for (;;) {
 		unsigned int irq = arch_gic_ack();
@@ -62,11 +63,21 @@ static void dispatch(void)
 		arch_gic_eoi(irq);
 	}
 	/* The upcall PPI only says "look": the pending bits are the truth. */
-	if (irqs.upcall)
-		evtchn_dispatch();
+	if (irqs.upcall) {
+		if (all)
+			evtchn_dispatch();
+		else
+			evtchn_dispatch_port(port);
+	}
 }
 
-int loop_wait(uint64_t deadline_ns)
+static void dispatch(void)
+{
+	dispatch_port(0, true);
+}
+
+/* Sleeps until an interrupt or the deadline, then dispatches all ports or just `port`. */
+static int wait(uint64_t deadline_ns, uint32_t port, bool all)
 {
 	if (deadline_ns && arch_timer_now_ns() >= deadline_ns)
 		return -ETIMEDOUT;
@@ -75,16 +86,26 @@ int loop_wait(uint64_t deadline_ns)
 	 * Xen raises the upcall interrupt only when evtchn_upcall_pending goes from 0 to 1:
 	 * with the flag already set there may be nothing to wake us, so do not sleep.
 	 */
-	if (!(irqs.upcall && evtchn_upcall_pending())) {
+	if (!(irqs.upcall && (evtchn_upcall_pending() || (all && evtchn_deferred())))) {
 		uint64_t t = arch_timer_now_ns();
 
 		arch_cpu_wait_for_interrupt();
 		idle_ns += arch_timer_now_ns() - t;
 	}
-	dispatch();
+	dispatch_port(port, all);
 	if (deadline_ns && arch_timer_now_ns() >= deadline_ns)
 		return -ETIMEDOUT;
 	return 0;
+}
+
+int loop_wait(uint64_t deadline_ns)
+{
+	return wait(deadline_ns, 0, true);
+}
+
+int loop_wait_port(uint32_t port, uint64_t deadline_ns)
+{
+	return wait(deadline_ns, port, false);
 }
 
 static int defer(loop_work_fn fn, void *arg, uint64_t due_ns, uint64_t not_before_pass)

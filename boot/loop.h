@@ -18,6 +18,12 @@ void loop_init(const struct loop_irqs *irqs);
  * deadline has passed, else 0.
  */
 int loop_wait(uint64_t deadline_ns);
+/**
+ * Like loop_wait, but runs only `port`'s handler; events on other ports wait for the main
+ * loop. For a caller that waits for one answer in the middle of other work (the xenstore
+ * client): no other handler runs under it.
+ */
+int loop_wait_port(uint32_t port, uint64_t deadline_ns);
 /** Work that must not run inside an event handler (e.g. a xenstore request). */
 typedef void (*loop_work_fn)(void *arg);
 

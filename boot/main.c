@@ -23,7 +23,7 @@
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/dt.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/loop.h"
 #include "boot/main.h"
 #include "boot/ram.h"
@@ -198,7 +198,7 @@ static int xenstore_start(void)
 	log_info("xenstore: ring at %#llx, event channel %llu (polling)",
 		 (unsigned long long)(pfn << XEN_PAGE_SHIFT), (unsigned long long)port);
 
-	rc = xs_use_evtchn();
+	rc = xs_use_evtchn(loop_wait_port);
 	if (rc) {
 		log_error("xenstore: binding event channel %llu failed (%d)",
 			  (unsigned long long)port, rc);

@@ -6,7 +6,7 @@
 
 #include <xen/xen.h>
 
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/xenboot.h"
 #include "hyp/console.h"
 #include "hyp/evtchn.h"

@@ -12,7 +12,7 @@
 
 #include "arch/barrier.h"
 #include "arch/hypercall.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
 
@@ -28,6 +28,8 @@ static struct shared_info *shared;
 static struct vcpu_info *vcpu;
 static struct binding bindings[PORT_COUNT];
 static uint64_t stray;
+/* Words of the 2-level bitmap with events a dispatch of one port left for later. */
+static xen_ulong_t deferred;
 
 static xen_ulong_t word_bit(uint32_t port)
 {
@@ -38,6 +40,7 @@ void evtchn_init(struct shared_info *s, struct vcpu_info *v)
 {
 	shared = s;
 	vcpu = v;
+	deferred = 0;
 }
 
 int evtchn_alloc_unbound(uint16_t remote_dom)
@@ -132,16 +135,25 @@ static bool handle(uint32_t port)
 	return false;
 }
 
-unsigned int evtchn_dispatch(void)
+/*
+ * Runs the handlers of pending ports: every one, or (only < PORT_COUNT) just that one, the
+ * others left pending with their words in `deferred` for the next full dispatch.
+ */
+static unsigned int dispatch(uint32_t only)
 {
 	unsigned int handled = 0;
 
-	while (__atomic_load_n(&vcpu->evtchn_upcall_pending, __ATOMIC_ACQUIRE)) {
+	while (__atomic_load_n(&vcpu->evtchn_upcall_pending, __ATOMIC_ACQUIRE) ||
+	       (only >= PORT_COUNT && deferred)) {
 		xen_ulong_t sel;
 
 		__atomic_store_n(&vcpu->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
 		smp_mb();
 		sel = __atomic_exchange_n(&vcpu->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+		if (only >= PORT_COUNT) {
+			sel |= deferred;
+			deferred = 0;
+		}
 		while (sel) {
 			unsigned int w = (unsigned int)__builtin_ctzll(sel);
 			xen_ulong_t bits;
@@ -154,6 +166,10 @@ unsigned int evtchn_dispatch(void)
 				uint32_t port = w * BITS_PER_WORD + b;
 
 				bits &= bits - 1;
+				if (only < PORT_COUNT && port != only) {
+					deferred |= (xen_ulong_t)1 << w;
+					continue;
+				}
 				/* Clear before handling so that a new event is not lost. */
 				__atomic_fetch_and(&shared->evtchn_pending[w], ~word_bit(port),
 						   __ATOMIC_SEQ_CST);
@@ -164,9 +180,24 @@ unsigned int evtchn_dispatch(void)
 	return handled;
 }
 
+unsigned int evtchn_dispatch(void)
+{
+	return dispatch(PORT_COUNT);
+}
+
+unsigned int evtchn_dispatch_port(uint32_t port)
+{
+	return port < PORT_COUNT ? dispatch(port) : 0;
+}
+
 bool evtchn_upcall_pending(void)
 {
 	return vcpu && __atomic_load_n(&vcpu->evtchn_upcall_pending, __ATOMIC_ACQUIRE);
+}
+
+bool evtchn_deferred(void)
+{
+	return deferred != 0;
 }
 
 uint64_t evtchn_stray_count(void)

@@ -37,8 +37,16 @@ void evtchn_ignore(uint32_t port, void *arg);
  * pending, unmasked port's handler. Returns the number of handlers run.
  */
 unsigned int evtchn_dispatch(void);
+/**
+ * Runs the handler of `port` only, if it is pending; the other pending ports stay pending for
+ * the next evtchn_dispatch (for a wait that must not run other handlers, e.g. xenstore's).
+ * Returns 1 if it ran, else 0.
+ */
+unsigned int evtchn_dispatch_port(uint32_t port);
 /** Whether Xen flagged events for this vCPU that evtchn_dispatch has not looked at yet. */
 bool evtchn_upcall_pending(void);
+/** Whether evtchn_dispatch_port left events of other ports for the next evtchn_dispatch. */
+bool evtchn_deferred(void);
 /** Returns how many events arrived on ports without a handler (those ports get masked). */
 uint64_t evtchn_stray_count(void);
 

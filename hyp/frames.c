@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "arch/mmu.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/frames.h"
 
 static uint64_t first_frame;

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
 

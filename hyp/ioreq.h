@@ -59,7 +59,10 @@ void ioreq_server_stop(struct ioreq_server *s);
 void ioreq_server_poll(struct ioreq_server *s);
 /** IOREQs answered since boot, by every server (served, rejected or invalidations). */
 uint64_t ioreq_answered_count(void);
-/** Time from reading an ioreq to answering it, summed over every one since boot, in ns. */
+/**
+ * Time from reading an ioreq to writing its answer (the notify hypercall after it left out),
+ * summed over every one since boot, in ns.
+ */
 uint64_t ioreq_busy_ns(void);
 
 #endif

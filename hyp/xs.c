@@ -14,8 +14,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "arch/timer.h"
-#include "boot/log.h"
-#include "boot/loop.h"
+#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
@@ -51,6 +50,7 @@ static struct {
 	struct xenstore_domain_interface *intf;
 	uint32_t port;
 	bool evtchn_mode;
+	xs_wait_fn wait; /* how to sleep in event-channel mode (xs_use_evtchn) */
 	bool broken;
 	uint32_t next_req_id;
 
@@ -189,7 +189,7 @@ static int wait_for_peer(uint64_t deadline)
 	if (arch_timer_now_ns() >= deadline)
 		return -ETIMEDOUT;
 	if (xs.evtchn_mode)
-		return loop_wait(deadline);
+		return xs.wait(xs.port, deadline);
 	xen_yield();
 	return 0;
 }
@@ -355,12 +355,17 @@ static void xs_event(uint32_t port, void *arg)
 	receive();
 }
 
-int xs_use_evtchn(void)
+int xs_use_evtchn(xs_wait_fn wait)
 {
-	int rc = evtchn_bind(xs.port, xs_event, NULL);
+	int rc;
 
-	if (rc == 0)
+	if (!wait)
+		return -EINVAL;
+	rc = evtchn_bind(xs.port, xs_event, NULL);
+	if (rc == 0) {
+		xs.wait = wait;
 		xs.evtchn_mode = true;
+	}
 	return rc;
 }
 

@@ -28,8 +28,14 @@ typedef int (*xs_txn_fn)(xs_txn_t tx, void *arg);
 
 /** Uses the ring at intf (already mapped) and event channel `port`; polls until xs_use_evtchn. */
 int xs_init(struct xenstore_domain_interface *intf, uint32_t port);
-/** Binds the xenstore event channel and waits for it instead of polling from now on. */
-int xs_use_evtchn(void);
+/**
+ * How the client sleeps until event channel `port` fires or deadline_ns passes: 0, or
+ * -ETIMEDOUT once past. It must run that port's handler and no other (boot/loop.c's
+ * loop_wait_port): a xenstore call made from other work must not run handlers under it.
+ */
+typedef int (*xs_wait_fn)(uint32_t port, uint64_t deadline_ns);
+/** Binds the xenstore event channel and waits for it with `wait` instead of polling from now on. */
+int xs_use_evtchn(xs_wait_fn wait);
 /** Whether xs_init succeeded. */
 bool xs_available(void);
 

@@ -36,9 +36,11 @@ rm -rf "$out/dom0-mods"
 mkdir -p "$out/dom0-mods"
 tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/dom0-mods" brd xen-blkback \
 	>"$out/dom0-mods/modules.load" || fail "dom0 kernel modules brd, xen-blkback"
-# guest: fio, virtio-blk and blkfront
+# guest: fio, virtio-blk and blkfront, and mmio-lat (the null-IOREQ floor)
+"${CROSS:-aarch64-linux-gnu-}gcc" -static -O2 -Wall -Wextra -Werror -o "$out/mmio-lat" \
+	tools/guest/mmio-lat.c || fail "building tools/guest/mmio-lat.c"
 tools/rig/mk-domu-initrd.sh "$out/bench.cpio.zst" --blk \
-	--modules "virtio_mmio virtio_blk xen_blkfront" >/dev/null
+	--modules "virtio_mmio virtio_blk xen_blkfront" --add "$out/mmio-lat:/usr/bin/mmio-lat" >/dev/null
 SERVE=${BENCH_SERVE:-adaptive}
 case $SERVE in adaptive | inline | defer) ;; *) echo "bench: BENCH_SERVE must be adaptive, inline or defer, got '$SERVE'" >&2; exit 2 ;; esac
 printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\n' "$IOS" "$SERVE" >"$out/bench.env"
@@ -65,29 +67,35 @@ fi
 metric() { sed -n "s/.*RIG-METRIC: $1=\([0-9.]*\).*/\1/p" <<<"$clean" | tail -n 1; }
 div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.2f}" 'BEGIN { if (b > 0) printf f, a / b; else print "-" }'; }
 csv=$out/bench-gic$GIC.csv
-echo "job,vdisk_iops,vdisk_p50_us,vdisk_p99_us,blkback_iops,blkback_p50_us,blkback_p99_us,iops_ratio,p50_ratio,requests,ioreqs_per_req,hypercalls_per_req,yields_per_req,vdisk_us_per_req,ioreq_us_per_ioreq,vdisk_share" >"$csv"
+echo "job,vdisk_iops,vdisk_p50_us,vdisk_p99_us,vdisk_p999_us,vdisk_max_us,blkback_iops,blkback_p50_us,blkback_p99_us,blkback_p999_us,blkback_max_us,iops_ratio,p50_ratio,max_ratio,requests,ioreqs_per_req,hypercalls_per_req,yields_per_req,vdisk_us_per_req,ioreq_us_per_ioreq,vdisk_share" >"$csv"
 echo
 echo "vdisk vs. xen-blkback: fio 4 KiB, $IOS I/Os per job, 64 MiB RAM disks, one guest (1 vCPU)"
 echo "times are QEMU -icount guest time (shift=0: 1 instruction = 1 ns), not wall-clock time;"
-echo "p50/p99: fio's total latency (submission + completion) in microseconds;"
+echo "p50/p99/p99.9/max: fio's total latency (submission + completion) in microseconds;"
 echo "GICv$GIC, Xen FLASK, vdisk serve=$SERVE, rig boot ${wall}s wall"
 echo
-printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' "" vdisk "" "" blkback "" "" ratio ratio
-printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' job IOPS "p50 us" "p99 us" IOPS "p50 us" "p99 us" IOPS p50
+hdr='%-15s | %7s %6s %6s %6s %6s | %7s %6s %6s %6s %6s | %5s %5s %5s\n'
+printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
+printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
 missing=0
-jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
 declare -A row
-for job in $jobs; do
-	v=() b=()
-	for k in iops p50_us p99_us; do
-		v+=("$(metric "bench.vdisk_${job}_$k")")
-		b+=("$(metric "bench.blkback_${job}_$k")")
+# line JOB VDISK-PREFIX BLKBACK-PREFIX: one row of the table and of the CSV
+line() {
+	local v=() b=() x ratio p50r maxr
+	for k in iops p50_us p99_us p999_us max_us; do
+		v+=("$(metric "$2_$k")")
+		b+=("$(metric "$3_$k")")
 	done
 	for x in "${v[@]}" "${b[@]}"; do [ -n "$x" ] || missing=1; done
 	ratio=$(div "${v[0]}" "${b[0]}")
 	p50r=$(div "${v[1]}" "${b[1]}")
-	printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' "$job" "${v[@]}" "${b[@]}" "$ratio" "$p50r"
-	row[$job]="$job,${v[0]},${v[1]},${v[2]},${b[0]},${b[1]},${b[2]},$ratio,$p50r"
+	maxr=$(div "${v[4]}" "${b[4]}")
+	printf "$hdr" "$1" "${v[@]}" "${b[@]}" "$ratio" "$p50r" "$maxr"
+	row[$1]="$1,$(IFS=,; echo "${v[*]},${b[*]}"),$ratio,$p50r,$maxr"
+}
+jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
+for job in $jobs; do
+	line "$job" "bench.vdisk_$job" "bench.blkback_$job"
 done
 [ "$missing" = 0 ] || fail "some fio figures are missing (log: $log)"
 
@@ -96,24 +104,16 @@ done
 echo
 echo "2-vCPU guest (vdisk: a queue per vCPU): poll_qd1 = io_uring --hipri on a polled queue"
 echo "(virtio_blk.poll_queues=1), ratio against blkback's randread_qd1; mq_qd32 = 2 fio jobs of QD16"
-for job in poll_qd1 mq_qd32; do
-	v=() b=()
-	for k in iops p50_us p99_us; do
-		v+=("$(metric "bench-mq.vdisk_${job}_$k")")
-		if [ "$job" = poll_qd1 ]; then
-			b+=("$(metric "bench.blkback_randread_qd1_$k")")
-		else
-			b+=("$(metric "bench-mq.blkback_${job}_$k")")
-		fi
-	done
-	for x in "${v[@]}" "${b[@]}"; do [ -n "$x" ] || missing=1; done
-	ratio=$(div "${v[0]}" "${b[0]}")
-	p50r=$(div "${v[1]}" "${b[1]}")
-	printf '%-15s | %9s %8s %8s | %9s %8s %8s | %6s %6s\n' "$job" "${v[@]}" "${b[@]}" "$ratio" "$p50r"
-	row[$job]="$job,${v[0]},${v[1]},${v[2]},${b[0]},${b[1]},${b[2]},$ratio,$p50r"
-done
+line poll_qd1 bench-mq.vdisk_poll_qd1 bench.blkback_randread_qd1
+line mq_qd32 bench-mq.vdisk_mq_qd32 bench-mq.blkback_mq_qd32
 [ "$missing" = 0 ] || fail "some fio figures of the 2-vCPU guest are missing (log: $log)"
 jobs="$jobs poll_qd1 mq_qd32"
+
+# The floor under every figure above: one register read of vdisk's device from the guest.
+null=$(sed -n 's/.*\(mmio-lat: .*\)/\1/p' <<<"$clean" | tail -n 1)
+[ -n "$null" ] || fail "no mmio-lat line from the guest (log: $log)"
+echo
+echo "null IOREQ (tools/guest/mmio-lat.c, 2000 reads of MagicValue, no driver bound): ${null#mmio-lat: }"
 
 # Per job, from vdisk's counters around it (verify reads included): exits and vdisk's own time.
 # vdisk's time = the clock minus time asleep in WFI or yielded (time Xen gave another vCPU

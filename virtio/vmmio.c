@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "boot/log.h"
+#include "lib/log.h"
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "boot/log.h"
+#include "lib/log.h"
 #include "virtio/vq.h"
 
 /* Register offsets (virtio 1.2 §4.2.2). */

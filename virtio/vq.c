@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "arch/barrier.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "virtio/vq.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -194,6 +194,7 @@ void vq_reset(struct vq *vq)
 	vq->num = 0;
 	vq->desc = vq->avail = vq->used = 0;
 	vq->last_avail = vq->avail_idx = vq->used_idx = vq->signalled_used = 0;
+	vq->used_event = 0;
 }
 
 bool vq_ready(const struct vq *vq)
@@ -506,12 +507,18 @@ bool vq_need_interrupt(struct vq *vq)
 		/* Unreadable rings are reported by the next pop; interrupting is always safe. */
 		if (!load16(vq, vq->avail + RING_ENTRY + 2u * vq->num, &val))
 			return true;
+		vq->used_event = val;
 		/* vring_need_event(): did new pass used_event + 1 since old? */
 		return (uint16_t)(new - val - 1) < (uint16_t)(new - old);
 	}
 	if (!load16(vq, vq->avail + RING_FLAGS, &val))
 		return true;
 	return !(val & VQ_AVAIL_F_NO_INTERRUPT);
+}
+
+uint16_t vq_used_event(const struct vq *vq)
+{
+	return vq->used_event;
 }
 
 /* Copies [offset, offset + len) of the buffers seg[0 .. count) to dst, or src into it. */

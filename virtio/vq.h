@@ -121,6 +121,7 @@ struct vq {
 	uint16_t avail_idx;      /* avail.idx as last read */
 	uint16_t used_idx;       /* the next used ring entry to fill */
 	uint16_t signalled_used; /* used_idx when an interrupt was last decided */
+	uint16_t used_event;     /* used_event as vq_need_interrupt last read it (EVENT_IDX) */
 };
 
 /**
@@ -161,6 +162,8 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len);
  * (virtio 1.2 §2.7.7: used_event with VIRTIO_F_EVENT_IDX, else avail.flags).
  */
 bool vq_need_interrupt(struct vq *vq);
+/** used_event as vq_need_interrupt last read it (virtio 1.2 §2.7.10; 0 before, or without EVENT_IDX). */
+uint16_t vq_used_event(const struct vq *vq);
 
 /**
  * Copies `len` bytes at `offset` of the chain's device-readable part into buf (virtio 1.2

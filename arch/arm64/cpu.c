@@ -7,7 +7,7 @@
 #include "arch/psci.h"
 #include "arch/sysreg.h"
 #include "arch/timer.h"
-#include "boot/main.h"
+#include "arch/entry.h"
 
 /* Linker-script symbols for the C library's thread-local block (errno). */
 extern char __tls_base[], __tdata_end[], __tbss_end[];

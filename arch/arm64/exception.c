@@ -8,8 +8,8 @@
 #include "arch/cpu.h"
 #include "arch/mmu.h"
 #include "arch/sysreg.h"
-#include "boot/log.h"
-#include "boot/main.h"
+#include "lib/log.h"
+#include "arch/entry.h"
 
 /** Registers saved by vectors.S, in this order (FRAME_SIZE there is its size). */
 struct exception_frame {

@@ -10,7 +10,7 @@
 #include "arch/gic.h"
 #include "arch/mmio.h"
 #include "arch/sysreg.h"
-#include "boot/log.h"
+#include "lib/log.h"
 
 #define GICD_CTLR       0x0000
 #define GICD_TYPER      0x0004

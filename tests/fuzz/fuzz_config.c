@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "boot/config.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

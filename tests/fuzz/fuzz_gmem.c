@@ -38,7 +38,7 @@
 #include <xen/memory.h>
 
 #include "arch/hypercall.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
 #include "tests/fuzz/fuzz.h"

@@ -37,7 +37,7 @@
 #include <xen/memory.h>
 
 #include "arch/hypercall.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "hyp/frames.h"
 #include "hyp/ioreq.h"

@@ -17,7 +17,7 @@
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/unit/fake_guest.h"
 #include "virtio/vmmio.h"

@@ -1,9 +1,10 @@
 /*
  * hyp/xs.c + hyp/xs_ring.c: a hostile xenstored. The bytes script both sides: client calls
  * (read, directory, domain path, watch, unwatch, transactions, dispatching watch events) and,
- * at each step the client gives the peer (evtchn_send, xen_yield, loop_wait: the link seams
- * xs.c calls, defined here), one peer action: a reply message with any type, length and
- * payload (its req_id and type optionally the outstanding request's, so replies match),
+ * at each step the client gives the peer (evtchn_send, xen_yield, the wait given to
+ * xs_use_evtchn: the seams xs.c calls, defined here), one peer action: a reply message with
+ * any type, length and payload (its req_id and type optionally the outstanding request's, so
+ * replies match),
  * raw bytes, a piece size for writing the response ring, or a corrupt ring index. Each step
  * moves the fake clock 1 s, so a silent peer costs ten steps.
  *
@@ -21,7 +22,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "arch/fake.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
@@ -181,7 +182,7 @@ void xen_yield(void)
 	peer_step();
 }
 
-int loop_wait(uint64_t deadline_ns)
+static int wait_port(uint32_t port, uint64_t deadline_ns)
 {
 	if (deadline_ns && fake_time_ns >= deadline_ns)
 		return -ETIMEDOUT;
@@ -333,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (xs_init(&intf, XS_PORT))
 		return 0;
-	if ((flags & 1) && xs_use_evtchn())
+	if ((flags & 1) && xs_use_evtchn(wait_port))
 		abort();
 	for (int n = 0; n < OPS_MAX && in.left; n++)
 		client_op();

@@ -72,21 +72,22 @@ vdisk_stats() {
 }
 rig_check vdisk_stats vdisk_stats boot
 
-# snapper CONSOLE: takes vdisk's counters when the guest prints "BENCH-SNAP: NAME" (it then
-# sleeps 2 s), and checks the guest had not finished its next fio job meanwhile. It looks
-# every 0.5 s only: each look is dom0 work on the one CPU the benchmark measures.
-# snapper CONSOLE SNAP:NEXT...: takes the snapshots in order.
+# snapper CONSOLE SNAP:NEXT...: takes vdisk's counters (data/vdisk/stats) when the guest prints
+# "BENCH-SNAP: SNAP" (it then sleeps 2 s), in order, and checks the guest had not finished its
+# NEXT fio job meanwhile. It reads the console through `tail -f` (one read a second) rather
+# than grepping it again and again: dom0 work on the one CPU delays vdisk's vCPU (Xen does not
+# preempt dom0 within its 1 ms rate limit), and blkback's and vdisk's jobs must see the same.
 BENCH_JOBS="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
-snapper() {
+snap_lines() {
 	_console=$1
 	shift
 	for _sn in "$@"; do
-		_snap=${_sn%%:*} _next=${_sn#*:} _n=2400
-		until grep -q "BENCH-SNAP: $_snap" "$_console" 2>/dev/null; do
-			_n=$((_n - 1))
-			[ "$_n" -gt 0 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
-			sleep 0.5
+		_snap=${_sn%%:*} _next=${_sn#*:}
+		_found=0
+		while read -r _l; do
+			case $_l in *"BENCH-SNAP: $_snap"*) _found=1; break ;; esac
 		done
+		[ "$_found" = 1 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
 		_st=$(vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
 		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$_console"; then
 			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
@@ -94,6 +95,19 @@ snapper() {
 		fi
 		echo "BENCH-STATS: $_snap $_st"
 	done
+}
+snapper() {
+	until [ -e "$1" ]; do sleep 0.5; done
+	{
+		tail -n +1 -f "$1" 2>/dev/null &
+		echo $! >/tmp/snapper-tail.pid
+		wait
+	} | snap_lines "$@"
+}
+# stop_snapper: ends the snapper and its tail
+stop_snapper() {
+	kill "$SNAPPER" "$(cat /tmp/snapper-tail.pid 2>/dev/null)" 2>/dev/null
+	wait "$SNAPPER" 2>/dev/null
 }
 snapper /tmp/rig-guest-bench/console.raw vdisk-randread_qd1:vdisk_randread_qd1 \
 	vdisk-randread_qd32:vdisk_randread_qd32 vdisk-randwrite_qd1:vdisk_randwrite_qd1 \
@@ -107,8 +121,7 @@ SNAPPER=$!
 rig_metric bench_ios "$BENCH_IOS"
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=1000 \
 	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
-kill "$SNAPPER" 2>/dev/null
-wait "$SNAPPER" 2>/dev/null
+stop_snapper
 
 # ---- a 2-vCPU guest: a polled queue, and two queues at QD32 (tests/rig/guest/bench-mq.sh) ----
 snapper /tmp/rig-guest-bench-mq/console.raw vdisk-poll_qd1:vdisk_poll_qd1 \
@@ -120,8 +133,7 @@ SNAPPER=$!
 } >/tmp/bench-mq-guest.sh
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=1000 \
 	RIG_GUEST_VCPUS=2 rig_guest_run bench-mq /tmp/bench-mq-guest.sh "$VDISK" "$BLKBACK"
-kill "$SNAPPER" 2>/dev/null
-wait "$SNAPPER" 2>/dev/null
+stop_snapper
 cat /tmp/snaps.txt
 
 # ---- vdisk's counters over each vdisk job (from its snapshot to the next) ----

@@ -1,7 +1,7 @@
 /* Log sink for unit tests: appends every line to log_text. */
 #include <string.h>
 
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/unit/log_capture.h"
 
 char log_text[64 * 1024];

@@ -1,4 +1,4 @@
-/* Captures what the code under test logs (boot/log.c), for assertions on log lines. */
+/* Captures what the code under test logs (lib/log.c), for assertions on log lines. */
 #ifndef TESTS_UNIT_LOG_CAPTURE_H
 #define TESTS_UNIT_LOG_CAPTURE_H
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "boot/config.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 

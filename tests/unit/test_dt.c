@@ -14,7 +14,7 @@
 #include <libfdt.h>
 
 #include "boot/dt.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 

@@ -13,7 +13,7 @@
 #include <xen/event_channel.h>
 
 #include "arch/hypercall.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
@@ -182,6 +182,33 @@ TEST(evtchn, dispatch_runs_pending_ports_across_words_in_order)
 	/* Nothing pending: nothing runs. */
 	EXPECT_EQ(evtchn_dispatch(), 0);
 	EXPECT_EQ(handled.count, 5);
+}
+
+TEST(evtchn, dispatch_of_one_port_leaves_the_others_for_the_next_dispatch)
+{
+	setup();
+	EXPECT_EQ(evtchn_bind(3, record, NULL), 0);
+	EXPECT_EQ(evtchn_bind(70, record, NULL), 0);
+	EXPECT_EQ(evtchn_bind(9, record, NULL), 0);
+	xen_raise(3);
+	xen_raise(70);
+	/* Waiting for port 9 (xenstore's, say): the others' handlers do not run under it. */
+	EXPECT_EQ(evtchn_dispatch_port(9), 0);
+	EXPECT_EQ(handled.count, 0);
+	EXPECT_TRUE(is_pending(3) && is_pending(70));
+	EXPECT_FALSE(evtchn_upcall_pending());
+	EXPECT_TRUE(evtchn_deferred());
+	xen_raise(9);
+	EXPECT_EQ(evtchn_dispatch_port(9), 1);
+	ASSERT_EQ(handled.count, 1);
+	EXPECT_EQ(handled.ports[0], 9);
+	/* The main loop's dispatch runs what was left, with no new upcall from Xen. */
+	EXPECT_EQ(evtchn_dispatch(), 2);
+	ASSERT_EQ(handled.count, 3);
+	EXPECT_EQ(handled.ports[1], 3);
+	EXPECT_EQ(handled.ports[2], 70);
+	EXPECT_FALSE(evtchn_deferred());
+	EXPECT_EQ(evtchn_dispatch_port(PORTS), 0);
 }
 
 TEST(evtchn, dispatch_without_upcall_pending_does_nothing)

@@ -1,5 +1,5 @@
 /*
- * boot/log.c: line format and timestamps from the fake clock, level filtering, truncation,
+ * lib/log.c: line format and timestamps from the fake clock, level filtering, truncation,
  * and the early buffer that holds lines until there is a console. log.c keeps its state in
  * statics; log_set_sink(NULL) returns it to buffering, and lost bytes are compared as deltas.
  */
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "arch/fake.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/unit/test.h"
 
 static char out[16384];

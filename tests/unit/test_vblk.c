@@ -1179,6 +1179,8 @@ static bool notify_one(unsigned int slot)
 {
 	uint16_t before = used_idx();
 
+	/* As Linux's virtqueue_enable_cb: an interrupt for the next completion, please. */
+	put16(AVAIL + 4 + 2 * 64, before);
 	simple(slot, VBLK_T_FLUSH, 0, 0, 0, false);
 	kick();
 	return used_idx() != before;
@@ -1207,6 +1209,25 @@ TEST(vblk, adaptive_serves_inline_until_a_deferred_pass_finds_more)
 	vblk_run(&blk);
 	EXPECT_TRUE(notify_one(5));
 	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, probes_that_find_one_request_come_less_and_less_often)
+{
+	unsigned int deferred_at[8], deferred = 0;
+
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_ADAPTIVE, false));
+	for (unsigned int n = 1; n <= 16 + 32 + 64 + 128 && deferred < 8; n++) {
+		if (!notify_one(n % 8)) {
+			deferred_at[deferred++] = n;
+			vblk_run(&blk); /* the probe's pass finds the one request */
+		}
+	}
+	ASSERT_EQ(deferred, 4);
+	EXPECT_EQ(deferred_at[0], 16);
+	EXPECT_EQ(deferred_at[1], 16 + 32);
+	EXPECT_EQ(deferred_at[2], 16 + 32 + 64);
+	EXPECT_EQ(deferred_at[3], 16 + 32 + 64 + 128);
+	EXPECT_EQ(used_idx(), 16 + 32 + 64 + 128);
 }
 
 TEST(vblk, a_full_request_table_leaves_the_queue_for_a_completion)
@@ -1350,4 +1371,47 @@ TEST(vblk, each_queue_is_served_and_signalled_on_its_own)
 	EXPECT_EQ(used_idx(), 0); /* queue 0 untouched */
 	EXPECT_TRUE(irq_take());
 	EXPECT_STREQ(log_text, "");
+}
+
+TEST(vblk, a_queue_that_wants_no_interrupts_is_polled_and_served_inline)
+{
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_DEFER, false));
+	/* A polling driver: EVENT_IDX with used_event never moving (Linux's poll queues). */
+	put16(AVAIL + 4 + 2 * 64, 0xfff0);
+	/* (The first pass only learns where used_event stands.) */
+	for (unsigned int i = 0; i <= VBLK_POLLED_PASSES; i++) {
+		simple(i % 8, VBLK_T_FLUSH, 0, 0, 0, false);
+		kick();
+		EXPECT_EQ(used_idx(), i);
+		vblk_run(&blk);
+	}
+	EXPECT_FALSE(irq_take());
+	/* Now it counts as polled: served inside the notify, deferred or not. */
+	for (unsigned int i = VBLK_POLLED_PASSES + 1; i < VBLK_POLLED_PASSES + 3; i++) {
+		simple(i % 8, VBLK_T_FLUSH, 0, 0, 0, false);
+		kick();
+		EXPECT_EQ(used_idx(), i + 1);
+	}
+	EXPECT_EQ(yield_kicks, VBLK_POLLED_PASSES + 1);
+	/* It asks for an interrupt again: back to the policy. */
+	EXPECT_TRUE(notify_one(7));
+	EXPECT_TRUE(irq_take());
+	EXPECT_FALSE(notify_one(0));
+}
+
+TEST(vblk, a_busy_driver_that_moves_used_event_is_not_taken_for_polling)
+{
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_DEFER, false));
+	/*
+	 * No interrupt wanted for many passes in a row (the driver still busy with earlier
+	 * completions), but used_event moves between them: it takes interrupts, not polled.
+	 */
+	for (unsigned int i = 0; i < 2 * VBLK_POLLED_PASSES; i++) {
+		put16(AVAIL + 4 + 2 * 64, (uint16_t)(used_idx() + 5));
+		simple(i % 8, VBLK_T_FLUSH, 0, 0, 0, false);
+		kick();
+		vblk_run(&blk);
+	}
+	EXPECT_FALSE(notify_one(0));
+	EXPECT_EQ(yield_kicks, 2 * VBLK_POLLED_PASSES + 1);
 }

@@ -2,8 +2,9 @@
  * hyp/xs.c against an in-test xenstored: a peer that reads requests from a real
  * struct xenstore_domain_interface in memory, keeps a small tree, and writes replies and
  * watch events back, optionally a few bytes at a time. The firmware's calls out of xs.c
- * (evtchn_send, evtchn_bind, xen_yield, loop_wait) are link seams defined here: each runs
- * one step of the peer and moves the fake clock, so timeouts take no real time.
+ * (evtchn_send, evtchn_bind, xen_yield, and the wait given to xs_use_evtchn) are seams
+ * defined here: each runs one step of the peer and moves the fake clock, so timeouts take
+ * no real time.
  * Every XS_TEST runs twice: polling (before xs_use_evtchn) and in event-channel mode.
  */
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "arch/fake.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
@@ -383,8 +384,9 @@ void xen_yield(void)
 	peer_step();
 }
 
-/* As boot/loop.c: sleep until an event or the deadline, dispatch, -ETIMEDOUT once past. */
-int loop_wait(uint64_t deadline_ns)
+/* As boot/loop.c's loop_wait_port: sleep until an event or the deadline, run the port's
+ * handler, -ETIMEDOUT once past. */
+static int wait_port(uint32_t port, uint64_t deadline_ns)
 {
 	seam.waits++;
 	if (deadline_ns && fake_time_ns >= deadline_ns)
@@ -412,7 +414,7 @@ static void setup(bool evtchn_mode)
 	log_capture_reset();
 	EXPECT_EQ(xs_init(&intf, XS_PORT), 0);
 	if (evtchn_mode) {
-		EXPECT_EQ(xs_use_evtchn(), 0);
+		EXPECT_EQ(xs_use_evtchn(wait_port), 0);
 		EXPECT_EQ(seam.bound_port, XS_PORT);
 	}
 }
@@ -839,13 +841,19 @@ TEST(xs, init_waits_for_a_connected_ring)
 	EXPECT_TRUE(xs_available());
 }
 
+TEST(xs, evtchn_mode_needs_a_wait)
+{
+	setup(false);
+	EXPECT_EQ(xs_use_evtchn(NULL), -EINVAL);
+}
+
 TEST(xs, evtchn_bind_failure_keeps_polling)
 {
 	char buf[8] = "";
 
 	setup(false);
 	seam.bind_rc = -EINVAL;
-	EXPECT_EQ(xs_use_evtchn(), -EINVAL);
+	EXPECT_EQ(xs_use_evtchn(wait_port), -EINVAL);
 	peer_set("/a", "1", 1);
 	use_small_pieces();
 	EXPECT_EQ(xs_read(XS_TXN_NONE, "/a", buf, sizeof(buf)), 1);

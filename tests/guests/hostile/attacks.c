@@ -25,7 +25,7 @@
 #include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/vblk.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/main.h"
 #include "hyp/xen.h"
 #include "tests/guests/hostile/attacks.h"
@@ -737,8 +737,14 @@ static void setup_attacks(struct vdrv *d)
 	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, 12);
 	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, max * 2);
 	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, 0);
-	/* A queue that does not exist: QueueNumMax 0, and it cannot be made ready. */
-	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, 1);
+	/*
+	 * A queue that does not exist: QueueNumMax 0, and it cannot be made ready. The device has
+	 * a queue per vCPU of this guest: num_queues (config offset 34) says how many.
+	 */
+	uint32_t missing = d->device_features & (1ull << VBLK_F_MQ)
+	                       ? (uint32_t)vdrv_read_sized(d, VMMIO_REG_CONFIG + 34, 2)
+	                       : 1;
+	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, missing);
 	uint32_t max1 = vdrv_read32(d, VMMIO_REG_QUEUE_NUM_MAX);
 	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
 	uint32_t ready1 = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
@@ -758,9 +764,9 @@ static void setup_attacks(struct vdrv *d)
 	io = vdrv_request(d, VBLK_T_IN, 0, iobuf, 512);
 	report("queue_num_invalid",
 	       max == VDRV_QSIZE_MAX && max1 == 0 && ready1 == 0 && ready0 == 1 && io == VBLK_S_OK,
-	       "QueueNumMax %u, queue 1: max %u ready %u; queue 0 ready %u, read with %u entries: "
+	       "QueueNumMax %u, queue %u: max %u ready %u; queue 0 ready %u, read with %u entries: "
 	       "status %d",
-	       max, max1, ready1, ready0, max, io);
+	       max, missing, max1, ready1, ready0, max, io);
 	after("queue_num_invalid", d, true);
 
 	/* Rings outside our RAM, or misaligned (§2.7: 16/2/4): QueueReady must stay 0. */

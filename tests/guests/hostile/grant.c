@@ -11,7 +11,7 @@
 
 #include "arch/barrier.h"
 #include "arch/mmu.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "hyp/xen.h"
 #include "tests/guests/hostile/grant.h"
 

@@ -21,7 +21,7 @@
 #include "arch/timer.h"
 #include "blk/vblk.h"
 #include "boot/dt.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "boot/main.h"
 #include "boot/xenboot.h"
 #include "hyp/console.h"

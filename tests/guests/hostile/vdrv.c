@@ -12,7 +12,7 @@
 #include "arch/mmio.h"
 #include "arch/timer.h"
 #include "blk/vblk.h"
-#include "boot/log.h"
+#include "lib/log.h"
 #include "tests/guests/hostile/grant.h"
 #include "tests/guests/hostile/vdrv.h"
 #include "virtio/vq.h"

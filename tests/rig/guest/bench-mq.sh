@@ -22,13 +22,14 @@ reload_virtio_blk() {
 	g_wait_for 20 test -b /dev/vda
 }
 
-# fio_job NAME DEV FIO-OPTION...: one read job, IOPS and total-latency p50/p99 as metrics
+# fio_job NAME DEV FIO-OPTION...: one read job, IOPS and total-latency p50/p99/p99.9/max as
+# metrics (the fields of g_fio in /rig/glib.sh)
 fio_job() {
 	_fj_name=$1 _fj_dev=$2
 	shift 2
 	fio --name="$_fj_name" --filename="$_fj_dev" --size=8m --bs=4k --rw=randread --direct=1 \
 		--number_ios="$IOS" --group_reporting --output-format=terse --terse-version=3 \
-		--percentile_list=50:99 --lat_percentiles=1 --clat_percentiles=0 "$@" \
+		--percentile_list=50:99:99.9 --lat_percentiles=1 --clat_percentiles=0 "$@" \
 		>/tmp/"$_fj_name".fio 2>&1
 	_fj_rc=$?
 	# shellcheck disable=SC2046 # one field per positional parameter
@@ -41,6 +42,8 @@ fio_job() {
 	g_metric "${_fj_name}_iops" "$8"
 	g_metric "${_fj_name}_p50_us" "${18#*%=}"
 	g_metric "${_fj_name}_p99_us" "${19#*%=}"
+	g_metric "${_fj_name}_p999_us" "${20#*%=}"
+	g_metric "${_fj_name}_max_us" "${39%.*}"
 }
 
 for dev in vda xvdb; do

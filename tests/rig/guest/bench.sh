@@ -1,5 +1,6 @@
 # Guest script of the benchmark (tests/rig/bench.sh, `make bench`): the fio 4 KiB job set
-# (g_fio_set) on vdisk's virtio-blk disk /dev/vda, then on dom0's xen-blkback disk /dev/xvdb.
+# (g_fio_set) on vdisk's virtio-blk disk /dev/vda, then on dom0's xen-blkback disk /dev/xvdb,
+# then the null-IOREQ floor (mmio-lat: one register read of vdisk's device, timed).
 # BENCH_IOS (I/Os per job) is set by the scenario in a line put before this file.
 # Before each vdisk job (after the fill) and after the last it prints "BENCH-SNAP: vdisk-JOB"
 # / "vdisk-after" and sleeps: dom0 watches the console for them and takes vdisk's counters
@@ -27,4 +28,8 @@ done
 echo "BENCH-SNAP: vdisk-after"
 sleep "$BENCH_SNAP_WAIT_S"
 g_fio_set /dev/xvdb blkback "${BENCH_IOS:-2048}"
+# The null-IOREQ floor: register reads of vdisk's device with its drivers unloaded (the region
+# is theirs while they are loaded).
+rmmod virtio_blk virtio_mmio
+g_check mmio_lat mmio-lat 0x2000000 2000
 g_summary

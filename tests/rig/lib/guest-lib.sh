@@ -51,7 +51,8 @@ g_summary() {
 # write at queue depth 1 and 32 (libaio, O_DIRECT), IOS I/Os each (default 1000; at most 2048,
 # the 8 MiB in 4 KiB blocks: fio's number_ios only cuts a job short), each with verify=crc32c
 # (reads check the filled blocks, writes are read back and checked after the job).
-# Reports test PREFIX_<job> (fio exit 0, err 0) and metrics PREFIX_<job>_iops, _p50_us, _p99_us
+# Reports test PREFIX_<job> (fio exit 0, err 0) and metrics PREFIX_<job>_iops, _p50_us, _p99_us,
+# _p999_us and _max_us
 # (latency from submission to completion: vdisk completes a request while the guest's notify
 # write is trapped, so completion latency alone would leave out most of it) for the jobs
 # randread_qd1, randread_qd32, randwrite_qd1, randwrite_qd32.
@@ -66,14 +67,14 @@ g_fio_set() {
 	done
 }
 # g_fio DEV NAME RW QD [FIO-OPTION...]: one fio job; terse (v3) output gives the read fields
-# 5 error, 8 iops, 18/19 p50/p99 (µs; total latency with --lat_percentiles) and the write
-# fields 49, 59/60.
+# 5 error, 8 iops, 18/19/20 p50/p99/p99.9 (µs; total latency with --lat_percentiles), 39 the
+# total latency's max, and the write fields 49, 59/60/61, 80.
 g_fio() {
 	_gf_dev=$1 _gf_name=$2 _gf_rw=$3 _gf_qd=$4
 	shift 4
 	fio --name="$_gf_name" --filename="$_gf_dev" --size=8m --bs=4k --rw="$_gf_rw" \
 		--ioengine=libaio --iodepth="$_gf_qd" --direct=1 --verify=crc32c \
-		--output-format=terse --terse-version=3 --percentile_list=50:99 \
+		--output-format=terse --terse-version=3 --percentile_list=50:99:99.9 \
 		--lat_percentiles=1 --clat_percentiles=0 "$@" \
 		>/tmp/"$_gf_name".fio 2>&1
 	_gf_rc=$?
@@ -89,10 +90,12 @@ g_fio() {
 	fi
 	g_pass "$_gf_name"
 	case $_gf_rw in
-	*read) _gf_iops=$8 _gf_p50=${18} _gf_p99=${19} ;;
-	*) _gf_iops=${49} _gf_p50=${59} _gf_p99=${60} ;;
+	*read) _gf_iops=$8 _gf_p50=${18} _gf_p99=${19} _gf_p999=${20} _gf_max=${39} ;;
+	*) _gf_iops=${49} _gf_p50=${59} _gf_p99=${60} _gf_p999=${61} _gf_max=${80} ;;
 	esac
 	g_metric "${_gf_name}_iops" "$_gf_iops"
 	g_metric "${_gf_name}_p50_us" "${_gf_p50#*%=}"
 	g_metric "${_gf_name}_p99_us" "${_gf_p99#*%=}"
+	g_metric "${_gf_name}_p999_us" "${_gf_p999#*%=}"
+	g_metric "${_gf_name}_max_us" "${_gf_max%.*}"
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "arch/timer.h"
-#include "boot/log.h"
+#include "lib/log.h"
 
 #define LINE_MAX_LEN 256
 #define EARLY_SIZE   8192

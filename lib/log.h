@@ -1,6 +1,6 @@
 /* vdisk's log: timestamped lines to the console, buffered until a console exists. */
-#ifndef BOOT_LOG_H
-#define BOOT_LOG_H
+#ifndef LIB_LOG_H
+#define LIB_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
