@@ -25,6 +25,7 @@ _Static_assert(offsetof(struct vblk_config, write_zeroes_may_unmap) == 56,
                "virtio 1.2 §5.2.4 layout");
 _Static_assert(VMMIO_QUEUE_MAX <= 32, "a bit per queue in pending and completed");
 _Static_assert(VBLK_DWZ_SEG_MAX <= UINT8_MAX, "segment counts fit a uint8_t");
+_Static_assert(VBLK_POLLED_PASSES < VBLK_PROBE_EVERY, "a polled queue is found before a probe");
 
 /* Requests returned to a used ring, by every device since boot (vblk_completed_count). */
 static uint64_t completed_count;
@@ -491,12 +492,9 @@ static void learn(struct vblk *blk, uint32_t q, unsigned int taken)
 	if (taken > 1) {
 		st->defer = true;
 		st->single_passes = 0;
-		st->probe_every = VBLK_PROBE_EVERY;
 	} else if (st->defer && ++st->single_passes >= 2) {
 		st->defer = false;
 		st->since_probe = 0;
-	} else if (!st->defer && st->probe_every < VBLK_PROBE_MAX) {
-		st->probe_every *= 2; /* a probe that found nothing more */
 	}
 }
 
@@ -510,9 +508,7 @@ static bool serve_inline(struct vblk *blk, uint32_t q)
 		return true;
 	if (blk->policy == VBLK_SERVE_DEFER || st->defer)
 		return false;
-	if (st->probe_every < VBLK_PROBE_EVERY)
-		st->probe_every = VBLK_PROBE_EVERY;
-	if (++st->since_probe >= st->probe_every) {
+	if (++st->since_probe >= VBLK_PROBE_EVERY) {
 		st->since_probe = 0;
 		return false;
 	}

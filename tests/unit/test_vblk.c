@@ -1211,25 +1211,6 @@ TEST(vblk, adaptive_serves_inline_until_a_deferred_pass_finds_more)
 	EXPECT_STREQ(log_text, "");
 }
 
-TEST(vblk, probes_that_find_one_request_come_less_and_less_often)
-{
-	unsigned int deferred_at[8], deferred = 0;
-
-	ASSERT_TRUE(setup_engine(VBLK_SERVE_ADAPTIVE, false));
-	for (unsigned int n = 1; n <= 16 + 32 + 64 + 128 && deferred < 8; n++) {
-		if (!notify_one(n % 8)) {
-			deferred_at[deferred++] = n;
-			vblk_run(&blk); /* the probe's pass finds the one request */
-		}
-	}
-	ASSERT_EQ(deferred, 4);
-	EXPECT_EQ(deferred_at[0], 16);
-	EXPECT_EQ(deferred_at[1], 16 + 32);
-	EXPECT_EQ(deferred_at[2], 16 + 32 + 64);
-	EXPECT_EQ(deferred_at[3], 16 + 32 + 64 + 128);
-	EXPECT_EQ(used_idx(), 16 + 32 + 64 + 128);
-}
-
 TEST(vblk, a_full_request_table_leaves_the_queue_for_a_completion)
 {
 	unsigned int first[VBLK_REQ_MAX];
