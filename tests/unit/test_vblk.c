@@ -15,6 +15,7 @@
 #include "blk/vblk.h"
 #include "tests/unit/fake_guest.h"
 #include "tests/unit/log_capture.h"
+#include "tests/unit/irq_line.h"
 #include "tests/unit/test.h"
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
@@ -42,22 +43,6 @@ static uint16_t num;       /* queue size */
 static uint16_t drv_avail; /* the driver's avail.idx */
 static uint16_t next_desc; /* next free descriptor */
 
-/* The interrupt line: vmmio raises it through the callback; irq_take says whether it did. */
-static unsigned int irq_count;
-
-static void count_irq(void *ctx)
-{
-	irq_count++;
-}
-
-static bool irq_take(void)
-{
-	bool raised = irq_count != 0;
-
-	irq_count = 0;
-	return raised;
-}
-
 /* vblk_init, then the interrupt callback the owner sets (counted, not raised). */
 static int init_blk(struct vblk *b, const char *name, struct disk *d, const char *serial,
                     uint32_t queues, const struct vq_mem *m)
@@ -66,7 +51,7 @@ static int init_blk(struct vblk *b, const char *name, struct disk *d, const char
 
 	irq_count = 0;
 	if (rc == 0)
-		vmmio_set_irq(&b->mmio, count_irq, NULL);
+		vmmio_set_irq(&b->mmio, irq_line_raise, NULL);
 	return rc;
 }
 

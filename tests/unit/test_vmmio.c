@@ -10,6 +10,7 @@
 
 #include "arch/fake.h"
 #include "tests/unit/log_capture.h"
+#include "tests/unit/irq_line.h"
 #include "tests/unit/test.h"
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
@@ -67,22 +68,6 @@ static const struct vmmio_ops dev_ops = {
 
 static struct vmmio_dev dev;
 
-/* The interrupt line: the model raises it through the callback; irq_take says whether it did. */
-static unsigned int irq_count;
-
-static void count_irq(void *ctx)
-{
-	irq_count++;
-}
-
-static bool irq_take(void)
-{
-	bool raised = irq_count != 0;
-
-	irq_count = 0;
-	return raised;
-}
-
 static struct vmmio_config base_cfg(void)
 {
 	return (struct vmmio_config){
@@ -110,7 +95,7 @@ static void setup(void)
 	if (vmmio_init(&dev, &cfg))
 		test_fail(__FILE__, __LINE__, "vmmio_init failed");
 	irq_count = 0;
-	vmmio_set_irq(&dev, count_irq, NULL);
+	vmmio_set_irq(&dev, irq_line_raise, NULL);
 }
 
 static uint64_t rd(uint32_t offset)
