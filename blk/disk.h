@@ -73,13 +73,13 @@ struct disk {
 	const struct disk_ops *ops;
 	uint64_t sector_count;
 	bool read_only;
-	bool volatile_cache;        /* writes may sit in a cache until a flush */
-	uint32_t block_size;        /* bytes the medium writes at once: 512 or a power of two */
-	uint32_t max_transfer;      /* sectors one read or write may cover (0: no limit) */
-	uint32_t discard_max;       /* sectors one discard may cover (0: no discard) */
-	uint32_t discard_align;     /* sectors a discard should be aligned to (0: 1) */
-	uint32_t write_zeroes_max;  /* sectors one write-zeroes may cover (0: none) */
-	bool write_zeroes_unmap;    /* write-zeroes with unmap may deallocate */
+	bool volatile_cache;       /* writes may sit in a cache until a flush */
+	uint32_t block_size;       /* bytes the medium writes at once: 512 or a power of two */
+	uint32_t max_transfer;     /* sectors one read or write may cover (0: no limit) */
+	uint32_t discard_max;      /* sectors one discard may cover (0: no discard) */
+	uint32_t discard_align;    /* sectors a discard should be aligned to (0: 1) */
+	uint32_t write_zeroes_max; /* sectors one write-zeroes may cover (0: none) */
+	bool write_zeroes_unmap;   /* write-zeroes with unmap may deallocate */
 };
 
 /** Whether sectors [sector, sector + count) are on the disk (virtio 1.2 §5.2.6.1), without

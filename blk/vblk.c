@@ -95,7 +95,8 @@ static int buf_put(struct disk_req *dr, uint32_t offset, const void *src, uint32
 	if (r->cancelled)
 		return -ECANCELED;
 	/* The last writable byte is the status: data stops before it. */
-	if (offset > r->chain.writable_len - 1 || len > r->chain.writable_len - 1 - offset)
+	if (r->chain.writable_len == 0 || offset > r->chain.writable_len - 1 ||
+	    len > r->chain.writable_len - 1 - offset)
 		return -EINVAL;
 	rc = vq_write(req_vq(r), &r->chain, offset, src, len);
 	if (rc == 0 && offset + len > r->written)
@@ -176,7 +177,8 @@ static void finish(struct vblk_req *r, uint8_t status)
 			drained(blk);
 		return;
 	}
-	if (r->chain.writable_len && vq_write(vq, &r->chain, r->chain.writable_len - 1, &status, 1) == 0)
+	if (r->chain.writable_len &&
+	    vq_write(vq, &r->chain, r->chain.writable_len - 1, &status, 1) == 0)
 		len = r->written + 1;
 	if (vq_push(vq, r->chain.head, len) == VQ_BROKEN) {
 		needs_reset(blk);
@@ -210,8 +212,7 @@ static void req_done(struct disk_req *dr, int rc)
 	finish(r, rc ? VBLK_S_IOERR : VBLK_S_OK);
 }
 
-static void submit(struct vblk_req *r, enum disk_op op, uint64_t sector, uint32_t count,
-                   bool unmap)
+static void submit(struct vblk_req *r, enum disk_op op, uint64_t sector, uint32_t count, bool unmap)
 {
 	r->disk = (struct disk_req){
 	    .op = op,
@@ -654,7 +655,8 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 		if (max_bytes < disk->block_size)
 			return -EINVAL;
 		size_max = (uint32_t)(max_bytes < size_max ? max_bytes : size_max);
-		seg_max = (uint32_t)(max_bytes / size_max < seg_max ? max_bytes / size_max : seg_max);
+		seg_max =
+		    (uint32_t)(max_bytes / size_max < seg_max ? max_bytes / size_max : seg_max);
 	}
 	if (disk->volatile_cache)
 		features |= 1ull << VBLK_F_FLUSH;
@@ -684,7 +686,8 @@ int vblk_init(struct vblk *blk, const char *name, struct disk *disk, const char 
 		bc->discard_sector_alignment = disk->discard_align ? disk->discard_align : 1;
 	}
 	if (disk->write_zeroes_max) {
-		bc->max_write_zeroes_sectors = min_u32(disk->write_zeroes_max, VBLK_DWZ_SECTORS_MAX);
+		bc->max_write_zeroes_sectors =
+		    min_u32(disk->write_zeroes_max, VBLK_DWZ_SECTORS_MAX);
 		bc->max_write_zeroes_seg = VBLK_DWZ_SEG_MAX;
 		bc->write_zeroes_may_unmap = disk->write_zeroes_unmap;
 	}

@@ -162,7 +162,8 @@ int vq_push(struct vq *vq, uint16_t head, uint32_t len);
  * (virtio 1.2 §2.7.7: used_event with VIRTIO_F_EVENT_IDX, else avail.flags).
  */
 bool vq_need_interrupt(struct vq *vq);
-/** used_event as vq_need_interrupt last read it (virtio 1.2 §2.7.10; 0 before, or without EVENT_IDX). */
+/** used_event as vq_need_interrupt last read it (virtio 1.2 §2.7.10); 0 before, or without
+ * EVENT_IDX. */
 uint16_t vq_used_event(const struct vq *vq);
 
 /**

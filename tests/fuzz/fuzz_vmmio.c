@@ -1,11 +1,12 @@
 /*
  * virtio/vmmio.c: a hostile driver's MMIO accesses to a virtio-blk device (on a RAM disk,
- * over the fake guest). Each access is 8 bytes of input: kind, offset (16 bits, anywhere in
+ * over the fake guest, with 1 to 8 queues from the first input byte, which also makes the
+ * disk read-only or not). Each access is 8 bytes of input: kind, offset (16 bits, anywhere in
  * and past the 0x200 window, or far past it), value. Kind bit 0 writes, bits 1-3 pick the
  * width (1, 2, 4, 8, and bad ones), bit 4 puts the offset at 2^56 and up; kind 0xff instead
  * writes the value into guest memory (a ring field) at the offset. Invariants after each:
  * - a refused read reads 0; MagicValue and Version read as the spec says; QueueNumMax is
- *   the device's for queue 0 and 0 for any other;
+ *   the device's for each of its queues and 0 for any other;
  * - QueueNum stays a power of two up to QueueNumMax; a ready queue needs FEATURES_OK;
  * - status bits are never cleared but by a write of 0 (which clears all), are set in the
  *   §3.1.1 order, and DEVICE_NEEDS_RESET appears only on a notify;
@@ -108,8 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(guest, 0, sizeof(guest));
 	memset(&fake, 0, sizeof(fake));
-	if (ramdisk_init(&rd, disk_data, DISK_BYTES, fuzz_u8(&in) & 1) ||
-	    vblk_init(&blk, "vblk-fuzz", &rd.disk, "fuzz", 1, &mem))
+	uint8_t flags = fuzz_u8(&in);
+
+	/* Bit 0: read-only; bits 1-3: the queue count less one (VIRTIO_BLK_F_MQ from 2). */
+	if (ramdisk_init(&rd, disk_data, DISK_BYTES, flags & 1) ||
+	    vblk_init(&blk, "vblk-fuzz", &rd.disk, "fuzz", 1u + (flags >> 1 & 7), &mem))
 		abort();
 	for (int n = 0; n < OPS_MAX && in.left; n++) {
 		uint8_t kind = fuzz_u8(&in);

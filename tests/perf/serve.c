@@ -36,7 +36,7 @@
 #define DESC        (GPA_BASE + 0x0000)
 #define AVAIL       (GPA_BASE + 0x1000)
 #define USED        (GPA_BASE + 0x2000)
-#define REQS        (GPA_BASE + 0x10000) /* per-tag request memory: header, status, 0x100 apart */
+#define REQS        (GPA_BASE + 0x10000)  /* per-tag request memory: header, status, 0x100 apart */
 #define DATA        (GPA_BASE + 0x100000) /* fio's buffers, one page each */
 
 static int memfd;
@@ -171,8 +171,8 @@ int main(int argc, char **argv)
 	if (memfd < 0 || ftruncate(memfd, (off_t)GUEST_PAGES * PAGE) || !disk)
 		return 1;
 	gm = mmap(NULL, (size_t)GUEST_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	frames_base = mmap(NULL, (size_t)GMEM_SLOTS * PAGE, PROT_NONE,
-	                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	frames_base =
+	    mmap(NULL, (size_t)GMEM_SLOTS * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (gm == MAP_FAILED || frames_base == MAP_FAILED)
 		return 1;
 	if (gmem_init(&g, 1) || ramdisk_init(&rd, disk, DISK_BYTES, false) ||
@@ -207,7 +207,8 @@ int main(int argc, char **argv)
 		uint16_t old = avail_idx;
 
 		while (sent - done < depth && sent < requests) {
-			add((unsigned int)(sent % depth), sent & 1, (sent * 2654435761u) % (DISK_BYTES / 512 - 8));
+			add((unsigned int)(sent % depth), sent & 1,
+			    (sent * 2654435761u) % (DISK_BYTES / 512 - 8));
 			sent++;
 		}
 		{
