@@ -14,13 +14,13 @@
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
 #include "boot/backend.h"
-#include "lib/log.h"
 #include "boot/loop.h"
 #include "boot/ram.h"
 #include "hyp/dm.h"
 #include "hyp/gmem.h"
 #include "hyp/ioreq.h"
 #include "hyp/xs.h"
+#include "lib/log.h"
 #include "virtio/vmmio.h"
 
 #define DEV_MAX  8
@@ -255,7 +255,6 @@ static void finish_removal(void *arg)
 	r->used = false;
 }
 
-/* Stops serving; reports Closed and schedules the directory's removal if it still exists. */
 /* A removed device whose disk still held requests: its slot is free once they are back. */
 static void release_when_drained(void *arg)
 {
@@ -269,6 +268,7 @@ static void release_when_drained(void *arg)
 	d->used = false;
 }
 
+/* Stops serving; reports Closed and schedules the directory's removal if it still exists. */
 static void remove_device(struct dev *d, bool dir_exists)
 {
 	ioreq_server_stop(&d->ioreq);

@@ -16,12 +16,12 @@
 #include "blk/vblk.h"
 #include "boot/config.h"
 #include "boot/diag.h"
-#include "lib/log.h"
 #include "boot/loop.h"
 #include "boot/stats.h"
 #include "hyp/evtchn.h"
 #include "hyp/ioreq.h"
 #include "hyp/xs.h"
+#include "lib/log.h"
 
 #define ECHO_REMOTE_DOM 0 /* dom0 */
 #define SAMPLE_TIMEOUT_NS 1000000000ull

@@ -9,11 +9,11 @@
 #include "arch/cpu.h"
 #include "arch/gic.h"
 #include "arch/timer.h"
-#include "lib/log.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
+#include "lib/log.h"
 
 #define WORK_MAX 32
 

@@ -23,7 +23,6 @@
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/dt.h"
-#include "lib/log.h"
 #include "boot/loop.h"
 #include "boot/main.h"
 #include "boot/ram.h"
@@ -31,6 +30,7 @@
 #include "hyp/frames.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
+#include "lib/log.h"
 
 static struct dt_info dt;
 static struct config cfg;

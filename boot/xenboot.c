@@ -6,11 +6,11 @@
 
 #include <xen/xen.h>
 
-#include "lib/log.h"
 #include "boot/xenboot.h"
 #include "hyp/console.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
+#include "lib/log.h"
 
 /*
  * XENMEM_add_to_physmap replaces this whole frame with Xen's shared_info page, so nothing

@@ -12,9 +12,9 @@
 
 #include "arch/barrier.h"
 #include "arch/hypercall.h"
-#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
+#include "lib/log.h"
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
 #define PORT_COUNT    (BITS_PER_WORD * BITS_PER_WORD) /* EVTCHN_2L_NR_CHANNELS */

@@ -4,8 +4,8 @@
 #include <stdint.h>
 
 #include "arch/mmu.h"
-#include "lib/log.h"
 #include "hyp/frames.h"
+#include "lib/log.h"
 
 static uint64_t first_frame;
 static unsigned int frame_count;

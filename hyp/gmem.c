@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/log.h"
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
+#include "lib/log.h"
 
 /* Which grant mappings unmap_grants() drops. */
 enum grant_pick {

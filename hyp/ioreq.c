@@ -12,11 +12,11 @@
 
 #include "arch/barrier.h"
 #include "arch/timer.h"
-#include "lib/log.h"
 #include "hyp/dm.h"
 #include "hyp/evtchn.h"
 #include "hyp/frames.h"
 #include "hyp/ioreq.h"
+#include "lib/log.h"
 
 _Static_assert(sizeof(struct ioreq) * IOREQ_VCPU_MAX == XEN_PAGE_SIZE, "ioreq slots per page");
 

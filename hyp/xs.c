@@ -14,11 +14,11 @@
 #include <xen/io/xs_wire.h>
 
 #include "arch/timer.h"
-#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
 #include "hyp/xs_ring.h"
+#include "lib/log.h"
 
 #define WATCH_COUNT   16
 #define EVENT_QUEUE   16

@@ -6,10 +6,10 @@
 #include <stdint.h>
 
 #include "arch/cpu.h"
+#include "arch/entry.h"
 #include "arch/mmu.h"
 #include "arch/sysreg.h"
 #include "lib/log.h"
-#include "arch/entry.h"
 
 /** Registers saved by vectors.S, in this order (FRAME_SIZE there is its size). */
 struct exception_frame {

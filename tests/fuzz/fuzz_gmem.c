@@ -38,9 +38,9 @@
 #include <xen/memory.h>
 
 #include "arch/hypercall.h"
-#include "lib/log.h"
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
+#include "lib/log.h"
 #include "tests/fuzz/fuzz.h"
 
 #define PAGE      4096u

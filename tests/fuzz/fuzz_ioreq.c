@@ -37,10 +37,10 @@
 #include <xen/memory.h>
 
 #include "arch/hypercall.h"
-#include "lib/log.h"
 #include "hyp/evtchn.h"
 #include "hyp/frames.h"
 #include "hyp/ioreq.h"
+#include "lib/log.h"
 #include "tests/fuzz/fuzz.h"
 #include "virtio/vmmio.h"
 

@@ -22,11 +22,11 @@
 #include <xen/io/xs_wire.h>
 
 #include "arch/fake.h"
-#include "lib/log.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
+#include "lib/log.h"
 #include "tests/fuzz/fuzz.h"
 
 #define XS_PORT   5

@@ -13,8 +13,8 @@
 #include <xen/event_channel.h>
 
 #include "arch/hypercall.h"
-#include "lib/log.h"
 #include "hyp/evtchn.h"
+#include "lib/log.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 

@@ -11,8 +11,8 @@
 
 #include "arch/barrier.h"
 #include "arch/mmu.h"
-#include "lib/log.h"
 #include "hyp/xen.h"
+#include "lib/log.h"
 #include "tests/guests/hostile/grant.h"
 
 #define FIRST_REF   GNTTAB_NR_RESERVED_ENTRIES

@@ -21,11 +21,11 @@
 #include "arch/timer.h"
 #include "blk/vblk.h"
 #include "boot/dt.h"
-#include "lib/log.h"
 #include "boot/main.h"
 #include "boot/xenboot.h"
 #include "hyp/console.h"
 #include "hyp/xen.h"
+#include "lib/log.h"
 #include "tests/guests/hostile/attacks.h"
 #include "tests/guests/hostile/vdrv.h"
 
