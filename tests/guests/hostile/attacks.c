@@ -370,6 +370,69 @@ static bool setup_with(struct vdrv *d, const char *name, uint64_t want, uint16_t
 	return true;
 }
 
+/* Writes queue `q`'s ring addresses (virtio 1.2 §4.2.2) and QueueReady 1; returns QueueReady. */
+static uint32_t queue_on(struct vdrv *d, uint32_t q, const struct vdrv_layout *l)
+{
+	uint32_t ready;
+
+	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, q);
+	vdrv_write32(d, VMMIO_REG_QUEUE_NUM, d->qsize);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)l->desc_dma);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DESC_HIGH, (uint32_t)(l->desc_dma >> 32));
+	vdrv_write32(d, VMMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)l->avail_dma);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DRIVER_HIGH, (uint32_t)(l->avail_dma >> 32));
+	vdrv_write32(d, VMMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)l->used_dma);
+	vdrv_write32(d, VMMIO_REG_QUEUE_DEVICE_HIGH, (uint32_t)(l->used_dma >> 32));
+	vdrv_write32(d, VMMIO_REG_QUEUE_READY, 1);
+	ready = vdrv_read32(d, VMMIO_REG_QUEUE_READY);
+	vdrv_write32(d, VMMIO_REG_QUEUE_SEL, 0);
+	return ready;
+}
+
+/*
+ * Multi-queue (VIRTIO_BLK_F_MQ, virtio 1.2 §5.2.2): vdisk gives this 2-vCPU guest a queue per
+ * vCPU. Queue 1 is set up on queue 0's very rings, so that one published chain is taken by
+ * both queues: each answers it (two used elements for one head are the driver's own doing),
+ * nothing else is touched and the device needs no reset. Then notifies of queues past
+ * num_queues, which must be ignored. The device serves on after a reset (mq_after).
+ */
+static void mq_attacks(struct vdrv *d)
+{
+	uint32_t count, ready1, st;
+	uint16_t used = 0;
+	uint64_t deadline;
+
+	count = d->device_features & (1ull << VBLK_F_MQ)
+	            ? (uint32_t)vdrv_read_sized(d, VMMIO_REG_CONFIG + 34, 2)
+	            : 1;
+	report("mq_offered", count == 2, "features %#llx, num_queues %u: expected a queue per vCPU",
+	       (unsigned long long)d->device_features, count);
+	if (count < 2 || !setup_with(d, "mq_setup", 1ull << VBLK_F_MQ, VDRV_QSIZE))
+		return;
+	ready1 = queue_on(d, 1, &d->q);
+	good_read(d->q.desc);
+	memset(iobuf, 0, 512);
+	vdrv_publish(d, 0);
+	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, 1);
+	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, 0);
+	deadline = arch_timer_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+	while ((used = vdrv_used_idx(d)) == 0 && arch_timer_now_ns() < deadline)
+		;
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	report("mq_shared_rings",
+	       ready1 == 1 && used >= 1 && status_buf[0] == VBLK_S_OK && iobuf[0] == pattern(0) &&
+	           !(st & VMMIO_STATUS_DEVICE_NEEDS_RESET),
+	       "queue 1 ready %u, used.idx %u, status byte %#x, byte 0 %#x, device status %#x",
+	       ready1, used, status_buf[0], iobuf[0], st);
+	/* Queues that do not exist: num_queues and far past it. */
+	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, count);
+	vdrv_write32(d, VMMIO_REG_QUEUE_NOTIFY, 0xffff);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	report("mq_missing_queue_notify", !(st & VMMIO_STATUS_DEVICE_NEEDS_RESET),
+	       "device status %#x after notifies of queues %u and 65535", st, count);
+	after("mq", d, true);
+}
+
 /* Attacks with VIRTIO_F_INDIRECT_DESC negotiated (§2.7.5.3). */
 static void indirect_attacks(struct vdrv *d)
 {
@@ -1522,6 +1585,7 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env)
 	setup_attacks(rw);
 	overlap_attacks(rw);
 	indirect_attacks(rw);
+	mq_attacks(rw);
 	inflight_attack(rw);
 	interrupt_checks(rw, ro);
 	event_idx_attacks(rw);
