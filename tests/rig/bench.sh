@@ -47,15 +47,7 @@ HOTPLUG
 chmod 755 /tmp/block-ram
 
 # ---- vdisk ----
-sed -e "s/^extra = .*/extra = \"evtchn_bench=0 serve=${BENCH_SERVE:-adaptive}\"/" -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
-	grep -v '^seclabel' >/tmp/vdisk.cfg
-echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
-export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
-[ "$(flask-getenforce 2>/dev/null)" = Enforcing ] || rig_fail flask "not enforcing: boot with --xsm flask"
-LOGF=$(rig_console_log vdisk)
-xl create /tmp/vdisk.cfg
-rig_check vdisk_ready rig_wait_log 60 "$LOGF" "vdisk: ready"
-VDISK_DOMID=$(xl domid vdisk)
+rig_vdisk_flask "evtchn_bench=0 serve=${BENCH_SERVE:-adaptive}" 128
 
 # vdisk_stats ID: ask vdisk for its counters; prints "hypercalls=N ioreqs=N requests=N ..."
 vdisk_stats() {

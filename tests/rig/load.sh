@@ -14,14 +14,7 @@ set -u
 LOAD_SECONDS=${LOAD_SECONDS:-60}
 DISK='backend=vdisk, backendtype=standalone, specification=virtio, vdev=xvda, target=ram:16M'
 
-sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
-	grep -v '^seclabel' >/tmp/vdisk.cfg
-echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
-export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
-[ "$(flask-getenforce 2>/dev/null)" = Enforcing ] || rig_fail flask "not enforcing: boot with --xsm flask"
-LOGF=$(rig_console_log vdisk)
-xl create /tmp/vdisk.cfg
-rig_check vdisk_ready rig_wait_log 60 "$LOGF" "vdisk: ready"
+rig_vdisk_flask evtchn_bench=0 128
 
 # The four start together, LOAD_LEAD seconds from now (creating and booting four guests at
 # once takes about 45 s here), and run LOAD_SECONDS side by side.
