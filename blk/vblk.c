@@ -125,39 +125,44 @@ static void signal_completions(struct vblk *blk)
 	blk->completed = 0;
 	for (uint32_t q = 0; q < VMMIO_QUEUE_MAX; q++) {
 		struct vblk_queue_stats *st = &blk->qstats[q];
+		struct vq *vq = vmmio_vq(&blk->mmio, q);
 		bool want;
 
 		if (!(completed & 1u << q))
 			continue;
-		want = vq_need_interrupt(vmmio_vq(&blk->mmio, q));
+		want = vq_need_interrupt(vq);
 		interrupt |= want;
-		if (want || vq_used_event(vmmio_vq(&blk->mmio, q)) != st->used_event)
+		if (want || vq_used_event(vq) != st->used_event)
 			st->quiet_passes = 0;
 		else if (st->quiet_passes < VBLK_POLLED_PASSES)
 			st->quiet_passes++;
-		st->used_event = vq_used_event(vmmio_vq(&blk->mmio, q));
+		st->used_event = vq_used_event(vq);
 	}
 	if (interrupt)
 		vmmio_interrupt(&blk->mmio, VMMIO_INT_VRING);
 }
 
 /*
- * The driver broke a queue (§2.1.2): DEVICE_NEEDS_RESET, and what the disk still holds is
- * cancelled: a request that will never be returned writes nothing into the guest.
+ * No queue is to be served, and what the disk holds is cancelled: its completions write
+ * nothing into the guest. Returns how many requests the disk still holds.
  */
-static void needs_reset(struct vblk *blk)
+static unsigned int cancel_all(struct vblk *blk)
 {
-	vmmio_needs_reset(&blk->mmio);
 	blk->pending = 0;
 	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
 		if (blk->req[i].busy)
 			blk->req[i].cancelled = true;
+	return blk->in_flight;
 }
 
-static void drained(struct vblk *blk)
+/*
+ * The driver broke a queue (§2.1.2): DEVICE_NEEDS_RESET, and a request that will never be
+ * returned is cancelled. Completions already pushed keep their interrupt.
+ */
+static void needs_reset(struct vblk *blk)
 {
-	blk->draining = false;
-	vmmio_reset_done(&blk->mmio);
+	vmmio_needs_reset(&blk->mmio);
+	cancel_all(blk);
 }
 
 /*
@@ -173,8 +178,8 @@ static void finish(struct vblk_req *r, uint8_t status)
 
 	r->busy = false;
 	if (r->cancelled) {
-		if (blk->draining && blk->in_flight == 0)
-			drained(blk);
+		if (blk->in_flight == 0)
+			vmmio_reset_done(&blk->mmio); /* a reset waited for it, if any */
 		return;
 	}
 	if (r->chain.writable_len &&
@@ -550,7 +555,7 @@ static void vblk_notify(void *ctx, uint32_t queue)
 
 void vblk_run(struct vblk *blk)
 {
-	if (!blk->draining) {
+	if (!vmmio_resetting(&blk->mmio)) {
 		pass(blk, blk->pending, true);
 		return;
 	}
@@ -573,17 +578,6 @@ uint64_t vblk_completed_count(void)
 	return completed_count;
 }
 
-/* Cancels what the disk holds; returns how many requests are still there. */
-static unsigned int cancel_all(struct vblk *blk)
-{
-	blk->pending = 0;
-	blk->completed = 0;
-	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
-		if (blk->req[i].busy)
-			blk->req[i].cancelled = true;
-	return blk->in_flight;
-}
-
 /*
  * A reset (§2.4) with requests at the disk waits for them: the transport keeps Status
  * non-zero until vmmio_reset_done, and their completions touch nothing.
@@ -593,9 +587,9 @@ static int vblk_reset(void *ctx)
 	struct vblk *blk = ctx;
 
 	memset(blk->qstats, 0, sizeof(blk->qstats));
+	blk->completed = 0;
 	if (cancel_all(blk) == 0)
 		return 0;
-	blk->draining = true;
 	if (blk->host.kick)
 		blk->host.kick(blk->host.ctx, false);
 	return -EBUSY;
@@ -603,6 +597,7 @@ static int vblk_reset(void *ctx)
 
 void vblk_stop(struct vblk *blk)
 {
+	blk->completed = 0;
 	cancel_all(blk);
 	blk->host.kick = NULL;
 }

@@ -1,6 +1,6 @@
 /*
  * virtio-blk device (virtio 1.2 §5.2) over a struct disk, behind a virtio-mmio transport.
- * The IOREQ side drives blk->mmio with vmmio_read/vmmio_write/vmmio_irq_take. A QueueNotify
+ * The IOREQ side drives blk->mmio with vmmio_read/vmmio_write. A QueueNotify
  * marks its queue; the queue is served inline or from the main loop (enum vblk_policy),
  * each pass taking at most VBLK_BUDGET requests or VBLK_BYTE_BUDGET bytes: a guest that
  * keeps its queue full, or fills it with the largest requests, must not keep vdisk from its
@@ -180,7 +180,6 @@ struct vblk {
 	uint32_t pending;     /* queues with requests perhaps left to take, a bit each */
 	uint32_t completed;   /* queues with used elements not yet considered for an interrupt */
 	unsigned int in_flight; /* requests handed to the disk and not yet done */
-	bool draining;        /* a reset waits for the disk to give back in_flight requests */
 	bool in_pass;         /* inside vblk_run or a notify: interrupts wait for its end */
 	uint64_t pass_bytes;  /* what the requests of this pass moved or cleared */
 	struct vblk_queue_stats qstats[VMMIO_QUEUE_MAX];

@@ -145,7 +145,7 @@ static void stats_requested(const char *path, void *arg)
 	memcpy(s.hypercall_counts, hypercall_counts, sizeof(s.hypercall_counts));
 	s.ioreq_count = ioreq_answered_count();
 	s.request_count = vblk_completed_count();
-	s.yield_count = loop_yield_count;
+	s.yield_count = loop_yield_count();
 	s.ioreq_ns = ioreq_busy_ns();
 	s.idle_ns = loop_idle_ns();
 	s.now_ns = arch_timer_now_ns();

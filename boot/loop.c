@@ -28,12 +28,17 @@ static struct loop_irqs irqs;
 static struct work works[WORK_MAX];
 static unsigned int work_count;
 static uint64_t pass; /* run_deferred passes so far */
-uint64_t loop_yield_count;
-static uint64_t idle_ns; /* asleep in WFI or yielded, since boot (loop_idle_ns) */
+static uint64_t idle_ns;     /* asleep in WFI or yielded, since boot (loop_idle_ns) */
+static uint64_t yield_count; /* loop_yield_count */
 
 uint64_t loop_idle_ns(void)
 {
 	return idle_ns;
+}
+
+uint64_t loop_yield_count(void)
+{
+	return yield_count;
 }
 static bool yield_wanted; /* give the CPU away once before the next pass (loop_defer_after_yield) */
 static bool stopping;
@@ -191,10 +196,10 @@ unsigned int loop_run(void)
 			 * more; with a CPU of its own, Xen returns at once. What arrived
 			 * meanwhile (its next ioreq) is dispatched before the deferred work.
 			 */
-			yield_wanted = false;
 			uint64_t t = arch_timer_now_ns();
 
-			loop_yield_count++;
+			yield_wanted = false;
+			yield_count++;
 			xen_yield();
 			idle_ns += arch_timer_now_ns() - t;
 			dispatch();

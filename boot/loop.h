@@ -47,7 +47,7 @@ int loop_defer_next_pass(loop_work_fn fn, void *arg);
  */
 int loop_defer_after_yield(loop_work_fn fn, void *arg);
 /** How often the loop gave the CPU away for loop_defer_after_yield (dom0's statistics). */
-extern uint64_t loop_yield_count;
+uint64_t loop_yield_count(void);
 /** Time spent asleep in WFI or yielded since boot, in ns (dom0's statistics). */
 uint64_t loop_idle_ns(void);
 /** Serves events until a shutdown is requested; returns the SHUTDOWN_* reason. */

@@ -109,6 +109,12 @@ static uint16_t *hint_of(struct gmem *g, uint64_t key, bool grant)
 _Static_assert(GMEM_HINTS == 1 << 9, "hint_of takes 9 bits");
 _Static_assert(GMEM_SLOTS <= UINT16_MAX, "a hint holds a slot index");
 
+/* Whether slot s maps guest frame `key` (or grant reference `key`, for `grant`). */
+static bool holds(const struct gmem_slot *s, uint64_t key, bool grant)
+{
+	return s->mapped && s->grant == grant && (grant ? s->ref.n : s->guest.n) == key;
+}
+
 /*
  * The slot holding guest frame `key` (or grant reference, `grant`), or NULL. The hint is
  * only a guess, checked against the slot: a request touches a dozen pages, and scanning
@@ -119,11 +125,11 @@ static struct gmem_slot *lookup(struct gmem *g, uint64_t key, bool grant)
 	uint16_t *hint = hint_of(g, key, grant);
 	struct gmem_slot *s = &g->slots[*hint];
 
-	if (s->mapped && s->grant == grant && (grant ? s->ref.n : s->guest.n) == key)
+	if (holds(s, key, grant))
 		return s;
 	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
 		s = &g->slots[i];
-		if (s->mapped && s->grant == grant && (grant ? s->ref.n : s->guest.n) == key) {
+		if (holds(s, key, grant)) {
 			*hint = (uint16_t)i;
 			return s;
 		}

@@ -538,6 +538,11 @@ void vmmio_set_irq(struct vmmio_dev *dev, void (*irq)(void *ctx), void *ctx)
 	dev->irq_ctx = ctx;
 }
 
+bool vmmio_resetting(const struct vmmio_dev *dev)
+{
+	return dev->resetting;
+}
+
 void vmmio_reset_done(struct vmmio_dev *dev)
 {
 	if (!dev->resetting)

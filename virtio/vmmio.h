@@ -152,7 +152,12 @@ int vmmio_write(struct vmmio_dev *dev, uint64_t offset, uint32_t size, uint64_t 
  * device's own work); the line is edge-triggered, so each call is one interrupt.
  */
 void vmmio_set_irq(struct vmmio_dev *dev, void (*irq)(void *ctx), void *ctx);
-/** The device has no request left at its medium: the reset it held back completes (§2.4.1). */
+/** Whether a reset waits for the device (its reset op returned -EBUSY, virtio 1.2 §2.4.1). */
+bool vmmio_resetting(const struct vmmio_dev *dev);
+/**
+ * The device has no request left at its medium: the reset it held back, if any, completes
+ * (§2.4.1).
+ */
 void vmmio_reset_done(struct vmmio_dev *dev);
 /** Sets InterruptStatus bits and raises the interrupt (virtio 1.2 §4.2.3.4). */
 void vmmio_interrupt(struct vmmio_dev *dev, uint32_t bits);
