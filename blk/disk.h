@@ -52,7 +52,13 @@ struct disk_req {
 	/* Called once with 0, -ERANGE outside the disk, -EROFS, -EOPNOTSUPP or -EIO. */
 	void (*done)(struct disk_req *req, int rc);
 	struct disk_req *next; /* the disk's, while the request is in flight */
+	uint64_t due_ns;       /* the disk's, while the request is in flight */
 };
+
+/** disk_due: poll at once (a medium whose progress is found by polling). */
+#define DISK_DUE_NOW 0ull
+/** disk_due: nothing in flight, no poll needed. */
+#define DISK_DUE_NEVER UINT64_MAX
 
 /** A disk's operations (blk/ramdisk.c, a fake slow disk in tests). */
 struct disk_ops {
@@ -63,6 +69,12 @@ struct disk_ops {
 	 * calling done() for those that finished; returns how many are still in flight.
 	 */
 	unsigned int (*poll)(struct disk *disk);
+	/*
+	 * May be NULL (DISK_DUE_NOW while requests are in flight). When poll next has work: an
+	 * absolute time on the disk's clock (the caller may sleep until then), DISK_DUE_NOW, or
+	 * DISK_DUE_NEVER with nothing in flight.
+	 */
+	uint64_t (*due)(const struct disk *disk);
 };
 
 /**
@@ -99,6 +111,12 @@ static inline void disk_submit(struct disk *disk, struct disk_req *req)
 static inline unsigned int disk_poll(struct disk *disk)
 {
 	return disk->ops->poll ? disk->ops->poll(disk) : 0;
+}
+
+/** When the disk next needs a disk_poll (see disk_ops.due). */
+static inline uint64_t disk_due(const struct disk *disk)
+{
+	return disk->ops->due ? disk->ops->due(disk) : DISK_DUE_NOW;
 }
 
 #endif

@@ -4,6 +4,10 @@
  * checks its range against the size without overflow, and changes to a read-only disk fail
  * with -EROFS. Discard and write-zeroes both zero the range, so reads after either return
  * zeroes (virtio 1.2 §5.2.6.2). Nothing is cached, so there is nothing to flush.
+ *
+ * With a latency, submit only queues the request with its due time; poll serves those that
+ * are due, in order (one latency for all, so the queue is in due order). A held request's
+ * data moves when it is served, as a DMA engine's would at the end of a transfer.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -80,11 +84,51 @@ static int serve(struct disk *disk, struct disk_req *req)
 
 static void ramdisk_submit(struct disk *disk, struct disk_req *req)
 {
-	req->done(req, serve(disk, req));
+	struct ramdisk *rd = to_ramdisk(disk);
+
+	if (rd->latency_ns == 0) {
+		req->done(req, serve(disk, req));
+		return;
+	}
+	req->due_ns = rd->now() + rd->latency_ns;
+	req->next = NULL;
+	if (rd->last)
+		rd->last->next = req;
+	else
+		rd->first = req;
+	rd->last = req;
+	rd->held++;
+}
+
+static unsigned int ramdisk_poll(struct disk *disk)
+{
+	struct ramdisk *rd = to_ramdisk(disk);
+	uint64_t now = rd->held ? rd->now() : 0;
+
+	/* done() may submit again (the next segment): that one is due a latency from now. */
+	while (rd->first && rd->first->due_ns <= now) {
+		struct disk_req *req = rd->first;
+
+		rd->first = req->next;
+		if (!rd->first)
+			rd->last = NULL;
+		rd->held--;
+		req->done(req, serve(disk, req));
+	}
+	return rd->held;
+}
+
+static uint64_t ramdisk_due(const struct disk *disk)
+{
+	const struct ramdisk *rd = (const struct ramdisk *)disk;
+
+	return rd->first ? rd->first->due_ns : DISK_DUE_NEVER;
 }
 
 static const struct disk_ops ramdisk_ops = {
     .submit = ramdisk_submit,
+    .poll = ramdisk_poll,
+    .due = ramdisk_due,
 };
 
 int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only)
@@ -102,5 +146,17 @@ int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only)
 	    .write_zeroes_unmap = false,
 	};
 	rd->data = buf;
+	rd->latency_ns = 0;
+	rd->first = rd->last = NULL;
+	rd->held = 0;
+	return 0;
+}
+
+int ramdisk_set_latency(struct ramdisk *rd, uint64_t latency_ns, uint64_t (*now)(void))
+{
+	if (latency_ns > RAMDISK_LATENCY_MAX_NS || (latency_ns && !now))
+		return -EINVAL;
+	rd->latency_ns = latency_ns;
+	rd->now = now;
 	return 0;
 }

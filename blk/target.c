@@ -7,7 +7,8 @@
 #include "blk/disk.h"
 #include "blk/target.h"
 
-static int parse_size(const char *s, uint64_t *out, const char **why)
+/* SIZE, the characters from s to end. */
+static int parse_size(const char *s, const char *end, uint64_t *out, const char **why)
 {
 	uint64_t value = 0;
 	unsigned int shift = 0;
@@ -16,14 +17,14 @@ static int parse_size(const char *s, uint64_t *out, const char **why)
 		*why = "size must start with a digit";
 		return -EINVAL;
 	}
-	for (; isdigit((unsigned char)*s); s++) {
+	for (; s < end && isdigit((unsigned char)*s); s++) {
 		value = value * 10 + (uint64_t)(*s - '0');
 		if (value > TARGET_RAM_MAX) { /* also keeps the next step from overflowing */
 			*why = "size is larger than 1T";
 			return -EINVAL;
 		}
 	}
-	switch (*s) {
+	switch (s < end ? *s : '\0') {
 	case '\0': break;
 	case 'K': case 'k': shift = 10; s++; break;
 	case 'M': case 'm': shift = 20; s++; break;
@@ -32,7 +33,7 @@ static int parse_size(const char *s, uint64_t *out, const char **why)
 		*why = "size suffix must be K, M or G";
 		return -EINVAL;
 	}
-	if (*s != '\0') {
+	if (s != end) {
 		*why = "unexpected characters after the size";
 		return -EINVAL;
 	}
@@ -49,12 +50,59 @@ static int parse_size(const char *s, uint64_t *out, const char **why)
 	return 0;
 }
 
+/* "TIME" of latency=TIME: digits, then ns, us, ms or s. */
+static int parse_latency(const char *s, uint64_t *out, const char **why)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+	uint64_t value = 0;
+
+	if (!isdigit((unsigned char)*s)) {
+		*why = "latency must start with a digit";
+		return -EINVAL;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		value = value * 10 + (uint64_t)(*s - '0');
+		if (value > TARGET_LATENCY_MAX_NS) {
+			*why = "latency is longer than 10 s";
+			return -EINVAL;
+		}
+	}
+	for (unsigned int i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s, units[i].unit) == 0) {
+			if (value > TARGET_LATENCY_MAX_NS / units[i].ns) {
+				*why = "latency is longer than 10 s";
+				return -EINVAL;
+			}
+			*out = value * units[i].ns;
+			return 0;
+		}
+	}
+	*why = "latency must end in ns, us, ms or s";
+	return -EINVAL;
+}
+
 int target_parse(const char *params, struct target *out, const char **why)
 {
-	if (strncmp(params, "ram:", 4) == 0) {
-		out->kind = TARGET_RAM;
-		return parse_size(params + 4, &out->size, why);
+	const char *comma;
+	int rc;
+
+	if (strncmp(params, "ram:", 4) != 0) {
+		*why = "expected ram:SIZE";
+		return -EINVAL;
 	}
-	*why = "expected ram:SIZE";
-	return -EINVAL;
+	params += 4;
+	comma = strchr(params, ',');
+	out->kind = TARGET_RAM;
+	out->latency_ns = 0;
+	rc = parse_size(params, comma ? comma : params + strlen(params), &out->size, why);
+	if (rc || !comma)
+		return rc;
+	if (strncmp(comma + 1, "latency=", 8) != 0) {
+		*why = "the only option after the size is latency=TIME";
+		return -EINVAL;
+	}
+	return parse_latency(comma + 9, &out->latency_ns, why);
 }

@@ -521,6 +521,19 @@ static bool serve_inline(struct vblk *blk, uint32_t q)
 	return true;
 }
 
+/* Only the disk holds requests: run again when it says it will have news. */
+static void kick_for_disk(struct vblk *blk)
+{
+	uint64_t due = disk_due(blk->disk);
+
+	if (due == DISK_DUE_NEVER || !blk->host.kick)
+		return;
+	if (due != DISK_DUE_NOW && blk->host.kick_at)
+		blk->host.kick_at(blk->host.ctx, due);
+	else
+		blk->host.kick(blk->host.ctx, false);
+}
+
 /* Serves the pending queues once, then signals what completed. */
 static void pass(struct vblk *blk, uint32_t queues, bool deferred)
 {
@@ -538,8 +551,10 @@ static void pass(struct vblk *blk, uint32_t queues, bool deferred)
 	}
 	blk->in_pass = false;
 	signal_completions(blk);
-	if ((blk->pending || blk->in_flight) && blk->host.kick)
+	if (blk->pending && blk->host.kick)
 		blk->host.kick(blk->host.ctx, false);
+	else if (blk->in_flight)
+		kick_for_disk(blk);
 }
 
 static void vblk_notify(void *ctx, uint32_t queue)
@@ -559,8 +574,8 @@ void vblk_run(struct vblk *blk)
 		pass(blk, blk->pending, true);
 		return;
 	}
-	if (blk->in_flight && disk_poll(blk->disk) && blk->host.kick)
-		blk->host.kick(blk->host.ctx, false);
+	if (blk->in_flight && disk_poll(blk->disk))
+		kick_for_disk(blk);
 }
 
 bool vblk_pending(const struct vblk *blk)
@@ -590,8 +605,7 @@ static int vblk_reset(void *ctx)
 	blk->completed = 0;
 	if (cancel_all(blk) == 0)
 		return 0;
-	if (blk->host.kick)
-		blk->host.kick(blk->host.ctx, false);
+	kick_for_disk(blk);
 	return -EBUSY;
 }
 

@@ -145,6 +145,11 @@ struct vblk_host {
 	 * the main loop, after other work (and, for `yield`, after giving the CPU away once).
 	 */
 	void (*kick)(void *ctx, bool yield);
+	/*
+	 * May be NULL (kick is called instead). Only the disk has requests in flight and it next
+	 * needs polling at due_ns (disk_due): call vblk_run then, or earlier.
+	 */
+	void (*kick_at)(void *ctx, uint64_t due_ns);
 	void *ctx;
 };
 

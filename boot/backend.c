@@ -161,6 +161,12 @@ static void kick(void *ctx, bool yield)
 		loop_defer_next_pass(serve, ctx);
 }
 
+/* vblk's kick_at: the loop sleeps until the disk has news, unless something else comes. */
+static void kick_at(void *ctx, uint64_t due_ns)
+{
+	loop_defer_until(serve, ctx, due_ns);
+}
+
 static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t value)
 {
 	struct dev *d = ctx;
@@ -183,8 +189,21 @@ static const struct ioreq_ops dev_ioreq_ops = {
 	.invalidate = dev_invalidate,
 };
 
+/* A RAM disk's size as it is best read in a log line: "64 MiB", "256 KiB" or "512 bytes". */
+static const char *size_text(uint64_t bytes, char *buf, size_t size)
+{
+	if (bytes % (1u << 20) == 0)
+		snprintf(buf, size, "%llu MiB", (unsigned long long)(bytes >> 20));
+	else if (bytes % 1024 == 0)
+		snprintf(buf, size, "%llu KiB", (unsigned long long)(bytes >> 10));
+	else
+		snprintf(buf, size, "%llu bytes", (unsigned long long)bytes);
+	return buf;
+}
+
 static struct ram_disk *find_disk(const struct backend_config *cfg)
 {
+	char size[24];
 	struct ram_disk *free_slot = NULL;
 	void *mem;
 
@@ -198,9 +217,9 @@ static struct ram_disk *find_disk(const struct backend_config *cfg)
 		if (!r->attached && r->devid == cfg->devid &&
 		    r->rd.disk.sector_count * DISK_SECTOR_SIZE == cfg->target.size) {
 			r->rd.disk.read_only = cfg->read_only;
-			log_info("backend: dom%u disk %u: reattaching its %llu MiB RAM disk",
-				 cfg->frontend, cfg->devid,
-				 (unsigned long long)(cfg->target.size >> 20));
+			ramdisk_set_latency(&r->rd, cfg->target.latency_ns, arch_timer_now_ns);
+			log_info("backend: dom%u disk %u: reattaching its %s RAM disk", cfg->frontend,
+				 cfg->devid, size_text(cfg->target.size, size, sizeof(size)));
 			return r;
 		}
 	}
@@ -211,18 +230,19 @@ static struct ram_disk *find_disk(const struct backend_config *cfg)
 	}
 	mem = ram_alloc(cfg->target.size);
 	if (!mem) {
-		log_error("backend: dom%u disk %u: no room for a %llu MiB RAM disk (%llu MiB "
-			  "free): give vdisk's domain more memory=", cfg->frontend, cfg->devid,
-			  (unsigned long long)(cfg->target.size >> 20),
+		log_error("backend: dom%u disk %u: no room for a %s RAM disk (%llu MiB free): give "
+			  "vdisk's domain more memory=", cfg->frontend, cfg->devid,
+			  size_text(cfg->target.size, size, sizeof(size)),
 			  (unsigned long long)(ram_free() >> 20));
 		return NULL;
 	}
 	memset(mem, 0, cfg->target.size);
 	ramdisk_init(&free_slot->rd, mem, cfg->target.size, cfg->read_only);
+	ramdisk_set_latency(&free_slot->rd, cfg->target.latency_ns, arch_timer_now_ns);
 	free_slot->used = true;
 	free_slot->devid = cfg->devid;
-	log_info("backend: dom%u disk %u: new %llu MiB RAM disk", cfg->frontend, cfg->devid,
-		 (unsigned long long)(cfg->target.size >> 20));
+	log_info("backend: dom%u disk %u: new %s RAM disk", cfg->frontend, cfg->devid,
+		 size_text(cfg->target.size, size, sizeof(size)));
 	return free_slot;
 }
 
@@ -261,9 +281,14 @@ static void release_when_drained(void *arg)
 	struct dev *d = arg;
 
 	if (disk_poll(d->blk.disk) || vblk_in_flight(&d->blk)) {
-		loop_defer_until(release_when_drained, d, arch_timer_now_ns() + DRAIN_POLL_NS);
+		uint64_t due = disk_due(d->blk.disk);
+
+		if (due == DISK_DUE_NOW || due == DISK_DUE_NEVER)
+			due = arch_timer_now_ns() + DRAIN_POLL_NS;
+		loop_defer_until(release_when_drained, d, due);
 		return;
 	}
+	log_info("backend: %s: the disk gave back its last request; slot free", d->name);
 	d->gone = false;
 	d->used = false;
 }
@@ -290,12 +315,15 @@ static void remove_device(struct dev *d, bool dir_exists)
 			loop_defer_until(finish_removal, r, arch_timer_now_ns() + REMOVAL_DELAY_NS);
 		}
 	}
-	log_info("backend: %s: removed", d->name);
 	if (vblk_in_flight(&d->blk)) {
+		log_info("backend: %s: removed with %u request(s) at the disk: cancelled, they touch "
+		         "no guest memory; the slot is kept until they are back",
+		         d->name, vblk_in_flight(&d->blk));
 		d->gone = true;
 		release_when_drained(d);
 		return;
 	}
+	log_info("backend: %s: removed", d->name);
 	d->used = false;
 }
 
@@ -389,7 +417,8 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		fail_device(d, "cannot set up the virtio-blk device");
 		return;
 	}
-	vblk_set_host(&d->blk, serve_policy, &(struct vblk_host){.kick = kick, .ctx = d});
+	vblk_set_host(&d->blk, serve_policy,
+	              &(struct vblk_host){.kick = kick, .kick_at = kick_at, .ctx = d});
 	vmmio_set_irq(&d->blk.mmio, raise_irq, d);
 	snprintf(d->params, sizeof(d->params), "%s", params);
 	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;

@@ -19,6 +19,8 @@
 #include "boot/loop.h"
 #include "boot/stats.h"
 #include "hyp/evtchn.h"
+#include "hyp/frames.h"
+#include "hyp/gmem.h"
 #include "hyp/ioreq.h"
 #include "hyp/xs.h"
 #include "lib/log.h"
@@ -149,6 +151,8 @@ static void stats_requested(const char *path, void *arg)
 	s.ioreq_ns = ioreq_busy_ns();
 	s.idle_ns = loop_idle_ns();
 	s.now_ns = arch_timer_now_ns();
+	s.mapped = gmem_mapped_count();
+	s.frames_free = frames_free_count();
 	len = snprintf(buf, sizeof(buf), "id=%s ", id); /* at most 67 of the 512 bytes */
 	if ((rc = stats_format(&s, buf + len, sizeof(buf) - (size_t)len)) < 0)
 		log_warn("diag: data/vdisk/stats cut short (%d)", rc);

@@ -70,6 +70,8 @@ int stats_format(const struct stats *s, char *buf, size_t size)
 	append(buf, size, &len, &full, "ioreq_ns", s->ioreq_ns);
 	append(buf, size, &len, &full, "idle_ns", s->idle_ns);
 	append(buf, size, &len, &full, "now_ns", s->now_ns);
+	append(buf, size, &len, &full, "mapped", s->mapped);
+	append(buf, size, &len, &full, "frames_free", s->frames_free);
 	for (unsigned int i = 0; i < STATS_HYPERCALL_NR_MAX; i++) {
 		const char *name = hypercall_name(i);
 

@@ -19,6 +19,7 @@ enum grant_pick {
  */
 static struct xen_grant_unmap batch[GMEM_SLOTS];
 static struct gmem_slot *batch_slot[GMEM_SLOTS];
+static unsigned int mapped_count; /* pages of every guest mapped now (gmem_mapped_count) */
 
 /* Unmaps the grant mappings `pick` selects, in one batched hypercall. */
 static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot *one)
@@ -58,6 +59,7 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 		if (!s->ring)
 			g->buffer_grants--;
 		s->mapped = false;
+		mapped_count--;
 	}
 }
 
@@ -77,6 +79,7 @@ static void unmap_slot(struct gmem *g, struct gmem_slot *s)
 		log_error("gmem: dom%u: unmapping guest frame %#llx at frame %#llx failed (%d)",
 		          g->domid, (unsigned long long)s->guest.n, (unsigned long long)s->own.n, rc);
 	s->mapped = false;
+	mapped_count--;
 }
 
 /* Picks a slot to reuse: the first not referenced since the hand last passed it. */
@@ -174,6 +177,7 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 		return NULL;
 	}
 	*s = (struct gmem_slot){.own = s->own, .mapped = true, .guest = frame};
+	mapped_count++;
 	set_hint(g, frame.n, false, s);
 	return slot_ptr(s, offset);
 }
@@ -227,6 +231,7 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	    .ref = m.ref,
 	    .handle = m.handle,
 	};
+	mapped_count++;
 	if (!s->ring)
 		g->buffer_grants++;
 	set_hint(g, ref, true, s);
@@ -294,4 +299,9 @@ void gmem_fini(struct gmem *g)
 	if (g->have_frames)
 		frames_free(g->first, GMEM_SLOTS);
 	g->have_frames = false;
+}
+
+unsigned int gmem_mapped_count(void)
+{
+	return mapped_count;
 }

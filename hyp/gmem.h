@@ -80,5 +80,7 @@ int gmem_init(struct gmem *g, uint16_t domid);
 void gmem_invalidate(struct gmem *g);
 /** Unmaps everything and gives the frames back. */
 void gmem_fini(struct gmem *g);
+/** Pages of all guests mapped now (dom0's statistics: 0 once no guest is served). */
+unsigned int gmem_mapped_count(void);
 
 #endif

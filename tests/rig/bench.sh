@@ -49,20 +49,7 @@ chmod 755 /tmp/block-ram
 # ---- vdisk ----
 rig_vdisk_flask "evtchn_bench=0 serve=${BENCH_SERVE:-adaptive}" 128
 
-# vdisk_stats ID: ask vdisk for its counters; prints "hypercalls=N ioreqs=N requests=N ..."
-vdisk_stats() {
-	_vs_d=/local/domain/$VDISK_DOMID/data/vdisk
-	xenstore-write "$_vs_d/stats-request" "$1" || return 1
-	_vs_n=200
-	while [ "$_vs_n" -gt 0 ]; do
-		_vs_v=$(xenstore-read "$_vs_d/stats" 2>/dev/null)
-		case $_vs_v in "id=$1 "*) echo "${_vs_v#"id=$1 "}"; return 0 ;; esac
-		sleep 0.05
-		_vs_n=$((_vs_n - 1))
-	done
-	return 1
-}
-rig_check vdisk_stats vdisk_stats boot
+rig_check vdisk_stats rig_vdisk_stats boot
 
 # snapper CONSOLE SNAP:NEXT...: takes vdisk's counters (data/vdisk/stats) when the guest prints
 # "BENCH-SNAP: SNAP" (it then sleeps 2 s), in order, and checks the guest had not finished its
@@ -80,7 +67,7 @@ snap_lines() {
 			case $_l in *"BENCH-SNAP: $_snap"*) _found=1; break ;; esac
 		done
 		[ "$_found" = 1 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
-		_st=$(vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
+		_st=$(rig_vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
 		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$_console"; then
 			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
 			return

@@ -1,6 +1,10 @@
 # dom0 scenario: the hostile test guest (tests/guests/hostile, build/guests/hostile.img) attacks
-# vdisk's virtio-blk devices (a 2 MiB writable RAM disk and a 1 MiB read-only one) while a
-# well-behaved Linux guest writes and reads back its own vdisk disk (tests/rig/guest/steady.sh).
+# vdisk's virtio-blk devices (a 2 MiB writable RAM disk, a 1 MiB read-only one, a 256 KiB one
+# that holds each request 100 ms, so that requests are at the disk while it resets, storms
+# the notify register or gives one buffer to two requests) while a well-behaved Linux guest
+# writes and reads back its own vdisk disk (tests/rig/guest/steady.sh). Its last act: reads on
+# a 64 KiB disk that holds them 10 s, then it is destroyed; vdisk must let them go without
+# touching the dead guest, and once both guests are gone no page stays mapped.
 # It also does I/O in grant mode (VIRTIO_F_ACCESS_PLATFORM, its own grant table, rings and
 # buffers on pages it grants to vdisk) and attacks that (revoked, read-only, bad references, a
 # ring page's grant rewritten while vdisk has it mapped, the used ring on the descriptor table
@@ -24,13 +28,11 @@ set -u
 . /rig/lib/guest.sh
 VIRTIO='backend=vdisk, backendtype=standalone, specification=virtio'
 
-sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' /rig/vdisk.cfg |
-	grep -v '^seclabel' >/tmp/vdisk.cfg
-echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
-export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
-LOGF=$(rig_console_log vdisk)
-xl create /tmp/vdisk.cfg
-rig_check vdisk_ready rig_wait_log 60 "$LOGF" "vdisk: ready"
+rig_vdisk_flask evtchn_bench=0 128
+# What vdisk maps and keeps for mappings with no guest: every later count is checked against it.
+stats=$(rig_vdisk_stats before) || stats=
+frames_before=$(rig_stat frames_free "$stats")
+rig_metric vdisk_frames_free_before "$frames_before"
 
 # The neighbour, in the background; the attacks start once it is doing I/O, and it stops
 # when told after them (STEADY_SECONDS only bounds it if the telling fails).
@@ -48,7 +50,9 @@ rounds_before=$(steady_rounds)
 RIG_GUEST_KERNEL=/rig/hostile.img RIG_GUEST_INITRD=/tmp/hostile.initrd RIG_GUEST_MEMORY=32 \
 	RIG_GUEST_VCPUS=2 RIG_GUEST_TIMEOUT=${HOSTILE_TIMEOUT:-400} \
 	rig_guest_run hostile /dev/null "$VIRTIO, vdev=xvda, target=ram:2M" \
-	"$VIRTIO, vdev=xvdb, access=ro, target=ram:1M"
+	"$VIRTIO, vdev=xvdb, access=ro, target=ram:1M" \
+	"$VIRTIO, vdev=xvdc, target=ram:256K,latency=100ms" \
+	"$VIRTIO, vdev=xvdd, target=ram:64K,latency=10s"
 hid=$RIG_GUEST_DOMID
 rig_metric hostile.domid "$hid"
 # How much the neighbour did while the hostile guest was created and ran; it must still be
@@ -67,6 +71,23 @@ wait "$steady_pid"
 cat /tmp/steady.out
 rig_check steady_stopped_by_dom0 grep -q "STEADY: stopped by dom0" /tmp/rig-guest-steady/console.raw
 RIG_FAILS=$((RIG_FAILS + $(grep -c "RIG-TEST: FAIL" /tmp/steady.out)))
+
+# The hostile guest was destroyed with reads at xvdd's disk (10 s each): vdisk took the device
+# away at once, cancelled them, and freed its slot when the disk gave them back. With both
+# guests gone, nothing of theirs may stay mapped and every frame is back.
+rig_check hostile_destroyed_in_flight rig_wait_log 5 "$LOGF" \
+	"dom$hid/51760: removed with [1-9][0-9]* request(s) at the disk"
+rig_check hostile_in_flight_drained rig_wait_log 25 "$LOGF" \
+	"dom$hid/51760: the disk gave back its last request"
+stats=$(rig_vdisk_stats after) || stats=
+mapped=$(rig_stat mapped "$stats") frames=$(rig_stat frames_free "$stats")
+rig_metric vdisk_mapped_after "$mapped"
+rig_metric vdisk_frames_free_after "$frames"
+if [ "$mapped" = 0 ] && [ -n "$frames" ] && [ "$frames" = "$frames_before" ]; then
+	rig_pass no_mapping_leak
+else
+	rig_fail no_mapping_leak "mapped=$mapped frames_free=$frames (before the guests: $frames_before): expected 0 and the same"
+fi
 
 # vdisk survived, and said what happened: one clear line per kind of attack.
 state=$(xl list vdisk 2>/dev/null | awk 'NR == 2 { print $5 }')

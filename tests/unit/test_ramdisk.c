@@ -1,4 +1,7 @@
-/* blk/ramdisk.c: reads, writes, zeroing, range checks without overflow, read-only. */
+/*
+ * blk/ramdisk.c: reads, writes, zeroing, range checks without overflow, read-only, and the
+ * latency that holds requests until a poll finds them due.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -91,7 +94,9 @@ TEST(ramdisk, init_checks_size_and_buffer)
 	EXPECT_TRUE(rd.disk.discard_max > 0);
 	EXPECT_TRUE(rd.disk.write_zeroes_max > 0);
 	EXPECT_FALSE(rd.disk.write_zeroes_unmap);
-	EXPECT_EQ(rd.disk.ops->poll, NULL);
+	/* Without a latency everything completes inside submit: nothing to poll for. */
+	EXPECT_EQ(disk_poll(&rd.disk), 0);
+	EXPECT_EQ(disk_due(&rd.disk), DISK_DUE_NEVER);
 	EXPECT_EQ(ramdisk_init(&rd, buf, 511, false), -EINVAL);
 	EXPECT_EQ(ramdisk_init(&rd, buf, sizeof(buf) + 1, false), -EINVAL);
 	EXPECT_EQ(ramdisk_init(&rd, NULL, 512, false), -EINVAL);
@@ -193,4 +198,110 @@ TEST(ramdisk, a_buffer_that_fails_fails_the_request)
 	disk_submit(d, &bad.req);
 	EXPECT_EQ(bad.done_count, 1);
 	EXPECT_EQ(bad.rc, -EFAULT);
+}
+
+static uint64_t fake_now;
+
+static uint64_t clock_now(void)
+{
+	return fake_now;
+}
+
+TEST(ramdisk, latency_holds_requests_until_due)
+{
+	struct ramdisk rd;
+	struct disk *d = make(&rd, false);
+	uint8_t a[DISK_SECTOR_SIZE], b[DISK_SECTOR_SIZE];
+	struct io ra = {
+	    .req = {.op = DISK_READ, .sector = 1, .count = 1, .buf = &io_ops, .done = io_done},
+	    .data = a,
+	    .len = sizeof(a),
+	};
+	struct io wb = {
+	    .req = {.op = DISK_WRITE, .sector = 2, .count = 1, .buf = &io_ops, .done = io_done},
+	    .data = b,
+	    .len = sizeof(b),
+	};
+
+	ASSERT_TRUE(d);
+	EXPECT_EQ(ramdisk_set_latency(&rd, 500000, clock_now), 0);
+	fake_now = 1000;
+	memset(a, 0, sizeof(a));
+	disk_submit(d, &ra.req);
+	fake_now = 2000;
+	memset(b, 0x77, sizeof(b));
+	disk_submit(d, &wb.req);
+	/* Held: no data moved, the due time is the oldest's. */
+	EXPECT_EQ(ra.done_count + wb.done_count, 0);
+	EXPECT_EQ(disk_due(d), 501000);
+	fake_now = 500999;
+	EXPECT_EQ(disk_poll(d), 2);
+	EXPECT_EQ(ra.done_count, 0);
+	EXPECT_MEMEQ(buf, want, sizeof(buf));
+	/* Data moves when the request is served, not when it was submitted. */
+	memset(want + 1 * DISK_SECTOR_SIZE, 0x11, DISK_SECTOR_SIZE);
+	memcpy(buf + 1 * DISK_SECTOR_SIZE, want + 1 * DISK_SECTOR_SIZE, DISK_SECTOR_SIZE);
+	fake_now = 501000;
+	EXPECT_EQ(disk_poll(d), 1);
+	EXPECT_EQ(ra.done_count, 1);
+	EXPECT_EQ(ra.rc, 0);
+	EXPECT_MEMEQ(a, want + DISK_SECTOR_SIZE, sizeof(a));
+	EXPECT_EQ(wb.done_count, 0);
+	EXPECT_EQ(disk_due(d), 502000);
+	fake_now = 10000000;
+	EXPECT_EQ(disk_poll(d), 0);
+	EXPECT_EQ(wb.done_count, 1);
+	EXPECT_EQ(wb.rc, 0);
+	memset(want + 2 * DISK_SECTOR_SIZE, 0x77, DISK_SECTOR_SIZE);
+	EXPECT_MEMEQ(buf, want, sizeof(buf));
+	EXPECT_EQ(disk_due(d), DISK_DUE_NEVER);
+}
+
+/* A done() that submits again (vblk's next discard segment) gets a latency of its own. */
+static struct ramdisk chain_rd;
+static unsigned int chain_left;
+
+static void chain_done(struct disk_req *req, int rc)
+{
+	io_done(req, rc);
+	if (rc == 0 && chain_left && chain_left--) {
+		req->sector++;
+		disk_submit(&chain_rd.disk, req);
+	}
+}
+
+TEST(ramdisk, latency_applies_to_what_done_submits)
+{
+	struct disk *d = make(&chain_rd, false);
+	struct io z = {
+	    .req = {.op = DISK_DISCARD, .sector = 0, .count = 1, .done = chain_done},
+	};
+
+	ASSERT_TRUE(d);
+	EXPECT_EQ(ramdisk_set_latency(&chain_rd, 1000, clock_now), 0);
+	fake_now = 0;
+	chain_left = 2;
+	disk_submit(d, &z.req);
+	fake_now = 1000;
+	EXPECT_EQ(disk_poll(d), 1); /* the first served, the second held */
+	EXPECT_EQ(z.done_count, 1);
+	EXPECT_EQ(disk_due(d), 2000);
+	fake_now = 5000;
+	EXPECT_EQ(disk_poll(d), 1); /* one a poll: each was submitted at the poll before */
+	fake_now = 6000;
+	EXPECT_EQ(disk_poll(d), 0);
+	EXPECT_EQ(z.done_count, 3);
+	memset(want, 0, 3 * DISK_SECTOR_SIZE);
+	EXPECT_MEMEQ(buf, want, sizeof(buf));
+}
+
+TEST(ramdisk, latency_is_bounded_and_needs_a_clock)
+{
+	struct ramdisk rd;
+
+	ASSERT_TRUE(make(&rd, false));
+	EXPECT_EQ(ramdisk_set_latency(&rd, RAMDISK_LATENCY_MAX_NS + 1, clock_now), -EINVAL);
+	EXPECT_EQ(ramdisk_set_latency(&rd, 1000, NULL), -EINVAL);
+	EXPECT_EQ(ramdisk_set_latency(&rd, RAMDISK_LATENCY_MAX_NS, clock_now), 0);
+	EXPECT_EQ(ramdisk_set_latency(&rd, 0, NULL), 0);
 }

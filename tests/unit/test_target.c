@@ -56,3 +56,50 @@ TEST(target, bad_targets_say_why)
 	EXPECT_EQ(parse("ram:18446744073709551615", &t, &why), -EINVAL);
 	EXPECT_STREQ(why, "size is larger than 1T");
 }
+
+TEST(target, ram_with_latency)
+{
+	struct target t;
+	const char *why;
+
+	EXPECT_EQ(parse("ram:16M,latency=2ms", &t, &why), 0);
+	EXPECT_EQ(t.size, 16ull << 20);
+	EXPECT_EQ(t.latency_ns, 2000000);
+	EXPECT_EQ(parse("ram:64K,latency=5s", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 5000000000ull);
+	EXPECT_EQ(parse("ram:1M,latency=250us", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 250000);
+	EXPECT_EQ(parse("ram:1M,latency=10000000000ns", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 10000000000ull);
+	EXPECT_EQ(parse("ram:1M", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_TRUE(why == NULL);
+}
+
+TEST(target, bad_latency_says_why)
+{
+	struct target t;
+	const char *why;
+
+	EXPECT_EQ(parse("ram:1M,latency=", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must start with a digit");
+	EXPECT_EQ(parse("ram:1M,latency=5", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+	EXPECT_EQ(parse("ram:1M,latency=5m", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+	EXPECT_EQ(parse("ram:1M,latency=11s", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency is longer than 10 s");
+	EXPECT_EQ(parse("ram:1M,latency=10001ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency is longer than 10 s");
+	EXPECT_EQ(parse("ram:1M,latency=99999999999999999999ns", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency is longer than 10 s");
+	EXPECT_EQ(parse("ram:1M,delay=5ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "the only option after the size is latency=TIME");
+	EXPECT_EQ(parse("ram:1M,", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("ram:,latency=5ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "size must start with a digit");
+	EXPECT_EQ(parse("ram:1Mx,latency=5ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "unexpected characters after the size");
+	EXPECT_EQ(parse("ram:1M,latency=5ms,latency=5ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+}

@@ -1137,6 +1137,74 @@ TEST(vblk, a_reset_waits_for_the_disk_and_touches_nothing_after)
 	EXPECT_EQ(status_of(0), VBLK_S_OK);
 }
 
+/* The owner's kick_at: when the disk said it has news. */
+static uint64_t kick_at_due;
+static unsigned int kick_at_count;
+
+static void record_kick_at(void *ctx, uint64_t due_ns)
+{
+	kick_at_due = due_ns;
+	kick_at_count++;
+}
+
+static uint64_t test_now;
+
+static uint64_t test_clock(void)
+{
+	return test_now;
+}
+
+/*
+ * A disk that says when it has news (the RAM disk with a latency): the owner is asked to
+ * come back then, not at once, and a reset waits for that time too.
+ */
+TEST(vblk, a_disk_with_a_due_time_is_run_again_then)
+{
+	struct vblk_host host = {.kick = count_kick, .kick_at = record_kick_at};
+
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_INLINE, false));
+	vblk_set_host(&blk, VBLK_SERVE_INLINE, &host);
+	ASSERT_EQ(ramdisk_set_latency(&rd, 2000000, test_clock), 0);
+	test_now = 5000;
+	kick_at_count = 0;
+	kicks = 0;
+	simple(0, VBLK_T_IN, 0, DATA, 1024, true);
+	kick();
+	EXPECT_EQ(vblk_in_flight(&blk), 1);
+	EXPECT_EQ(kick_at_count, 1);
+	EXPECT_EQ(kick_at_due, 2005000);
+	EXPECT_EQ(kicks, 0); /* not "at once": the loop may sleep until then */
+
+	test_now = 2004999; /* early: nothing moves, asked again for the same time */
+	vblk_run(&blk);
+	EXPECT_EQ(used_idx(), 0);
+	EXPECT_EQ(kick_at_count, 2);
+	EXPECT_EQ(kick_at_due, 2005000);
+	test_now = 2005000;
+	vblk_run(&blk);
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_MEMEQ(gp(DATA), disk_want, 1024);
+	EXPECT_TRUE(irq_take());
+	EXPECT_EQ(kick_at_count, 2); /* nothing left: no more asking */
+
+	/* A reset with the request at the disk: Status stays until the due time has passed. */
+	memset(gp(DATA), 0x5a, 1024);
+	simple(0, VBLK_T_IN, 0, DATA, 1024, true);
+	kick();
+	wr_reg(VMMIO_REG_STATUS, 0);
+	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 15);
+	EXPECT_EQ(kick_at_due, 2005000 + 2000000);
+	vblk_run(&blk);
+	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 15);
+	test_now = 2005000 + 2000000;
+	vblk_run(&blk);
+	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 0);
+	EXPECT_EQ(gp(DATA)[0], 0x5a);
+	EXPECT_EQ(used_idx(), 1);
+	ramdisk_set_latency(&rd, 0, NULL);
+}
+
 TEST(vblk, a_deferred_notify_is_served_after_the_driver_added_more)
 {
 	ASSERT_TRUE(setup_engine(VBLK_SERVE_DEFER, false));

@@ -53,7 +53,8 @@ static uint8_t flight_buf[VBLK_SIZE_MAX] __attribute__((aligned(4096)));
 static struct vdrv_desc flight_table[FLIGHT_BUFS + 2] __attribute__((aligned(16)));
 
 static int failures;
-static uint64_t rw_hash, ro_hash;
+static uint64_t rw_hash, ro_hash, slow_hash;
+static const struct vdrv *slow_dev; /* its disk hashes to slow_hash */
 
 static void report(const char *name, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -186,6 +187,8 @@ static void after(const char *attack, struct vdrv *d, bool reinit)
 	uint64_t h = 0, want = d->device_features & (1ull << VBLK_F_RO) ? ro_hash : rw_hash;
 	int rc = 0;
 
+	if (d == slow_dev)
+		want = slow_hash;
 	snprintf(name, sizeof(name), "%s_after", attack);
 	if (reinit || (st & VMMIO_STATUS_DEVICE_NEEDS_RESET) ||
 	    st != (VMMIO_STATUS_ACKNOWLEDGE | VMMIO_STATUS_DRIVER | VMMIO_STATUS_FEATURES_OK |
@@ -247,6 +250,14 @@ static void set_hdr(uint32_t type, uint64_t sector)
 	memcpy(hdr_buf, &type, 4);
 	memcpy(hdr_buf + 8, &sector, 8);
 	status_buf[0] = NO_STATUS;
+}
+
+static void delay_us(uint32_t us)
+{
+	uint64_t end = arch_timer_now_ns() + (uint64_t)us * 1000u;
+
+	while (arch_timer_now_ns() < end)
+		;
 }
 
 static struct vdrv_desc desc(uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -687,9 +698,8 @@ static void describe(char *buf, size_t size, const char *what, struct probe p)
  * inject a data abort), no register may be read or changed through it, and the device keeps
  * serving.
  */
-static void mmio_shape_attacks(struct vdrv *d, struct vdrv *other)
+static void mmio_shape_attacks(struct vdrv *d, struct vdrv *other, const struct vdrv *last)
 {
-	const struct vdrv *last = other && other->base > d->base ? other : d;
 	uint32_t other_status = other ? vdrv_read32(other, VMMIO_REG_STATUS) : 0;
 	char seen[3][64];
 	struct probe u4, u2, u8, straddle, pair = {0}, past;
@@ -916,6 +926,161 @@ static void inflight_attack(struct vdrv *d)
 	       "after it: expected some, not all, and no change",
 	       at_reset, VDRV_QSIZE_MAX, served_status, later);
 	after("reset_with_requests_in_flight", d, true);
+}
+
+/*
+ * ---- a disk that holds each request (target=ram:256K,latency=100ms) ----
+ * The RAM disk's latency keeps requests at the disk across the guest's register accesses,
+ * as a real medium would: what happens to them when the driver resets, storms the notify
+ * register or hands one buffer to two requests.
+ */
+#define SLOW_MAX    12u /* reads published at once: more than vdisk's VBLK_REQ_MAX at the disk */
+#define SLOW_QSIZE  64u
+#define SLOW_CANARY 0xa5u
+static uint8_t slow_data[SLOW_MAX][DISK_SECTOR_SIZE] __attribute__((aligned(4096)));
+
+/*
+ * Publishes `count` reads of sector i (chain 3i..3i+2, data slow_data[i] filled with the
+ * canary, status in status_buf[i]) without notifying.
+ */
+static void slow_reads(struct vdrv *d, unsigned int count)
+{
+	struct vdrv_desc *t = d->q.desc;
+
+	set_hdr(VBLK_T_IN, 0);
+	for (uint16_t i = 0; i < count; i++) {
+		memset(slow_data[i], SLOW_CANARY, DISK_SECTOR_SIZE);
+		status_buf[i] = NO_STATUS;
+		t[3 * i] = HDR((uint16_t)(3 * i + 1));
+		t[3 * i + 1] = desc((uintptr_t)slow_data[i], DISK_SECTOR_SIZE,
+		                    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, (uint16_t)(3 * i + 2));
+		t[3 * i + 2] = desc((uintptr_t)&status_buf[i], 1, VQ_DESC_F_WRITE, 0);
+		vdrv_publish(d, (uint16_t)(3 * i));
+	}
+}
+
+/* Bytes of slow_data[0..count) and status_buf[0..count) that are not `data` and `status`. */
+static unsigned int slow_changed(unsigned int count, uint8_t data, uint8_t status)
+{
+	unsigned int changed = 0;
+
+	for (unsigned int i = 0; i < count; i++) {
+		changed += status_buf[i] != status;
+		for (unsigned int b = 0; b < DISK_SECTOR_SIZE; b++)
+			changed += slow_data[i][b] != data;
+	}
+	return changed;
+}
+
+/*
+ * A reset while the disk holds requests (virtio 1.2 §2.4.1): Status must read back non-zero
+ * until the device really is reset, i.e. the disk gave the reads back, and afterwards not one
+ * byte of the guest may change: no data, no status byte, no used element.
+ */
+static void slow_reset_attack(struct vdrv *d)
+{
+	uint64_t start, waited_us, deadline;
+	uint32_t right_after, st;
+	unsigned int changed;
+	uint16_t used;
+
+	if (!setup_with(d, "slow_reset_at_disk", 0, SLOW_QSIZE))
+		return;
+	slow_reads(d, 4);
+	vdrv_notify(d);
+	vdrv_write32(d, VMMIO_REG_STATUS, 0);
+	start = arch_timer_now_ns();
+	right_after = vdrv_read32(d, VMMIO_REG_STATUS);
+	deadline = start + 2000ull * 1000000u;
+	while ((st = vdrv_read32(d, VMMIO_REG_STATUS)) != 0 && arch_timer_now_ns() < deadline)
+		;
+	waited_us = (arch_timer_now_ns() - start) / 1000u;
+	delay_us(50000); /* the disk's answers, had they gone anywhere, would be there by now */
+	used = vdrv_used_idx(d);
+	changed = slow_changed(4, SLOW_CANARY, NO_STATUS);
+	report("slow_reset_at_disk", right_after == 0xf && st == 0 && used == 0 && changed == 0,
+	       "Status %#x right after the reset, %#x after %llu us; then used.idx %u and %u "
+	       "bytes of the 4 reads' buffers and status changed: expected Status 0xf until the "
+	       "disk gave the reads back, then 0, and nothing touched",
+	       right_after, st, (unsigned long long)waited_us, used, changed);
+	after("slow_reset_at_disk", d, true);
+}
+
+/*
+ * A notify storm while requests wait: 12 reads published (8 go to the disk, the rest wait
+ * for a free slot), then 2000 notifies. Every read is answered once, with the disk's data.
+ */
+static void slow_storm_attack(struct vdrv *d)
+{
+	unsigned int got, changed;
+	uint32_t st;
+
+	if (!setup_with(d, "slow_notify_storm", 0, SLOW_QSIZE))
+		return;
+	slow_reads(d, SLOW_MAX);
+	for (unsigned int i = 0; i < 2000; i++)
+		vdrv_notify(d);
+	got = vdrv_wait_count(d, SLOW_MAX, 5000, NULL);
+	changed = slow_changed(SLOW_MAX, 0, VBLK_S_OK); /* the slow disk holds zeroes */
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	report("slow_notify_storm", got == SLOW_MAX && changed == 0 && st == 0xf,
+	       "%u of %u reads answered after 2000 notifies, %u bytes not as read, status %#x", got,
+	       SLOW_MAX, changed, st);
+	after("slow_notify_storm", d, false);
+}
+
+/*
+ * One buffer in two requests at the disk at once: chain 0 made available twice. Both are
+ * answered (two used elements for head 0 are the driver's own doing) and nothing else moves.
+ */
+static void slow_same_buffer_attack(struct vdrv *d)
+{
+	uint32_t ids[2] = {99, 99};
+	unsigned int got, changed;
+	uint32_t st;
+
+	if (!setup_with(d, "slow_one_buffer_two_requests", 0, SLOW_QSIZE))
+		return;
+	slow_reads(d, 1);
+	vdrv_publish(d, 0);
+	got = vdrv_wait_count(d, 2, 2000, ids);
+	changed = slow_changed(1, 0, VBLK_S_OK);
+	st = vdrv_read32(d, VMMIO_REG_STATUS);
+	report("slow_one_buffer_two_requests",
+	       got == 2 && ids[0] == 0 && ids[1] == 0 && changed == 0 && st == 0xf,
+	       "%u answers (ids %u, %u), %u bytes not as read, status %#x: expected two for head 0",
+	       got, ids[0], ids[1], changed, st);
+	after("slow_one_buffer_two_requests", d, false);
+}
+
+static void slow_attacks(struct vdrv *d)
+{
+	uint64_t h;
+	int rc;
+
+	slow_dev = d;
+	rc = vdrv_setup(d, 0, VDRV_QSIZE);
+	if (rc == 0)
+		rc = disk_hash(d, &h);
+	report("slow_setup", rc == 0, "setup or read: %d", rc);
+	if (rc)
+		return;
+	slow_hash = h;
+	slow_reset_attack(d);
+	slow_storm_attack(d);
+	slow_same_buffer_attack(d);
+}
+
+void attacks_leave_in_flight(struct vdrv *d)
+{
+	if (vdrv_setup(d, 0, SLOW_QSIZE)) {
+		log_warn("hostile: %s: setup failed: no requests left in flight", d->name);
+		return;
+	}
+	slow_reads(d, SLOW_MAX);
+	vdrv_notify(d);
+	log_info("hostile: %s: %u reads published and notified; waiting to be destroyed", d->name,
+	         SLOW_MAX);
 }
 
 static void readonly_attacks(struct vdrv *d)
@@ -1455,14 +1620,6 @@ static uint8_t race_buf[512] __attribute__((aligned(512)));
 static uint8_t race_hdr[16] __attribute__((aligned(16)));
 static volatile uint8_t race_status;
 
-static void delay_us(uint32_t us)
-{
-	uint64_t end = arch_timer_now_ns() + (uint64_t)us * 1000u;
-
-	while (arch_timer_now_ns() < end)
-		;
-}
-
 static uint32_t race_phase(void)
 {
 	return __atomic_load_n(&race.phase, __ATOMIC_ACQUIRE);
@@ -1555,7 +1712,7 @@ static void reset_race(struct vdrv *d, const struct attacks_env *env)
 	after("reset_race_second_vcpu", d, true);
 }
 
-int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env)
+int attacks_run(struct vdrv *rw, struct vdrv *ro, struct vdrv *slow, const struct attacks_env *env)
 {
 	int rc;
 
@@ -1581,7 +1738,7 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env)
 	ring_attacks(rw);
 	request_attacks(rw);
 	register_attacks(rw);
-	mmio_shape_attacks(rw, ro);
+	mmio_shape_attacks(rw, ro, env->last ? env->last : rw);
 	setup_attacks(rw);
 	overlap_attacks(rw);
 	indirect_attacks(rw);
@@ -1592,6 +1749,12 @@ int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env)
 	index_wrap(rw);
 	if (ro)
 		readonly_attacks(ro);
+	if (slow)
+		slow_attacks(slow);
+	else
+		report("slow_device", false,
+		       "no disk of %u sectors (target=ram:256K,latency=100ms)",
+		       ATTACKS_SLOW_SECTORS);
 	if (env->backend >= 0)
 		grant_attacks(rw, (uint16_t)env->backend, env->grant_table_gpa);
 	else

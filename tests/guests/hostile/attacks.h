@@ -13,14 +13,31 @@ struct attacks_env {
 	uint64_t grant_table_gpa; /* where to map our grant table */
 	enum psci_conduit psci;   /* to start a second vCPU */
 	int64_t cpu1_mpidr;       /* the second vCPU's affinity; -1: there is none */
+	const struct vdrv *last;  /* the device whose window is highest: nothing lies past it */
 };
 
-/**
- * Runs every check on `rw` (a writable disk) and, if not NULL, `ro` (a read-only one),
- * printing one "GUEST-TEST: PASS|FAIL name" line each; the grant-mode checks offer pages to
- * domain env->backend through our grant table mapped at env->grant_table_gpa, and the reset
- * race runs on a second vCPU. Returns the number of failures.
+/*
+ * The rig (tests/rig/hostile.sh) tells the hostile guest's writable disks apart by size: the
+ * one attacked most, a RAM disk with a latency (its requests stay at the disk), and one left
+ * with requests in flight when the guest is destroyed.
  */
-int attacks_run(struct vdrv *rw, struct vdrv *ro, const struct attacks_env *env);
+#define ATTACKS_SLOW_SECTORS   512u /* target=ram:256K,latency=100ms */
+#define ATTACKS_DOOMED_SECTORS 128u  /* target=ram:64K,latency=10s */
+
+/**
+ * Runs every check on `rw` (a writable disk), `ro` (a read-only one, may be NULL) and `slow`
+ * (the disk with a latency: a missing one is a failure), printing one "GUEST-TEST: PASS|FAIL
+ * name" line each; the grant-mode checks offer pages to domain env->backend through our grant
+ * table mapped at env->grant_table_gpa, and the reset race runs on a second vCPU. Returns the
+ * number of failures.
+ */
+int attacks_run(struct vdrv *rw, struct vdrv *ro, struct vdrv *slow,
+                const struct attacks_env *env);
+
+/**
+ * Sets `d` up and publishes reads on it, notified, and returns: the last act of a guest that is
+ * then destroyed while they are at vdisk's disk.
+ */
+void attacks_leave_in_flight(struct vdrv *d);
 
 #endif

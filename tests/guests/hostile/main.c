@@ -29,14 +29,14 @@
 #include "tests/guests/hostile/attacks.h"
 #include "tests/guests/hostile/vdrv.h"
 
-#define DEV_MAX 2
+#define DEV_MAX 4
 
 static struct dt_info dt;
 static struct xen_info xen;
 static bool console_attached;
 static struct vdrv devs[DEV_MAX];
 static struct vdrv_rings rings[DEV_MAX] __attribute__((aligned(4096)));
-static const char *const dev_names[DEV_MAX] = {"vda", "vdb"};
+static const char *const dev_names[DEV_MAX] = {"vda", "vdb", "vdc", "vdd"};
 static int backend_domid = -1; /* from iommus = <&xen_grant_dma DOMID> (libxl_arm.c) */
 
 /* The end: the rig reads the exit line, then the domain goes away. */
@@ -126,6 +126,13 @@ static int64_t other_cpu_mpidr(const void *fdt)
 	return -1;
 }
 
+/* A disk's size in sectors, from its config space (virtio 1.2 §5.2.4), before any set-up. */
+static uint64_t capacity_of(const struct vdrv *d)
+{
+	return vdrv_read32(d, VMMIO_REG_CONFIG) |
+	       (uint64_t)vdrv_read32(d, VMMIO_REG_CONFIG + 4) << 32;
+}
+
 /* Identity-maps each virtio,mmio window and probes it; returns how many block devices. */
 static unsigned int find_devices(const void *fdt)
 {
@@ -167,7 +174,7 @@ static unsigned int find_devices(const void *fdt)
 void main_start(uint64_t dtb_pa)
 {
 	const void *fdt = (const void *)(uintptr_t)dtb_pa;
-	struct vdrv *rw = NULL, *ro = NULL;
+	struct vdrv *rw = NULL, *ro = NULL, *slow = NULL, *doomed = NULL;
 	struct attacks_env env;
 	unsigned int count;
 	int failures;
@@ -195,9 +202,15 @@ void main_start(uint64_t dtb_pa)
 			devs[i].irq = 0;
 	}
 	for (unsigned int i = 0; i < count; i++) {
+		uint64_t sectors = capacity_of(&devs[i]);
+
 		vdrv_write32(&devs[i], VMMIO_REG_DEVICE_FEATURES_SEL, 0);
 		if (vdrv_read32(&devs[i], VMMIO_REG_DEVICE_FEATURES) & (1u << VBLK_F_RO))
 			ro = ro ? ro : &devs[i];
+		else if (sectors == ATTACKS_SLOW_SECTORS)
+			slow = slow ? slow : &devs[i];
+		else if (sectors == ATTACKS_DOOMED_SECTORS)
+			doomed = doomed ? doomed : &devs[i];
 		else
 			rw = rw ? rw : &devs[i];
 	}
@@ -214,7 +227,20 @@ void main_start(uint64_t dtb_pa)
 	    .psci = dt.psci,
 	    .cpu1_mpidr = other_cpu_mpidr(fdt),
 	};
-	failures = attacks_run(rw, ro, &env);
+	for (unsigned int i = 0; i < count; i++)
+		if (!env.last || devs[i].base > env.last->base)
+			env.last = &devs[i];
+	failures = attacks_run(rw, ro, slow, &env);
 	log_info("GUEST-SUMMARY: %d failure(s)", failures);
-	finish(failures ? 1 : 0, SHUTDOWN_poweroff);
+	if (!doomed)
+		finish(failures ? 1 : 0, SHUTDOWN_poweroff);
+	/*
+	 * The rig destroys a guest that is still there after its exit line: this one goes with
+	 * reads at vdisk's disk (tests/rig/hostile.sh checks what vdisk did with them).
+	 */
+	log_info("DOMU: script exit %d", failures ? 1 : 0);
+	console_drain(2000000000ull);
+	attacks_leave_in_flight(doomed);
+	console_drain(2000000000ull);
+	arch_cpu_halt();
 }

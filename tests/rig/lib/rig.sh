@@ -79,6 +79,24 @@ rig_vdisk_flask() {
 	VDISK_DOMID=$(xl domid vdisk)
 }
 
+# rig_vdisk_stats ID: asks vdisk (VDISK_DOMID) for its counters (data/vdisk/stats-request ->
+# data/vdisk/stats); prints "hypercalls=N ioreqs=N requests=N ..." (boot/stats.h), or fails.
+rig_vdisk_stats() {
+	_vs_d=/local/domain/$VDISK_DOMID/data/vdisk
+	xenstore-write "$_vs_d/stats-request" "$1" || return 1
+	_vs_n=200
+	while [ "$_vs_n" -gt 0 ]; do
+		_vs_v=$(xenstore-read "$_vs_d/stats" 2>/dev/null)
+		case $_vs_v in "id=$1 "*) echo "${_vs_v#"id=$1 "}"; return 0 ;; esac
+		sleep 0.05
+		_vs_n=$((_vs_n - 1))
+	done
+	return 1
+}
+
+# rig_stat KEY STATS: the value of KEY=N in a rig_vdisk_stats line, empty if absent.
+rig_stat() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
 rig_xl_start() { # CFG NAME CONSOLE_FILE [CONSOLE_TIMEOUT_S]
 	RIG_DOMID="" RIG_CONSOLE_PID=""
 	xl create -p "$1" || return 1

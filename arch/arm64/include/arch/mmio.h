@@ -35,6 +35,27 @@ static inline void mmio_write_64(uintptr_t addr, uint64_t val)
 	__asm__ volatile("str %0, [%1]" ::"rZ"(val), "r"(addr) : "memory");
 }
 
+static inline uint16_t mmio_read_16(uintptr_t addr)
+{
+	uint16_t val;
+
+	__asm__ volatile("ldrh %w0, [%1]" : "=r"(val) : "r"(addr) : "memory");
+	return val;
+}
+
+static inline void mmio_write_16(uintptr_t addr, uint16_t val)
+{
+	__asm__ volatile("strh %w0, [%1]" ::"rZ"(val), "r"(addr) : "memory");
+}
+
+static inline uint8_t mmio_read_8(uintptr_t addr)
+{
+	uint8_t val;
+
+	__asm__ volatile("ldrb %w0, [%1]" : "=r"(val) : "r"(addr) : "memory");
+	return val;
+}
+
 static inline void mmio_write_8(uintptr_t addr, uint8_t val)
 {
 	__asm__ volatile("strb %w0, [%1]" ::"rZ"(val), "r"(addr) : "memory");
