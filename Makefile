@@ -189,6 +189,9 @@ unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake
 	arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
+unit_fake_sdhci_SRCS := tests/unit/fake_sdhci.c arch/fake/fake_mmio.c arch/fake/fake.c
+unit_mmc_SRCS     := blk/sdhci.c blk/mmc.c blk/mmcdisk.c tests/unit/fake_sdhci.c \
+	arch/fake/fake_mmio.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)
 DTS_FILES := $(wildcard tests/unit/dts/*.dts)

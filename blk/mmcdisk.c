@@ -1,0 +1,282 @@
+/*
+ * A card's blocks as a disk (see mmcdisk.h). One request runs at a time, as a card takes one
+ * command at a time; poll() moves it on through the host's start/poll and never waits. A
+ * failed request gets -EIO and one log line; the host has reset its lines by then, and a
+ * multi-block transfer that broke off is stopped with CMD12 so that the card is back in the
+ * transfer state. After MMCDISK_REINIT_AFTER failures in a row the card is initialised again,
+ * once; if that fails too, the disk fails every request from then on rather than retry.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "blk/mmcdisk.h"
+#include "lib/log.h"
+
+/* SD spec §4.6.2.2: a write's programming busy may last 250 ms (SDSC) or 500 ms (SDHC). */
+#define PROGRAM_TIMEOUT_NS (500ull * 1000000u)
+
+static struct mmcdisk *to_mmcdisk(struct disk *disk)
+{
+	return (struct mmcdisk *)disk;
+}
+
+/* The transfer's blocks come from and go to the running request's buffers. */
+static int data_get(void *ctx, uint32_t offset, void *dst, uint32_t len)
+{
+	struct disk_req *req = ((struct mmcdisk *)ctx)->first;
+
+	return req->buf->get(req, offset, dst, len);
+}
+
+static int data_put(void *ctx, uint32_t offset, const void *src, uint32_t len)
+{
+	struct disk_req *req = ((struct mmcdisk *)ctx)->first;
+
+	return req->buf->put(req, offset, src, len);
+}
+
+static const struct mmc_data_ops data_ops = {.get = data_get, .put = data_put};
+
+/* Issues a command of the running request; a refusal by the host is its error. */
+static int issue(struct mmcdisk *md, enum mmcdisk_stage stage, uint8_t index, uint32_t arg,
+                 enum mmc_resp type, struct mmc_data *data)
+{
+	struct mmc_host *host = md->card->host;
+
+	md->cmd = (struct mmc_cmd){.index = index, .arg = arg, .resp_type = type};
+	md->stage = stage;
+	return host->ops->start(host, &md->cmd, data);
+}
+
+static uint32_t address(const struct mmcdisk *md, uint64_t sector)
+{
+	return mmc_card_address(md->card, md->first_block + sector);
+}
+
+/* Starts the request at the head of the queue; 0, 1 when it is already done, or -errno. */
+static int begin(struct mmcdisk *md)
+{
+	struct disk_req *req = md->first;
+	bool write = req->op == DISK_WRITE;
+
+	md->error = 0;
+	switch (req->op) {
+	case DISK_READ:
+	case DISK_WRITE:
+		if (!disk_range_ok(&md->disk, req->sector, req->count))
+			return -ERANGE;
+		if (write && md->disk.read_only)
+			return -EROFS;
+		if (req->count == 0)
+			return 1;
+		if (req->count > MMCDISK_MAX_BLOCKS)
+			return -ERANGE;
+		md->data = (struct mmc_data){
+		    .block_size = MMC_BLOCK_SIZE,
+		    .block_count = req->count,
+		    .write = write,
+		    .auto_stop = req->count > 1,
+		    .ops = &data_ops,
+		    .ctx = md,
+		};
+		return issue(md, MMCDISK_XFER,
+		             write ? (req->count > 1 ? 25 : 24) : (req->count > 1 ? 18 : 17),
+		             address(md, req->sector), MMC_RESP_R1, &md->data);
+	case DISK_FLUSH:
+		return 1; /* a write completes once programmed: nothing waits in a cache */
+	case DISK_DISCARD:
+		if (!disk_range_ok(&md->disk, req->sector, req->count))
+			return -ERANGE;
+		if (md->disk.read_only)
+			return -EROFS;
+		if (req->count == 0)
+			return 1;
+		return issue(md, MMCDISK_ERASE_START, 32, address(md, req->sector), MMC_RESP_R1,
+		             NULL);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* Ends the running request with rc and takes it off the queue. */
+static void complete(struct mmcdisk *md, int rc)
+{
+	struct disk_req *req = md->first;
+
+	md->first = req->next;
+	if (!md->first)
+		md->last = NULL;
+	md->held--;
+	md->stage = MMCDISK_IDLE;
+	if (rc == 0 || rc == -ERANGE || rc == -EROFS || rc == -EOPNOTSUPP) {
+		/* The guest's own mistakes say nothing about the card. */
+		if (rc == 0)
+			md->failures = 0;
+	} else {
+		md->failures++;
+		rc = -EIO;
+	}
+	req->done(req, rc);
+}
+
+/* After failures in a row: initialise the card again, once; a card that will not is broken. */
+static void recover(struct mmcdisk *md)
+{
+	struct mmc_host *host = md->card->host;
+	uint64_t blocks = md->card->block_count;
+
+	if (md->failures < MMCDISK_REINIT_AFTER || md->broken)
+		return;
+	log_warn("mmc: %s: %u requests failed in a row: initialising the card again", host->name,
+	         md->failures);
+	md->failures = 0;
+	if (mmc_card_init(md->card, host) == 0 && md->card->block_count == blocks)
+		return;
+	log_error("mmc: %s: the card is gone or changed: its disk fails every request now",
+	          host->name);
+	md->broken = true;
+}
+
+/* The running command ended with rc: the request's next step, or its end. */
+static void step(struct mmcdisk *md, int rc)
+{
+	struct disk_req *req = md->first;
+	uint32_t r1 = md->cmd.resp[0];
+	bool card_error = rc == 0 &&
+	                  (md->cmd.resp_type == MMC_RESP_R1 || md->cmd.resp_type == MMC_RESP_R1B) &&
+	                  (r1 & MMC_R1_ERRORS);
+
+	if ((rc || card_error) && md->stage != MMCDISK_STOP && md->error == 0) {
+		md->error = rc ? rc : -EIO;
+		log_warn("mmc: %s: CMD%u for sectors %llu+%u failed (%d, card status %#x)",
+		         md->card->host->name, md->cmd.index, (unsigned long long)req->sector,
+		         req->count, rc, r1);
+		/* A broken-off multi-block transfer leaves the card sending or receiving. */
+		if (md->stage == MMCDISK_XFER && req->count > 1 &&
+		    issue(md, MMCDISK_STOP, 12, 0, MMC_RESP_R1B, NULL) == 0)
+			return;
+		complete(md, md->error);
+		return;
+	}
+	switch (md->stage) {
+	case MMCDISK_XFER:
+		if (req->op == DISK_WRITE) {
+			md->status_deadline = md->now() + PROGRAM_TIMEOUT_NS;
+			if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16,
+			          MMC_RESP_R1, NULL))
+				complete(md, -EIO);
+			return;
+		}
+		complete(md, 0);
+		return;
+	case MMCDISK_STATUS:
+		/* Programmed once the card is back in tran and ready for data (§4.3.7). */
+		if (MMC_R1_STATE(r1) == MMC_STATE_TRAN && (r1 & MMC_R1_READY)) {
+			complete(md, 0);
+			return;
+		}
+		if (md->now() > md->status_deadline) {
+			log_warn("mmc: %s: still programming sectors %llu+%u after 500 ms (card "
+			         "status %#x)",
+			         md->card->host->name, (unsigned long long)req->sector, req->count,
+			         r1);
+			complete(md, -ETIMEDOUT);
+			return;
+		}
+		if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16, MMC_RESP_R1, NULL))
+			complete(md, -EIO);
+		return;
+	case MMCDISK_STOP:
+		complete(md, md->error);
+		return;
+	case MMCDISK_ERASE_START:
+		if (issue(md, MMCDISK_ERASE_END, 33, address(md, req->sector + req->count - 1),
+		          MMC_RESP_R1, NULL))
+			complete(md, -EIO);
+		return;
+	case MMCDISK_ERASE_END:
+		if (issue(md, MMCDISK_ERASE, 38, 0, MMC_RESP_R1B, NULL))
+			complete(md, -EIO);
+		return;
+	case MMCDISK_ERASE:
+	case MMCDISK_IDLE:
+		complete(md, 0);
+		return;
+	}
+}
+
+static unsigned int mmcdisk_poll(struct disk *disk)
+{
+	struct mmcdisk *md = to_mmcdisk(disk);
+	struct mmc_host *host = md->card->host;
+
+	/* Bounded: each turn ends a command or returns; a queue of quick ones ends with it. */
+	while (md->first) {
+		int rc;
+
+		if (md->stage == MMCDISK_IDLE) {
+			recover(md);
+			rc = md->broken ? -EIO : begin(md);
+			if (rc) {
+				complete(md, rc > 0 ? 0 : rc);
+				continue;
+			}
+		}
+		rc = host->ops->poll(host);
+		if (rc == -EINPROGRESS)
+			break;
+		step(md, rc);
+	}
+	return md->held;
+}
+
+static void mmcdisk_submit(struct disk *disk, struct disk_req *req)
+{
+	struct mmcdisk *md = to_mmcdisk(disk);
+
+	req->next = NULL;
+	if (md->last)
+		md->last->next = req;
+	else
+		md->first = req;
+	md->last = req;
+	md->held++;
+}
+
+static uint64_t mmcdisk_due(const struct disk *disk)
+{
+	const struct mmcdisk *md = (const struct mmcdisk *)disk;
+
+	if (!md->first)
+		return DISK_DUE_NEVER;
+	/* A request not started yet is started by the next poll, at once. */
+	return md->stage == MMCDISK_IDLE ? DISK_DUE_NOW : md->now() + MMCDISK_POLL_NS;
+}
+
+static const struct disk_ops mmcdisk_ops = {
+    .submit = mmcdisk_submit,
+    .poll = mmcdisk_poll,
+    .due = mmcdisk_due,
+};
+
+int mmcdisk_init(struct mmcdisk *md, struct mmc_card *card, uint64_t first_block,
+                 uint64_t block_count, bool read_only, uint64_t (*now)(void))
+{
+	if (block_count == 0 || first_block > card->block_count ||
+	    block_count > card->block_count - first_block)
+		return -EINVAL;
+	memset(md, 0, sizeof(*md));
+	md->card = card;
+	md->first_block = first_block;
+	md->now = now;
+	md->disk = (struct disk){
+	    .ops = &mmcdisk_ops,
+	    .sector_count = block_count,
+	    .read_only = read_only || card->write_protected,
+	    .block_size = MMC_BLOCK_SIZE,
+	    .max_transfer = MMCDISK_MAX_BLOCKS,
+	    /* An erase's busy is bounded like a write's only for a small range. */
+	    .discard_max = MMCDISK_DISCARD_MAX_BLOCKS,
+	};
+	return 0;
+}

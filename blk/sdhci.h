@@ -1,0 +1,86 @@
+/*
+ * An SD Host Controller (SD Host Controller Simplified Specification 3.00, "SDHCI" below)
+ * as an mmc host (blk/mmc.h). Data moves by PIO through the Buffer Data Port, which needs
+ * no DMA address the controller can use (a domU's addresses are not the bus's); completion
+ * is found by polling the Normal and Error Interrupt Status registers, so the controller's
+ * interrupt signals stay masked. Every wait has a timeout; after an error the command and
+ * data lines are reset. Controller quirks come from a table keyed by device-tree
+ * `compatible`.
+ */
+#ifndef BLK_SDHCI_H
+#define BLK_SDHCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blk/mmc.h"
+
+/* Register offsets (SDHCI §2.2). */
+#define SDHCI_BLOCK_SIZE      0x04
+#define SDHCI_BLOCK_COUNT     0x06
+#define SDHCI_ARGUMENT        0x08
+#define SDHCI_TRANSFER_MODE   0x0c
+#define SDHCI_COMMAND         0x0e
+#define SDHCI_RESPONSE        0x10
+#define SDHCI_BUFFER          0x20
+#define SDHCI_PRESENT_STATE   0x24
+#define SDHCI_HOST_CONTROL    0x28
+#define SDHCI_POWER_CONTROL   0x29
+#define SDHCI_CLOCK_CONTROL   0x2c
+#define SDHCI_TIMEOUT_CONTROL 0x2e
+#define SDHCI_SOFTWARE_RESET  0x2f
+#define SDHCI_INT_STATUS      0x30
+#define SDHCI_ERR_STATUS      0x32
+#define SDHCI_INT_ENABLE      0x34
+#define SDHCI_ERR_ENABLE      0x36
+#define SDHCI_INT_SIGNAL      0x38
+#define SDHCI_ERR_SIGNAL      0x3a
+#define SDHCI_CAPABILITIES    0x40
+#define SDHCI_HOST_VERSION    0xfe
+/** The register window's size. */
+#define SDHCI_WINDOW 0x100
+
+/** Controller quirks (struct sdhci.quirks). */
+enum sdhci_quirk {
+	/* Registers take 32-bit accesses only (Broadcom iProc, e.g. Raspberry Pi 4's emmc2). */
+	SDHCI_QUIRK_32BIT_ONLY = 1u << 0,
+	/* The capabilities name no base clock: the device tree's clock-frequency must. */
+	SDHCI_QUIRK_NO_BASE_CLOCK = 1u << 1,
+};
+
+/** Where a command is in its run (struct sdhci.stage). */
+enum sdhci_stage {
+	SDHCI_IDLE,
+	SDHCI_CMD,  /* waiting for Command Complete */
+	SDHCI_DATA, /* moving blocks through the Buffer Data Port */
+	SDHCI_DONE, /* waiting for Transfer Complete: last block, end of busy */
+};
+
+/** One controller. */
+struct sdhci {
+	struct mmc_host host; /* first: the mmc layer's view */
+	uintptr_t base;
+	uint32_t quirks;
+	unsigned int version;   /* Host Controller Version bits 7..0: 1 = 2.00, 2 = 3.00 */
+	uint32_t base_clock_hz; /* from the capabilities, or the device tree */
+	uint32_t clock_hz;      /* what the card clock runs at now */
+	uint16_t transfer_mode; /* SDHCI_QUIRK_32BIT_ONLY: written with the command */
+	char name[32];
+	/* The command in flight. */
+	enum sdhci_stage stage;
+	struct mmc_cmd *cmd;
+	struct mmc_data *data;
+	uint32_t block;    /* blocks moved so far */
+	uint64_t deadline; /* of the current stage, on arch_timer_now_ns */
+};
+
+/**
+ * Sets up a controller whose registers are mapped at `base` (SDHCI_WINDOW bytes), with the
+ * quirks of `compatible` (may be NULL) and the device tree's clock-frequency `clock_hz`
+ * (0: none). Reads its version and capabilities; does not touch the card (mmc_card_init
+ * does, through host.ops->init). Returns 0, or -ENODEV for a controller this driver cannot
+ * drive (version, no usable voltage, no base clock), logged.
+ */
+int sdhci_init(struct sdhci *h, uintptr_t base, const char *compatible, uint32_t clock_hz);
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * blk/sdhci.c, blk/mmc.c and blk/mmcdisk.c against the fake controller and card
+ * (tests/unit/fake_sdhci.c): identification of SDHC and SDSC cards, requests through the disk
+ * interface with the card's bytes checked, a range (partition) that requests cannot leave,
+ * durability (a write completes after programming), and every error the fake can inject. Each
+ * test also asserts the fake counted no protocol violation.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/fake.h"
+#include "arch/fake_mmio.h"
+#include "blk/disk.h"
+#include "blk/mmc.h"
+#include "blk/mmcdisk.h"
+#include "blk/sdhci.h"
+#include "tests/unit/fake_sdhci.h"
+#include "tests/unit/log_capture.h"
+#include "tests/unit/test.h"
+
+#define BASE        0x10041000u
+#define SDHC_BLOCKS 65536u /* 32 MiB */
+
+static uint8_t card[SDHC_BLOCKS * 512ull];
+static struct fake_sdhci *fake;
+static struct sdhci host;
+static struct mmc_card sd;
+static struct mmcdisk md;
+
+static uint64_t clock_now(void)
+{
+	return fake_time_ns;
+}
+
+static uint8_t pattern(uint64_t byte)
+{
+	return (uint8_t)(byte * 31 + byte / 512);
+}
+
+/* A fresh card (its bytes the pattern) behind a fresh controller. */
+static struct fake_sdhci *make(const struct fake_card_cfg *cfg)
+{
+	if (fake)
+		fake_sdhci_destroy(fake);
+	fake_reset();
+	log_capture_reset();
+	for (uint64_t i = 0; i < cfg->blocks * 512; i++)
+		card[i] = pattern(i);
+	fake = fake_sdhci_create(BASE, card, cfg);
+	return fake;
+}
+
+static bool no_violations(void)
+{
+	if (fake_sdhci_violations(fake) == 0)
+		return true;
+	test_fail(__FILE__, __LINE__, "%u protocol violation(s), the last: %s",
+	          fake_sdhci_violations(fake), fake_sdhci_last_violation(fake));
+	return false;
+}
+
+/* An SDHC card initialised, its first `blocks` blocks (0: all) served from block `first`. */
+static bool setup(const struct fake_card_cfg *cfg, const char *compatible, uint64_t first,
+                  uint64_t blocks)
+{
+	make(cfg);
+	if (sdhci_init(&host, BASE, compatible, 0) || mmc_card_init(&sd, &host.host))
+		return false;
+	return mmcdisk_init(&md, &sd, first, blocks ? blocks : sd.block_count, false, clock_now) ==
+	       0;
+}
+
+static const struct fake_card_cfg sdhc = {
+    .blocks = SDHC_BLOCKS, .sdhc = true, .acmd41_busy_polls = 3};
+
+/* ---- requests through the disk interface ---- */
+
+struct io {
+	struct disk_req req;
+	uint8_t *data;
+	uint32_t len;
+	int rc;
+	unsigned int done_count;
+};
+
+static int io_get(struct disk_req *req, uint32_t offset, void *dst, uint32_t len)
+{
+	struct io *io = (struct io *)req;
+
+	if (offset > io->len || len > io->len - offset)
+		return -EFAULT;
+	memcpy(dst, io->data + offset, len);
+	return 0;
+}
+
+static int io_put(struct disk_req *req, uint32_t offset, const void *src, uint32_t len)
+{
+	struct io *io = (struct io *)req;
+
+	if (offset > io->len || len > io->len - offset)
+		return -EFAULT;
+	memcpy(io->data + offset, src, len);
+	return 0;
+}
+
+static const struct disk_buf_ops io_ops = {.get = io_get, .put = io_put};
+
+static void io_done(struct disk_req *req, int rc)
+{
+	struct io *io = (struct io *)req;
+
+	io->rc = rc;
+	io->done_count++;
+}
+
+static void start_io(struct io *io, enum disk_op op, uint64_t sector, uint32_t count, void *data)
+{
+	*io = (struct io){
+	    .req = {.op = op, .sector = sector, .count = count, .buf = &io_ops, .done = io_done},
+	    .data = data,
+	    .len = count * 512,
+	    .rc = 1,
+	};
+	disk_submit(&md.disk, &io->req);
+}
+
+/* Polls until nothing is held (at most `polls` times); returns how many polls it took. */
+static unsigned int drain(unsigned int polls)
+{
+	unsigned int n = 0;
+
+	while (n < polls && disk_poll(&md.disk))
+		n++;
+	return n;
+}
+
+/* One request to its end; returns its rc (or -1000 - done count if done() was not once). */
+static int run(enum disk_op op, uint64_t sector, uint32_t count, void *data)
+{
+	struct io io;
+
+	start_io(&io, op, sector, count, data);
+	drain(10000000);
+	return io.done_count == 1 ? io.rc : -1000 - (int)io.done_count;
+}
+
+/* ---- identification ---- */
+
+TEST(mmc, sdhc_card_identified_at_high_speed_on_four_bits)
+{
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	EXPECT_EQ(sd.block_count, SDHC_BLOCKS);
+	EXPECT_TRUE(sd.block_addressed);
+	EXPECT_EQ(sd.rca, FAKE_SDHCI_RCA);
+	EXPECT_EQ(sd.width, 4);
+	EXPECT_TRUE(sd.high_speed);
+	EXPECT_EQ(fake_sdhci_bus_width(fake), 4);
+	EXPECT_EQ(fake_sdhci_card_bus_width(fake), 4);
+	EXPECT_TRUE(fake_sdhci_card_high_speed(fake));
+	EXPECT_TRUE(fake_sdhci_high_speed(fake));
+	EXPECT_EQ(fake_sdhci_clock_hz(fake), 50000000);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, FAKE_SDHCI_ACMD(41)), 4);
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 8), 0x1aa);
+	EXPECT_TRUE(fake_sdhci_last_arg(fake, FAKE_SDHCI_ACMD(41)) & (1u << 30)); /* HCS */
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 16), 0); /* block addressing: no CMD16 */
+	EXPECT_EQ(fake_sdhci_card_state(fake), FAKE_CARD_TRAN);
+	EXPECT_FALSE(fake_sdhci_irq(fake)); /* polled: no signal enabled */
+	EXPECT_CONTAINS(log_text, "SDHC/XC card");
+	no_violations();
+}
+
+TEST(mmc, sd_1x_card_is_byte_addressed_with_cmd16)
+{
+	struct fake_card_cfg v1 = {.blocks = 8192, .v1 = true};
+	uint8_t buf[1024];
+
+	ASSERT_TRUE(setup(&v1, NULL, 0, 0));
+	EXPECT_EQ(sd.block_count, 8192);
+	EXPECT_FALSE(sd.block_addressed);
+	EXPECT_FALSE(fake_sdhci_last_arg(fake, FAKE_SDHCI_ACMD(41)) & (1u << 30));
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 16), 512);
+	EXPECT_FALSE(sd.high_speed); /* this card refuses CMD6: the default speed it is */
+	EXPECT_EQ(fake_sdhci_clock_hz(fake), 25000000);
+	EXPECT_EQ(run(DISK_READ, 3, 2, buf), 0);
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 18), 3 * 512); /* a byte address */
+	EXPECT_MEMEQ(buf, card + 3 * 512, sizeof(buf));
+	no_violations();
+}
+
+TEST(mmc, csd_capacity_for_each_structure)
+{
+	uint32_t v2[4] = {0}, v1[4] = {0}, v3[4] = {0}, bad[4] = {0};
+
+	v2[3] = 1u << 30;    /* CSD_STRUCTURE 1 */
+	v2[1] = 1023u << 16; /* C_SIZE bits 69..48: 1023 -> 1024 * 512 KiB */
+	EXPECT_EQ(mmc_csd_blocks(v2), 1024ull * 1024);
+	v3[3] = 2u << 30;
+	v3[1] = 0xffffu << 16; /* C_SIZE bits 75..48 */
+	v3[2] = 0xfffu;
+	EXPECT_EQ(mmc_csd_blocks(v3), (1ull << 28) * 1024);
+	/* v1: C_SIZE 4095, C_SIZE_MULT 7, READ_BL_LEN 11: 4096 * 512 * 2048 bytes = 4 GiB */
+	v1[2] = 11u << 16 | 0x3ffu;  /* READ_BL_LEN bits 83..80, C_SIZE bits 73..64 */
+	v1[1] = 3u << 30 | 7u << 15; /* C_SIZE bits 63..62, C_SIZE_MULT bits 49..47 */
+	EXPECT_EQ(mmc_csd_blocks(v1), 4096ull * 512 * 2048 / 512);
+	bad[3] = 3u << 30;
+	EXPECT_EQ(mmc_csd_blocks(bad), 0);
+}
+
+TEST(mmc, no_card_and_not_an_sd_card_are_refused)
+{
+	make(&sdhc);
+	fake_sdhci_remove_card(fake);
+	ASSERT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	EXPECT_EQ(mmc_card_init(&sd, &host.host), -ENXIO);
+	EXPECT_CONTAINS(log_text, "no card in the slot");
+
+	/* No answer to CMD55: an eMMC, which this driver does not set up yet. */
+	make(&sdhc);
+	fake_sdhci_fail_cmd(fake, 55, 1u << 0);
+	ASSERT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	EXPECT_EQ(mmc_card_init(&sd, &host.host), -ENODEV);
+	EXPECT_CONTAINS(log_text, "not an SD card");
+	no_violations();
+}
+
+TEST(mmc, a_card_that_never_gets_ready_is_given_up_after_a_second)
+{
+	struct fake_card_cfg slow = sdhc;
+
+	slow.acmd41_busy_polls = UINT_MAX;
+	make(&slow);
+	ASSERT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	EXPECT_EQ(mmc_card_init(&sd, &host.host), -ENODEV);
+	EXPECT_CONTAINS(log_text, "still busy after 1 s");
+	EXPECT_TRUE(fake_time_ns >= 1000000000ull);
+	no_violations();
+}
+
+TEST(mmc, controller_checks_at_init)
+{
+	make(&sdhc);
+	EXPECT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	EXPECT_EQ(host.base_clock_hz, FAKE_SDHCI_BASE_HZ);
+	EXPECT_EQ(host.version, 2);
+	EXPECT_TRUE(host.host.high_speed);
+	/* The device tree's clock-frequency wins over the capabilities. */
+	EXPECT_EQ(sdhci_init(&host, BASE, NULL, 100000000), 0);
+	EXPECT_EQ(host.base_clock_hz, 100000000);
+	EXPECT_EQ(sdhci_init(&host, BASE, "brcm,bcm2711-emmc2", 0), 0);
+	EXPECT_EQ(host.quirks, SDHCI_QUIRK_32BIT_ONLY);
+	/* A controller without a base clock in its capabilities needs one from the DT. */
+	EXPECT_EQ(sdhci_init(&host, BASE, "brcm,bcm2835-sdhci", 0), -ENODEV);
+	EXPECT_CONTAINS(log_text, "clock-frequency");
+}
+
+/* ---- requests ---- */
+
+TEST(mmc, reads_and_writes_reach_the_right_blocks)
+{
+	static uint8_t buf[64 * 512], want[64 * 512];
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	EXPECT_EQ(run(DISK_READ, 100, 1, buf), 0);
+	EXPECT_MEMEQ(buf, card + 100 * 512, 512);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 17), 1);
+	EXPECT_EQ(run(DISK_READ, 1000, 64, buf), 0);
+	EXPECT_MEMEQ(buf, card + 1000 * 512, sizeof(buf));
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 18), 1000);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 12), 1); /* Auto CMD12 */
+
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = want[i] = (uint8_t)(i ^ 0x5a);
+	EXPECT_EQ(run(DISK_WRITE, 5000, 64, buf), 0);
+	EXPECT_MEMEQ(card + 5000 * 512, want, sizeof(want));
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 25), 5000);
+	EXPECT_TRUE(fake_sdhci_cmd_count(fake, 13) >= 1); /* programmed, asked with CMD13 */
+	EXPECT_EQ(run(DISK_WRITE, SDHC_BLOCKS - 1, 1, buf), 0);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 24), 1);
+	EXPECT_MEMEQ(card + (SDHC_BLOCKS - 1) * 512ull, want, 512);
+	EXPECT_EQ(card[4999 * 512 + 511], pattern(4999 * 512 + 511));
+	EXPECT_EQ(card[5064 * 512], pattern(5064 * 512));
+	EXPECT_EQ(run(DISK_FLUSH, 0, 0, NULL), 0);
+	no_violations();
+}
+
+TEST(mmc, a_range_is_all_a_request_can_reach)
+{
+	uint8_t buf[512];
+	unsigned int cmds;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 2048, 4096));
+	EXPECT_EQ(md.disk.sector_count, 4096);
+	memset(buf, 0xee, sizeof(buf));
+	EXPECT_EQ(run(DISK_WRITE, 0, 1, buf), 0);
+	EXPECT_EQ(card[2048 * 512], 0xee);
+	EXPECT_EQ(card[2047 * 512 + 511], pattern(2047 * 512 + 511));
+	cmds = fake_sdhci_cmd_count(fake, 17) + fake_sdhci_cmd_count(fake, 18) +
+	       fake_sdhci_cmd_count(fake, 24) + fake_sdhci_cmd_count(fake, 25);
+	/* Past the range's end, or wrapping: refused before the card hears of it. */
+	EXPECT_EQ(run(DISK_READ, 4096, 1, buf), -ERANGE);
+	EXPECT_EQ(run(DISK_WRITE, 4095, 2, buf), -ERANGE);
+	EXPECT_EQ(run(DISK_WRITE, UINT64_MAX, 2, buf), -ERANGE);
+	EXPECT_EQ(run(DISK_DISCARD, 4000, 97, NULL), -ERANGE);
+	EXPECT_EQ(run(DISK_READ, 0, MMCDISK_MAX_BLOCKS + 1, NULL), -ERANGE);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 17) + fake_sdhci_cmd_count(fake, 18) +
+	              fake_sdhci_cmd_count(fake, 24) + fake_sdhci_cmd_count(fake, 25) +
+	              fake_sdhci_cmd_count(fake, 32),
+	          cmds);
+	EXPECT_EQ(card[6144 * 512], pattern(6144 * 512));
+	/* A range that is not on the card is refused outright. */
+	EXPECT_EQ(mmcdisk_init(&md, &sd, SDHC_BLOCKS - 10, 11, false, clock_now), -EINVAL);
+	EXPECT_EQ(mmcdisk_init(&md, &sd, 0, 0, false, clock_now), -EINVAL);
+	no_violations();
+}
+
+TEST(mmc, requests_queue_and_complete_in_order)
+{
+	uint8_t a[512], b[4096];
+	struct io ia, ib, ic;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	fake_sdhci_set_cmd_delay(fake, 5);
+	start_io(&ia, DISK_READ, 7, 1, a);
+	start_io(&ib, DISK_READ, 70, 8, b);
+	start_io(&ic, DISK_FLUSH, 0, 0, NULL);
+	EXPECT_EQ(disk_due(&md.disk), DISK_DUE_NOW); /* not started: poll at once */
+	EXPECT_EQ(disk_poll(&md.disk), 3);           /* the first command is under way */
+	EXPECT_EQ(ia.done_count, 0);
+	EXPECT_EQ(disk_due(&md.disk), fake_time_ns + MMCDISK_POLL_NS);
+	drain(1000);
+	EXPECT_EQ(ia.done_count + ib.done_count + ic.done_count, 3);
+	EXPECT_EQ(ia.rc | ib.rc | ic.rc, 0);
+	EXPECT_MEMEQ(a, card + 7 * 512, sizeof(a));
+	EXPECT_MEMEQ(b, card + 70 * 512, sizeof(b));
+	EXPECT_EQ(disk_due(&md.disk), DISK_DUE_NEVER);
+	no_violations();
+}
+
+TEST(mmc, a_write_completes_only_once_programmed)
+{
+	uint8_t buf[512] = {1, 2, 3};
+	struct io io;
+	unsigned int polls;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	fake_sdhci_set_busy(fake, 200);
+	start_io(&io, DISK_WRITE, 9, 1, buf);
+	for (polls = 0; polls < 20; polls++)
+		disk_poll(&md.disk);
+	EXPECT_EQ(io.done_count, 0); /* DAT0 still low */
+	drain(100000);
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, 0);
+	EXPECT_EQ(fake_sdhci_card_state(fake), FAKE_CARD_TRAN);
+	EXPECT_MEMEQ(card + 9 * 512, buf, sizeof(buf));
+	no_violations();
+}
+
+TEST(mmc, a_data_crc_error_fails_the_request_and_the_card_goes_on)
+{
+	static uint8_t buf[16 * 512];
+	unsigned int resets;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	resets = fake_sdhci_resets(fake, 0x06);
+	fake_sdhci_fail_data(fake, 1, 1u << 5);
+	memset(buf, 0xcc, sizeof(buf));
+	EXPECT_EQ(run(DISK_READ, 64, 16, buf), -EIO);
+	EXPECT_TRUE(fake_sdhci_resets(fake, 0x06) > resets); /* CMD and DAT lines reset */
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 12), 1);        /* the transfer stopped */
+	EXPECT_CONTAINS(log_text, "CMD18 for sectors 64+16 failed");
+	EXPECT_EQ(fake_sdhci_card_state(fake), FAKE_CARD_TRAN);
+	EXPECT_EQ(run(DISK_READ, 64, 16, buf), 0);
+	EXPECT_MEMEQ(buf, card + 64 * 512, sizeof(buf));
+
+	/* A write's CRC error: the block is not stored, the request fails, the next works. */
+	fake_sdhci_fail_data(fake, 0, 1u << 5);
+	memset(buf, 0x11, sizeof(buf));
+	EXPECT_EQ(run(DISK_WRITE, 300, 2, buf), -EIO);
+	EXPECT_EQ(card[300 * 512], pattern(300 * 512));
+	EXPECT_EQ(run(DISK_WRITE, 300, 2, buf), 0);
+	EXPECT_EQ(card[300 * 512], 0x11);
+	no_violations();
+}
+
+TEST(mmc, a_command_timeout_fails_one_request)
+{
+	uint8_t buf[512];
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	fake_sdhci_fail_cmd(fake, 17, 1u << 0);
+	EXPECT_EQ(run(DISK_READ, 1, 1, buf), -EIO);
+	EXPECT_EQ(run(DISK_READ, 1, 1, buf), 0);
+	EXPECT_MEMEQ(buf, card + 512, sizeof(buf));
+	fake_sdhci_fail_cmd(fake, 24, 1u << 1); /* CRC */
+	EXPECT_EQ(run(DISK_WRITE, 2, 1, buf), -EIO);
+	EXPECT_EQ(run(DISK_WRITE, 2, 1, buf), 0);
+	no_violations();
+}
+
+TEST(mmc, a_card_stuck_busy_times_out_then_is_initialised_again)
+{
+	uint8_t buf[512] = {9};
+	uint64_t t;
+	unsigned int inits;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	fake_sdhci_set_busy(fake, UINT_MAX);
+	t = fake_time_ns;
+	EXPECT_EQ(run(DISK_WRITE, 4, 1, buf), -EIO);
+	EXPECT_TRUE(fake_time_ns - t >= 1000000000ull); /* the controller's busy timeout */
+	EXPECT_CONTAINS(log_text, "timed out waiting for the end of busy");
+	inits = fake_sdhci_cmd_count(fake, 2);
+	/* One more failure in a row and the card is set up again (power cycle: busy ends). */
+	fake_sdhci_fail_cmd(fake, 17, 1u << 0);
+	EXPECT_EQ(run(DISK_READ, 4, 1, buf), -EIO);
+	EXPECT_EQ(run(DISK_READ, 4, 1, buf), 0);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 2), inits + 1);
+	EXPECT_CONTAINS(log_text, "initialising the card again");
+	no_violations();
+}
+
+TEST(mmc, a_card_pulled_out_fails_everything_without_retrying_forever)
+{
+	uint8_t buf[512];
+	unsigned int cmds;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	fake_sdhci_remove_card(fake);
+	EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO);
+	EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO);
+	EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO); /* re-initialisation failed: broken */
+	EXPECT_CONTAINS(log_text, "fails every request now");
+	cmds = fake_sdhci_cmd_count(fake, 0) + fake_sdhci_cmd_count(fake, 17);
+	for (unsigned int i = 0; i < 10; i++)
+		EXPECT_EQ(run(DISK_WRITE, 0, 1, buf), -EIO);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 0) + fake_sdhci_cmd_count(fake, 17), cmds);
+	no_violations();
+}
+
+TEST(mmc, a_write_protected_card_is_served_read_only)
+{
+	struct fake_card_cfg wp = sdhc;
+	uint8_t buf[512];
+
+	wp.write_protect = true;
+	ASSERT_TRUE(setup(&wp, NULL, 0, 0));
+	EXPECT_TRUE(md.disk.read_only);
+	EXPECT_EQ(run(DISK_WRITE, 0, 1, buf), -EROFS);
+	EXPECT_EQ(run(DISK_DISCARD, 0, 8, NULL), -EROFS);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 24) + fake_sdhci_cmd_count(fake, 32), 0);
+	EXPECT_EQ(run(DISK_READ, 0, 1, buf), 0);
+	no_violations();
+}
+
+TEST(mmc, discard_erases_exactly_its_range)
+{
+	struct fake_card_cfg ff = sdhc;
+
+	ff.erase_value = 0xff;
+	ASSERT_TRUE(setup(&ff, NULL, 1024, 2048));
+	EXPECT_EQ(md.disk.discard_max, MMCDISK_DISCARD_MAX_BLOCKS);
+	EXPECT_EQ(run(DISK_DISCARD, 10, 3, NULL), 0);
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 32), 1034);
+	EXPECT_EQ(fake_sdhci_last_arg(fake, 33), 1036);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 38), 1);
+	EXPECT_EQ(card[1033 * 512 + 511], pattern(1033 * 512 + 511));
+	EXPECT_EQ(card[1034 * 512], 0xff);
+	EXPECT_EQ(card[1036 * 512 + 511], 0xff);
+	EXPECT_EQ(card[1037 * 512], pattern(1037 * 512));
+	EXPECT_EQ(run(DISK_WRITE_ZEROES, 0, 1, NULL), -EOPNOTSUPP);
+	no_violations();
+}
+
+TEST(mmc, a_controller_with_32_bit_registers_only_works_the_same)
+{
+	static uint8_t buf[8 * 512], want[8 * 512];
+
+	ASSERT_TRUE(setup(&sdhc, "brcm,bcm2711-emmc2", 0, 0));
+	EXPECT_EQ(sd.width, 4);
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = want[i] = (uint8_t)(i * 3);
+	EXPECT_EQ(run(DISK_WRITE, 77, 8, buf), 0);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(run(DISK_READ, 77, 8, buf), 0);
+	EXPECT_MEMEQ(buf, want, sizeof(want));
+	fake_sdhci_fail_data(fake, 2, 1u << 5);
+	EXPECT_EQ(run(DISK_READ, 77, 8, buf), -EIO);
+	EXPECT_EQ(run(DISK_READ, 77, 8, buf), 0);
+	no_violations();
+}
+
+TEST(mmc, a_buffer_the_guest_took_back_fails_the_request)
+{
+	uint8_t buf[512];
+	struct io io;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	start_io(&io, DISK_READ, 0, 2, buf);
+	io.len = 512; /* one block of room for two */
+	drain(100000);
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, -EIO);
+	EXPECT_EQ(fake_sdhci_card_state(fake), FAKE_CARD_TRAN);
+	EXPECT_EQ(run(DISK_READ, 0, 1, buf), 0);
+	no_violations();
+}
