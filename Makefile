@@ -189,6 +189,7 @@ unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake
 	arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
+unit_part_SRCS    := blk/part.c
 unit_fake_sdhci_SRCS := tests/unit/fake_sdhci.c arch/fake/fake_mmio.c arch/fake/fake.c
 unit_mmc_SRCS     := blk/sdhci.c blk/mmc.c blk/mmcdisk.c tests/unit/fake_sdhci.c \
 	arch/fake/fake_mmio.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
@@ -237,6 +238,7 @@ fuzz_vmmio_SRCS   := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fa
 fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c
 fuzz_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c
 fuzz_target_SRCS  := blk/target.c
+fuzz_part_SRCS    := blk/part.c
 fuzz_backend_check_SRCS := boot/backend_check.c blk/target.c
 fuzz_gmem_SRCS    := hyp/gmem.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c
 fuzz_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \

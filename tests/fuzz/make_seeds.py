@@ -2,6 +2,7 @@
 """Writes the seed corpora in tests/fuzz/corpus/<target>/ (committed; rerun after changing
 an input format). Each seed is a small valid input: a request chain, bootargs, a reply..."""
 import os
+import zlib
 import struct
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -117,6 +118,57 @@ for name, s in [("bytes", "ram:512"), ("kib", "ram:64K"), ("mib", "ram:64M"), ("
                 ("max", "ram:1024G"), ("too_big", "ram:1099511627777"), ("bad", "mmc:0"),
                 ("latency", "ram:16M,latency=2ms"), ("latency_ns", "ram:1M,latency=999999999ns")]:
     seed("target", name, s)
+
+
+# ---- part: partition number, disk size in sectors (2 bytes), then the disk's first sectors ---
+def part_seed(name, number, sectors, img):
+    seed("part", name, bytes([number, sectors >> 8, sectors & 0xff]) + bytes(img))
+
+
+def mbr_entry(img, sector, i, ptype, start, count):
+    e = sector * 512 + 446 + 16 * i
+    img[e + 4] = ptype
+    img[e + 8:e + 12] = start.to_bytes(4, "little")
+    img[e + 12:e + 16] = count.to_bytes(4, "little")
+    img[sector * 512 + 510:sector * 512 + 512] = b"\x55\xaa"
+
+
+mbr = bytearray(512 * 12)
+mbr_entry(mbr, 0, 0, 0x83, 2, 4)
+mbr_entry(mbr, 0, 1, 0x05, 6, 6)
+mbr_entry(mbr, 6, 0, 0x83, 1, 2)
+mbr_entry(mbr, 6, 1, 0x05, 3, 3)
+mbr_entry(mbr, 9, 0, 0x83, 1, 2)
+part_seed("mbr_primary", 1, 12, mbr)
+part_seed("mbr_logical", 6, 12, mbr)
+
+
+def gpt(sectors):
+    img = bytearray(512 * 6)
+    mbr_entry(img, 0, 0, 0xEE, 1, sectors - 1)
+    entries = bytearray(512 * 2)  # 8 entries of 128 bytes
+    entries[0] = 0xAF
+    entries[32:40] = (4).to_bytes(8, "little")
+    entries[40:48] = (sectors - 2).to_bytes(8, "little")
+    h = bytearray(92)
+    h[0:8] = b"EFI PART"
+    h[8:12] = (0x10000).to_bytes(4, "little")
+    h[12:16] = (92).to_bytes(4, "little")
+    h[24:32] = (1).to_bytes(8, "little")
+    h[32:40] = (sectors - 1).to_bytes(8, "little")
+    h[40:48] = (4).to_bytes(8, "little")
+    h[48:56] = (sectors - 2).to_bytes(8, "little")
+    h[72:80] = (2).to_bytes(8, "little")
+    h[80:84] = (8).to_bytes(4, "little")
+    h[84:88] = (128).to_bytes(4, "little")
+    h[88:92] = zlib.crc32(bytes(entries[:8 * 128])).to_bytes(4, "little")
+    h[16:20] = zlib.crc32(bytes(h)).to_bytes(4, "little")
+    img[512:512 + 92] = h
+    img[1024:1024 + 1024] = entries
+    return img
+
+
+part_seed("gpt", 1, 16, gpt(16))
 
 
 # ---- backend_check: layout, frontend dir, devid, present keys, NUL-separated values ----------
