@@ -30,8 +30,9 @@ LIBFDT_A := $(CACHE)/sysroot/usr/lib/aarch64-linux-gnu/libfdt.a
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # What vdisk and the hostile test guest both run: start-up, exceptions, MMU, timer, Xen
-# bring-up (hypercalls, shared_info, event channels, PV console), log, device tree, libc glue,
-# the GIC (the test guest acknowledges its devices' interrupts) and PSCI (it starts a 2nd vCPU).
+# bring-up (hypercalls, shared_info, event channels, PV console), log, device tree (with the
+# SDHCI driver, whose table says which nodes are SD controllers), libc glue, the GIC (the test
+# guest acknowledges its devices' interrupts) and PSCI (it starts a 2nd vCPU).
 BASE_SRCS := \
 	arch/arm64/head.S \
 	arch/arm64/vectors.S \
@@ -47,6 +48,7 @@ BASE_SRCS := \
 	hyp/console.c \
 	lib/log.c \
 	boot/dt.c \
+	blk/sdhci.c \
 	boot/libc.c \
 	boot/xenboot.c
 
@@ -63,6 +65,9 @@ FW_SRCS := $(BASE_SRCS) \
 	blk/ramdisk.c \
 	blk/target.c \
 	blk/vblk.c \
+	blk/mmc.c \
+	blk/mmcdisk.c \
+	blk/part.c \
 	boot/main.c \
 	boot/config.c \
 	boot/loop.c \
@@ -70,6 +75,7 @@ FW_SRCS := $(BASE_SRCS) \
 	boot/stats.c \
 	boot/backend.c \
 	boot/backend_check.c \
+	boot/cards.c \
 	boot/ram.c
 
 FW_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(FW_SRCS)))
@@ -174,7 +180,8 @@ unit_xs_ring_SRCS := hyp/xs_ring.c
 unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
-unit_dt_SRCS      := boot/dt.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_dt_SRCS      := boot/dt.c blk/sdhci.c arch/fake/fake.c arch/fake/fake_mmio.c lib/log.c \
+	tests/unit/log_capture.c
 unit_log_SRCS     := lib/log.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
 unit_stats_SRCS   := boot/stats.c

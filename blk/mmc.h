@@ -105,6 +105,7 @@ struct mmc_card {
 	uint64_t block_count; /* capacity in MMC_BLOCK_SIZE blocks, from the CSD */
 	uint32_t ocr;
 	uint32_t cid[4], csd[4], scr[2];
+	const void *user; /* the disk whose command has the card now (mmcdisk), NULL: free */
 };
 
 /* Card status bits of an R1 response (SD spec §4.10.1, Table 4-42). */
@@ -137,6 +138,12 @@ uint32_t mmc_card_address(const struct mmc_card *card, uint64_t block);
  * request path uses start/poll itself). Returns the host's 0 or error.
  */
 int mmc_cmd_wait(struct mmc_host *host, struct mmc_cmd *cmd, struct mmc_data *data);
+
+/**
+ * Reads `count` blocks from `block` into buf, one CMD17 each, waiting (at start-up only: the
+ * partition table). Returns 0, -ERANGE past the card, or the command's error.
+ */
+int mmc_read_wait(struct mmc_card *card, uint64_t block, uint32_t count, void *buf);
 
 /**
  * Capacity in 512-byte blocks from a CSD (SD spec §5.3.2 version 1.0, §5.3.3 version 2.0,

@@ -108,6 +108,8 @@ static void complete(struct mmcdisk *md, int rc)
 		md->last = NULL;
 	md->held--;
 	md->stage = MMCDISK_IDLE;
+	if (md->card->user == md)
+		md->card->user = NULL; /* another disk on this card may go now */
 	if (rc == 0 || rc == -ERANGE || rc == -EROFS || rc == -EOPNOTSUPP) {
 		/* The guest's own mistakes say nothing about the card. */
 		if (rc == 0)
@@ -124,13 +126,16 @@ static void recover(struct mmcdisk *md)
 {
 	struct mmc_host *host = md->card->host;
 	uint64_t blocks = md->card->block_count;
+	int rc;
 
 	if (md->failures < MMCDISK_REINIT_AFTER || md->broken)
 		return;
 	log_warn("mmc: %s: %u requests failed in a row: initialising the card again", host->name,
 	         md->failures);
 	md->failures = 0;
-	if (mmc_card_init(md->card, host) == 0 && md->card->block_count == blocks)
+	rc = mmc_card_init(md->card, host);
+	md->card->user = md; /* initialisation starts the card afresh: it is still ours */
+	if (rc == 0 && md->card->block_count == blocks)
 		return;
 	log_error("mmc: %s: the card is gone or changed: its disk fails every request now",
 	          host->name);
@@ -215,6 +220,10 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 		int rc;
 
 		if (md->stage == MMCDISK_IDLE) {
+			/* One command at a time per card: partitions on it take turns. */
+			if (md->card->user && md->card->user != md)
+				break;
+			md->card->user = md;
 			recover(md);
 			rc = md->broken ? -EIO : begin(md);
 			if (rc) {
@@ -249,8 +258,10 @@ static uint64_t mmcdisk_due(const struct disk *disk)
 
 	if (!md->first)
 		return DISK_DUE_NEVER;
-	/* A request not started yet is started by the next poll, at once. */
-	return md->stage == MMCDISK_IDLE ? DISK_DUE_NOW : md->now() + MMCDISK_POLL_NS;
+	/* A request not started yet is started by the next poll, at once, if the card is free. */
+	if (md->stage == MMCDISK_IDLE && (!md->card->user || md->card->user == md))
+		return DISK_DUE_NOW;
+	return md->now() + MMCDISK_POLL_NS;
 }
 
 static const struct disk_ops mmcdisk_ops = {

@@ -56,14 +56,29 @@
 #define CLOCK_TIMEOUT_US 20000u
 #define BLOCKS_PER_POLL  16u /* PIO in one poll() at most: other work waits meanwhile */
 
-/* Quirks by device-tree compatible (Linux drivers/mmc/host/sdhci-iproc.c for the iProc ones). */
+/*
+ * The controllers vdisk drives, by device-tree compatible, with their quirks (Linux
+ * drivers/mmc/host/sdhci-iproc.c for the iProc ones). "pci1b36,7" is QEMU's sdhci-pci named
+ * as the PCI bus binding names a function (vendor 1b36, device 7).
+ */
 static const struct {
 	const char *compatible;
 	uint32_t quirks;
 } quirk_table[] = {
+    {"pci1b36,7", 0},
     {"brcm,bcm2711-emmc2", SDHCI_QUIRK_32BIT_ONLY},
     {"brcm,bcm2835-sdhci", SDHCI_QUIRK_32BIT_ONLY | SDHCI_QUIRK_NO_BASE_CLOCK},
+    {"xlnx,zynqmp-8.9a", 0},
+    {"arasan,sdhci-8.9a", 0},
 };
+
+bool sdhci_compatible(const char *compatible)
+{
+	for (unsigned int i = 0; i < sizeof(quirk_table) / sizeof(quirk_table[0]); i++)
+		if (strcmp(compatible, quirk_table[i].compatible) == 0)
+			return true;
+	return false;
+}
 
 /* ---- register access: 8, 16 and 32 bits, or 32 only (SDHCI_QUIRK_32BIT_ONLY) ---- */
 

@@ -74,6 +74,9 @@ struct sdhci {
 	uint64_t deadline; /* of the current stage, on arch_timer_now_ns */
 };
 
+/** Whether `compatible` names a controller this driver knows (its quirk table). */
+bool sdhci_compatible(const char *compatible);
+
 /**
  * Sets up a controller whose registers are mapped at `base` (SDHCI_WINDOW bytes), with the
  * quirks of `compatible` (may be NULL) and the device tree's clock-frequency `clock_hz`

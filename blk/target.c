@@ -84,13 +84,52 @@ static int parse_latency(const char *s, uint64_t *out, const char **why)
 	return -EINVAL;
 }
 
+/* A small decimal number from s up to a ':' or the end; where it stopped in *end. */
+static int parse_small(const char *s, unsigned int min, unsigned int max, unsigned int *out,
+                       const char **end)
+{
+	unsigned int v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		v = v * 10 + (unsigned int)(*s - '0');
+		if (v > max)
+			return -EINVAL;
+	}
+	if (v < min || (*s != '\0' && *s != ':'))
+		return -EINVAL;
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+/* "CARD[:PART]" after "mmc:". */
+static int parse_mmc(const char *s, struct target *out, const char **why)
+{
+	*out = (struct target){.kind = TARGET_MMC};
+	if (parse_small(s, 0, TARGET_MMC_CARD_MAX, &out->card, &s)) {
+		*why = "card must be a number from 0 to 7 (mmc:CARD or mmc:CARD:PART)";
+		return -EINVAL;
+	}
+	if (*s == '\0')
+		return 0;
+	if (parse_small(s + 1, 1, TARGET_MMC_PART_MAX, &out->part, &s) || *s != '\0') {
+		*why = "partition must be a number from 1 to 128 (mmc:CARD:PART)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int target_parse(const char *params, struct target *out, const char **why)
 {
 	const char *comma;
 	int rc;
 
+	if (strncmp(params, "mmc:", 4) == 0)
+		return parse_mmc(params + 4, out, why);
 	if (strncmp(params, "ram:", 4) != 0) {
-		*why = "expected ram:SIZE";
+		*why = "expected ram:SIZE, mmc:CARD or mmc:CARD:PART";
 		return -EINVAL;
 	}
 	params += 4;

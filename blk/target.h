@@ -1,7 +1,7 @@
 /*
- * What a disk's xenstore `params` (xl's target=) names. Today "ram:SIZE", optionally
- * ",latency=TIME" (a RAM disk standing in for a slow medium); the syntax leaves room for
- * "mmc:..." later.
+ * What a disk's xenstore `params` (xl's target=) names: "ram:SIZE", optionally
+ * ",latency=TIME" (a RAM disk standing in for a slow medium), or "mmc:CARD" (a whole SD
+ * card) and "mmc:CARD:PART" (one partition of its GPT or MBR).
  */
 #ifndef BLK_TARGET_H
 #define BLK_TARGET_H
@@ -11,14 +11,22 @@
 /** Kinds of disk a target can name. */
 enum target_kind {
 	TARGET_RAM,
+	TARGET_MMC,
 };
 
 /** A parsed target. */
 struct target {
 	enum target_kind kind;
-	uint64_t size;       /* bytes, a multiple of 512 */
-	uint64_t latency_ns; /* each request is served this long after it arrives (0: at once) */
+	uint64_t size;       /* RAM: bytes, a multiple of 512 */
+	uint64_t latency_ns; /* RAM: each request is served this long after it arrives (0: at once) */
+	unsigned int card;   /* MMC: which card, in the order vdisk found them (0 first) */
+	unsigned int part;   /* MMC: partition number, 0 for the whole card */
 };
+
+/** Highest card number accepted in "mmc:CARD". */
+#define TARGET_MMC_CARD_MAX 7u
+/** Highest partition number accepted in "mmc:CARD:PART" (PART_MAX). */
+#define TARGET_MMC_PART_MAX 128u
 
 /** Longest latency= accepted (10 s, RAMDISK_LATENCY_MAX_NS). */
 #define TARGET_LATENCY_MAX_NS 10000000000ull
@@ -33,5 +41,7 @@ struct target {
  * -EINVAL with a reason in *why.
  */
 int target_parse(const char *params, struct target *out, const char **why);
+
+/* "mmc:CARD[:PART]" is parsed by target_parse too: CARD 0..7, PART 1..128 (decimal). */
 
 #endif

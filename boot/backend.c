@@ -11,9 +11,12 @@
 
 #include "arch/timer.h"
 #include "blk/disk.h"
+#include "blk/mmcdisk.h"
 #include "blk/ramdisk.h"
+#include "blk/target.h"
 #include "blk/vblk.h"
 #include "boot/backend.h"
+#include "boot/cards.h"
 #include "boot/loop.h"
 #include "boot/ram.h"
 #include "hyp/dm.h"
@@ -33,15 +36,24 @@
 #define DRAIN_POLL_NS    (1000000ull)
 
 /*
- * A RAM disk outlives its guest. vdisk cannot read a guest's name (xenstore keeps
- * /local/domain/<guest> private), so a re-created guest (new domid) gets back the RAM disk
- * that no running device uses and has the same vdev and size.
+ * What a device's disk is: a RAM disk or (part of) an SD card. A RAM disk outlives its
+ * guest. vdisk cannot read a guest's name (xenstore keeps /local/domain/<guest> private), so
+ * a re-created guest (new domid) gets back the RAM disk that no running device uses and has
+ * the same vdev and size. A card's range is set up again for each device that names it.
  */
-struct ram_disk {
+struct backing {
 	bool used;
 	bool attached;
+	enum target_kind kind;
 	uint32_t devid;
-	struct ramdisk rd;
+	struct ramdisk rd;  /* TARGET_RAM */
+	struct mmcdisk md;  /* TARGET_MMC */
+	unsigned int card;  /* TARGET_MMC: card, partition, blocks, and who has it */
+	unsigned int part;
+	uint64_t first, count;
+	bool writable;
+	char owner[32];
+	char params[64];
 };
 
 struct dev {
@@ -57,7 +69,7 @@ struct dev {
 	char params[64];
 	bool waiting_for_rights;
 	uint64_t rights_deadline;
-	struct ram_disk *disk;
+	struct backing *disk;
 	struct gmem gmem;
 	struct ioreq_server ioreq;
 	struct vblk blk;
@@ -65,7 +77,7 @@ struct dev {
 
 static struct dev devs[DEV_MAX];
 static enum vblk_policy serve_policy; /* one for every device (bootarg serve=) */
-static struct ram_disk disks[DISK_MAX];
+static struct backing disks[DISK_MAX];
 static const char *const roots[] = {
 	[BACKEND_VIRTIO_DISK] = "backend/virtio_disk",
 	[BACKEND_VIRTIO] = "backend/virtio",
@@ -201,20 +213,97 @@ static const char *size_text(uint64_t bytes, char *buf, size_t size)
 	return buf;
 }
 
-static struct ram_disk *find_disk(const struct backend_config *cfg)
+static struct disk *backing_disk(struct backing *b)
+{
+	return b->kind == TARGET_RAM ? &b->rd.disk : &b->md.disk;
+}
+
+/*
+ * A card's range for device `d`: the partition's blocks from the card's table, refused when
+ * it overlaps a range another device has and either of them may write.
+ */
+static struct backing *find_mmc(const struct backend_config *cfg, const char *owner,
+                                const char *params)
+{
+	struct mmc_card *card = cards_get(cfg->target.card);
+	struct backing *slot = NULL;
+	uint64_t first, count;
+	const char *why;
+
+	if (!card) {
+		log_error("backend: %s: %s: no usable SD card %u (see the mmc lines above)", owner,
+		          params, cfg->target.card);
+		return NULL;
+	}
+	if (cards_range(card, cfg->target.part, &first, &count, &why)) {
+		log_error("backend: %s: %s: %s", owner, params, why);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < DISK_MAX; i++) {
+		struct backing *b = &disks[i];
+
+		if (b->used && b->kind == TARGET_MMC && !b->attached && b->md.held == 0) {
+			b->used = false; /* a card range keeps nothing between its devices */
+		}
+		if (!b->used) {
+			slot = slot ? slot : b;
+			continue;
+		}
+		if (b->kind == TARGET_MMC && b->card == cfg->target.card && first < b->first + b->count &&
+		    b->first < first + count && (b->writable || !cfg->read_only)) {
+			log_error("backend: %s: %s (sectors %llu+%llu) overlaps %s of %s (sectors "
+			          "%llu+%llu) and one of them is writable: refused",
+			          owner, params, (unsigned long long)first, (unsigned long long)count,
+			          b->params, b->owner, (unsigned long long)b->first,
+			          (unsigned long long)b->count);
+			return NULL;
+		}
+	}
+	if (!slot) {
+		log_error("backend: %s: already %d disks", owner, DISK_MAX);
+		return NULL;
+	}
+	if (mmcdisk_init(&slot->md, card, first, count, cfg->read_only, arch_timer_now_ns))
+		return NULL;
+	*slot = (struct backing){
+	    .used = true,
+	    .kind = TARGET_MMC,
+	    .devid = cfg->devid,
+	    .md = slot->md,
+	    .card = cfg->target.card,
+	    .part = cfg->target.part,
+	    .first = first,
+	    .count = count,
+	    .writable = !slot->md.disk.read_only,
+	};
+	snprintf(slot->owner, sizeof(slot->owner), "%s", owner);
+	snprintf(slot->params, sizeof(slot->params), "%s", params);
+	log_info("backend: %s: SD card %u %s%u: sectors %llu+%llu (%llu MiB)%s", owner,
+	         cfg->target.card, cfg->target.part ? "partition " : "(whole card) ",
+	         cfg->target.part, (unsigned long long)first, (unsigned long long)count,
+	         (unsigned long long)(count >> 11), slot->writable ? "" : " read-only");
+	return slot;
+}
+
+static struct backing *find_disk(const struct backend_config *cfg, const char *owner,
+                                 const char *params)
 {
 	char size[24];
-	struct ram_disk *free_slot = NULL;
+	struct backing *free_slot = NULL;
 	void *mem;
 
+	if (cfg->target.kind == TARGET_MMC)
+		return find_mmc(cfg, owner, params);
 	for (unsigned int i = 0; i < DISK_MAX; i++) {
-		struct ram_disk *r = &disks[i];
+		struct backing *r = &disks[i];
 
+		if (r->used && r->kind == TARGET_MMC && !r->attached && r->md.held == 0)
+			r->used = false;
 		if (!r->used) {
 			free_slot = free_slot ? free_slot : r;
 			continue;
 		}
-		if (!r->attached && r->devid == cfg->devid &&
+		if (r->kind == TARGET_RAM && !r->attached && r->devid == cfg->devid &&
 		    r->rd.disk.sector_count * DISK_SECTOR_SIZE == cfg->target.size) {
 			r->rd.disk.read_only = cfg->read_only;
 			ramdisk_set_latency(&r->rd, cfg->target.latency_ns, arch_timer_now_ns);
@@ -237,6 +326,7 @@ static struct ram_disk *find_disk(const struct backend_config *cfg)
 		return NULL;
 	}
 	memset(mem, 0, cfg->target.size);
+	free_slot->kind = TARGET_RAM;
 	ramdisk_init(&free_slot->rd, mem, cfg->target.size, cfg->read_only);
 	ramdisk_set_latency(&free_slot->rd, cfg->target.latency_ns, arch_timer_now_ns);
 	free_slot->used = true;
@@ -397,9 +487,9 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		fail_device(d, msg);
 		return; /* stays listed so that we do not retry it on every change */
 	}
-	d->disk = find_disk(&d->cfg);
+	d->disk = find_disk(&d->cfg, d->name, params);
 	if (!d->disk) {
-		fail_device(d, "no RAM disk (see vdisk's console)");
+		fail_device(d, "no disk (see vdisk's console)");
 		return;
 	}
 	d->disk->attached = true;
@@ -412,7 +502,7 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 		queues = 1;
 	if (queues > VMMIO_QUEUE_MAX)
 		queues = VMMIO_QUEUE_MAX;
-	if (vblk_init(&d->blk, d->name, &d->disk->rd.disk, d->name, queues, &d->gmem.mem)) {
+	if (vblk_init(&d->blk, d->name, backing_disk(d->disk), d->name, queues, &d->gmem.mem)) {
 		gmem_fini(&d->gmem);
 		fail_device(d, "cannot set up the virtio-blk device");
 		return;

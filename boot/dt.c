@@ -9,6 +9,7 @@
 
 #include <libfdt.h>
 
+#include "blk/sdhci.h"
 #include "boot/dt.h"
 #include "lib/log.h"
 
@@ -195,6 +196,45 @@ static void parse_uart(const void *fdt, struct dt_info *info)
 	}
 }
 
+/*
+ * SD host controllers blk/sdhci.c knows, anywhere in the tree (a driver domain's come from
+ * xl's device_tree=, under /passthrough); "status" other than "okay" skips a node. A node
+ * without a usable reg is logged and skipped: vdisk serves its other disks.
+ */
+static void parse_sdhci(const void *fdt, struct dt_info *info)
+{
+	int node;
+
+	info->sdhci_count = 0;
+	for (node = fdt_next_node(fdt, -1, NULL); node >= 0 && info->sdhci_count < DT_SDHCI_MAX;
+	     node = fdt_next_node(fdt, node, NULL)) {
+		struct dt_sdhci *h = &info->sdhci[info->sdhci_count];
+		const char *status = fdt_getprop(fdt, node, "status", NULL);
+		const fdt32_t *clk;
+		const char *compat = NULL;
+		int len;
+
+		for (int i = 0; !compat; i++) {
+			const char *c = fdt_stringlist_get(fdt, node, "compatible", i, NULL);
+
+			if (!c)
+				break;
+			if (sdhci_compatible(c))
+				compat = c;
+		}
+		if (!compat || (status && strcmp(status, "okay") && strcmp(status, "ok")))
+			continue;
+		if (dt_read_reg(fdt, node, 0, &h->reg) || h->reg.size < SDHCI_WINDOW) {
+			bad(fdt, node, "reg", "is not an SDHCI register window of 256 bytes or more");
+			continue;
+		}
+		snprintf(h->compatible, sizeof(h->compatible), "%s", compat);
+		clk = fdt_getprop(fdt, node, "clock-frequency", &len);
+		h->clock_hz = clk && len == 4 ? fdt32_to_cpu(*clk) : 0;
+		info->sdhci_count++;
+	}
+}
+
 static void parse_psci(const void *fdt, struct dt_info *info)
 {
 	int node = fdt_path_offset(fdt, "/psci");
@@ -231,6 +271,7 @@ int dt_parse(const void *fdt, struct dt_info *info)
 	}
 	parse_uart(fdt, info);
 	parse_psci(fdt, info);
+	parse_sdhci(fdt, info);
 	if ((rc = parse_memory(fdt, info)) || (rc = parse_gic(fdt, info)) ||
 	    (rc = parse_timer(fdt, info)) || (rc = parse_hypervisor(fdt, info)))
 		return rc;

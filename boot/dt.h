@@ -17,6 +17,15 @@ struct dt_range {
 	uint64_t size;
 };
 
+#define DT_SDHCI_MAX 2
+
+/** An SD host controller node (mmc/sdhci bindings): where, what, and its clock. */
+struct dt_sdhci {
+	struct dt_range reg;
+	char compatible[40];  /* the first compatible string blk/sdhci.c knows */
+	uint32_t clock_hz;    /* clock-frequency, 0 if absent */
+};
+
 /** The facts vdisk needs, gathered in one pass over the tree. */
 struct dt_info {
 	struct dt_range memory[DT_MEMORY_MAX];
@@ -34,6 +43,8 @@ struct dt_info {
 	uint64_t uart_size;
 	enum psci_conduit psci;
 	const char *bootargs;         /* /chosen/bootargs, "" if absent */
+	struct dt_sdhci sdhci[DT_SDHCI_MAX]; /* enabled SD controllers, in tree order */
+	unsigned int sdhci_count;
 };
 
 /**

@@ -20,6 +20,7 @@
 #include "arch/psci.h"
 #include "arch/timer.h"
 #include "boot/backend.h"
+#include "boot/cards.h"
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/dt.h"
@@ -260,6 +261,8 @@ static int storage_start(void)
 	log_info("backend: %llu MiB free for RAM disks, %d frames at %#llx for guest mappings",
 		 (unsigned long long)(ram_free() >> 20), frames,
 		 (unsigned long long)dt.xen_regions[1].base);
+	if (dt.sdhci_count)
+		log_info("backend: %u of %u SD card(s) usable", cards_init(&dt), dt.sdhci_count);
 	return 0;
 }
 

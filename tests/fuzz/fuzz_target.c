@@ -1,7 +1,7 @@
 /*
  * blk/target.c: any bytes as a disk's xenstore `params`. Invariants: an accepted target is a
- * RAM disk of whole sectors from 512 bytes to TARGET_RAM_MAX that the string spells; a
- * refused one says why.
+ * RAM disk of whole sectors from 512 bytes to TARGET_RAM_MAX that the string spells, or a
+ * card and partition in range; a refused one says why.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,7 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(params, data, size);
 	params[size] = '\0';
 	rc = target_parse(params, &t, &why);
-	if (rc == 0) {
+	if (rc == 0 && t.kind == TARGET_MMC) {
+		FUZZ_CHECK(strncmp(params, "mmc:", 4) == 0 && t.card <= TARGET_MMC_CARD_MAX &&
+		               t.part <= TARGET_MMC_PART_MAX,
+		           "card %u part %u from '%s'", t.card, t.part, params);
+	} else if (rc == 0) {
 		uint64_t digits = 0, mult = 1;
 		const char *s = params + 4;
 

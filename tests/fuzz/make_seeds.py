@@ -115,8 +115,9 @@ seed("config", "long_word", "loglevel=" + "9" * 140 + " debug_fault=undefined")
 
 # ---- target: xenstore params ---------------------------------------------------------------
 for name, s in [("bytes", "ram:512"), ("kib", "ram:64K"), ("mib", "ram:64M"), ("gib", "ram:1G"),
-                ("max", "ram:1024G"), ("too_big", "ram:1099511627777"), ("bad", "mmc:0"),
-                ("latency", "ram:16M,latency=2ms"), ("latency_ns", "ram:1M,latency=999999999ns")]:
+                ("max", "ram:1024G"), ("too_big", "ram:1099511627777"), ("bad", "nbd:0"),
+                ("latency", "ram:16M,latency=2ms"), ("latency_ns", "ram:1M,latency=999999999ns"),
+                ("mmc", "mmc:0"), ("mmc_part", "mmc:0:2")]:
     seed("target", name, s)
 
 

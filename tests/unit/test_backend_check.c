@@ -66,7 +66,7 @@ TEST(backend_check, each_bad_key_is_named_with_its_value)
 		{"irq", "1020", "is not an SPI (32 to 1019)"},
 		{"irq", " 33", "is not an SPI (32 to 1019)"},
 		{"mode", "rw", "is neither \"r\" nor \"w\""},
-		{"params", "phy:/dev/sda", "expected ram:SIZE"},
+		{"params", "phy:/dev/sda", "expected ram:SIZE, mmc:CARD or mmc:CARD:PART"},
 		{"params", "ram:64X", "size suffix must be K, M or G"},
 	};
 	struct backend_config cfg;

@@ -188,6 +188,32 @@ TEST(dt, xen_domu_gicv3)
 	EXPECT_STREQ(log_text, "");
 }
 
+TEST(dt, sd_host_controllers)
+{
+	struct dt_info info;
+	void *fdt = load("xen-domu-sdhci");
+
+	ASSERT_TRUE(fdt);
+	EXPECT_EQ(dt_parse(fdt, &info), 0);
+	EXPECT_EQ(info.sdhci_count, 2);
+	EXPECT_EQ(info.sdhci[0].reg.base, 0x10041000);
+	EXPECT_EQ(info.sdhci[0].reg.size, 0x100);
+	EXPECT_STREQ(info.sdhci[0].compatible, "pci1b36,7");
+	EXPECT_EQ(info.sdhci[0].clock_hz, 52000000);
+	EXPECT_EQ(info.sdhci[1].reg.base, 0x10044000);
+	EXPECT_STREQ(info.sdhci[1].compatible, "brcm,bcm2711-emmc2");
+	EXPECT_EQ(info.sdhci[1].clock_hz, 0);
+	/* The disabled one is skipped silently, the one with a short window with a line. */
+	EXPECT_CONTAINS(log_text, "sdhci@10043000: property 'reg' is not an SDHCI register window");
+	EXPECT_NOT_CONTAINS(log_text, "10042000");
+
+	/* A tree without one has none. */
+	fdt = load("xen-domu-gicv3");
+	ASSERT_TRUE(fdt);
+	EXPECT_EQ(dt_parse(fdt, &info), 0);
+	EXPECT_EQ(info.sdhci_count, 0);
+}
+
 TEST(dt, xen_domu_gicv2)
 {
 	struct dt_info info;

@@ -507,3 +507,37 @@ TEST(mmc, a_buffer_the_guest_took_back_fails_the_request)
 	EXPECT_EQ(run(DISK_READ, 0, 1, buf), 0);
 	no_violations();
 }
+
+TEST(mmc, two_ranges_of_one_card_take_turns)
+{
+	static uint8_t a[8 * 512], b[8 * 512], want[8 * 512];
+	static struct mmcdisk md2;
+	struct io ia, ib;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 1024));
+	ASSERT_EQ(mmcdisk_init(&md2, &sd, 1024, 1024, false, clock_now), 0);
+	fake_sdhci_set_cmd_delay(fake, 3);
+	for (unsigned int i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)(i + 7);
+	memcpy(b, want, sizeof(b));
+	start_io(&ia, DISK_READ, 8, 8, a);
+	ib = (struct io){
+	    .req = {.op = DISK_WRITE, .sector = 8, .count = 8, .buf = &io_ops, .done = io_done},
+	    .data = b,
+	    .len = sizeof(b),
+	    .rc = 1,
+	};
+	disk_submit(&md2.disk, &ib.req);
+	/* Both polled in turn, as the main loop would: the second waits for the card. */
+	for (unsigned int i = 0; i < 100000 && (ia.done_count == 0 || ib.done_count == 0); i++) {
+		disk_poll(&md2.disk);
+		disk_poll(&md.disk);
+	}
+	EXPECT_EQ(ia.done_count, 1);
+	EXPECT_EQ(ib.done_count, 1);
+	EXPECT_EQ(ia.rc | ib.rc, 0);
+	EXPECT_MEMEQ(a, card + 8 * 512, sizeof(a));
+	EXPECT_MEMEQ(card + 1032 * 512, want, sizeof(want));
+	EXPECT_TRUE(sd.user == NULL);
+	no_violations();
+}

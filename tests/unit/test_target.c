@@ -35,9 +35,9 @@ TEST(target, bad_targets_say_why)
 	const char *why;
 
 	EXPECT_EQ(parse("", &t, &why), -EINVAL);
-	EXPECT_STREQ(why, "expected ram:SIZE");
+	EXPECT_STREQ(why, "expected ram:SIZE, mmc:CARD or mmc:CARD:PART");
 	EXPECT_EQ(parse("/dev/sda", &t, &why), -EINVAL);
-	EXPECT_STREQ(why, "expected ram:SIZE");
+	EXPECT_STREQ(why, "expected ram:SIZE, mmc:CARD or mmc:CARD:PART");
 	EXPECT_EQ(parse("ram:", &t, &why), -EINVAL);
 	EXPECT_STREQ(why, "size must start with a digit");
 	EXPECT_EQ(parse("ram:-1M", &t, &why), -EINVAL);
@@ -102,4 +102,32 @@ TEST(target, bad_latency_says_why)
 	EXPECT_STREQ(why, "unexpected characters after the size");
 	EXPECT_EQ(parse("ram:1M,latency=5ms,latency=5ms", &t, &why), -EINVAL);
 	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+}
+
+TEST(target, mmc_cards_and_partitions)
+{
+	struct target t;
+	const char *why;
+
+	EXPECT_EQ(parse("mmc:0", &t, &why), 0);
+	EXPECT_EQ(t.kind, TARGET_MMC);
+	EXPECT_EQ(t.card, 0);
+	EXPECT_EQ(t.part, 0);
+	EXPECT_EQ(parse("mmc:1:2", &t, &why), 0);
+	EXPECT_EQ(t.card, 1);
+	EXPECT_EQ(t.part, 2);
+	EXPECT_EQ(parse("mmc:7:128", &t, &why), 0);
+	EXPECT_EQ(t.part, 128);
+	EXPECT_TRUE(why == NULL);
+	EXPECT_EQ(parse("mmc:", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "card must be a number from 0 to 7 (mmc:CARD or mmc:CARD:PART)");
+	EXPECT_EQ(parse("mmc:8", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("mmc:0x1", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("mmc:0:", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "partition must be a number from 1 to 128 (mmc:CARD:PART)");
+	EXPECT_EQ(parse("mmc:0:0", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("mmc:0:129", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("mmc:0:1:2", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("mmc:0:99999999999", &t, &why), -EINVAL);
+	EXPECT_EQ(parse("mmc:0:2,latency=1ms", &t, &why), -EINVAL);
 }

@@ -1,0 +1,28 @@
+/*
+ * The SD cards vdisk owns: each SD host controller the device tree names (boot/dt.c) is
+ * mapped, set up and its card identified once at start-up, in tree order, so that a disk's
+ * "mmc:CARD[:PART]" target can name card CARD. A controller or card that fails is logged and
+ * left out; the numbers of the others do not change.
+ */
+#ifndef BOOT_CARDS_H
+#define BOOT_CARDS_H
+
+#include <stdint.h>
+
+#include "blk/mmc.h"
+#include "boot/dt.h"
+
+/** Brings up the cards of `dt`'s controllers; returns how many cards are usable. */
+unsigned int cards_init(const struct dt_info *dt);
+
+/** Card `n` (0-based, the n-th controller of the device tree), or NULL if it is not usable. */
+struct mmc_card *cards_get(unsigned int n);
+
+/**
+ * The blocks `part` (0: the whole card) covers, from the card's GPT or MBR. Returns 0, or
+ * -ENOENT / -EINVAL with a reason in *why (no such partition, a table that does not hold).
+ */
+int cards_range(struct mmc_card *card, unsigned int part, uint64_t *first, uint64_t *count,
+                const char **why);
+
+#endif
