@@ -63,13 +63,15 @@ rig_wait_gone() { # SECONDS DOMNAME
 
 rig_console_log() { echo "/var/log/xen/console/guest-$1.log"; }
 
-# rig_vdisk_flask EXTRA MEMORY_MB: creates vdisk from /rig/vdisk.cfg with these bootargs and
-# memory, labelled vdisk_t, its guests domU_t (RIG_GUEST_SECLABEL, exported), under FLASK
-# enforcing; test vdisk_ready when it says so. Sets LOGF (its console log) and VDISK_DOMID.
+# rig_vdisk_flask EXTRA MEMORY_MB [CFG_LINES]: creates vdisk from /rig/vdisk.cfg with these
+# bootargs and memory (and CFG_LINES appended, e.g. iomem= and device_tree=), labelled vdisk_t,
+# its guests domU_t (RIG_GUEST_SECLABEL, exported), under FLASK enforcing; test vdisk_ready
+# when it says so. Sets LOGF (its console log) and VDISK_DOMID.
 rig_vdisk_flask() {
 	sed -e "s/^extra = .*/extra = \"$1\"/" -e "s/^memory = .*/memory = $2/" /rig/vdisk.cfg |
 		grep -v '^seclabel' >/tmp/vdisk.cfg
 	echo 'seclabel = "system_u:system_r:vdisk_t"' >>/tmp/vdisk.cfg
+	[ -z "${3:-}" ] || printf '%s\n' "$3" >>/tmp/vdisk.cfg
 	export RIG_GUEST_SECLABEL=system_u:system_r:domU_t
 	[ "$(flask-getenforce 2>/dev/null)" = Enforcing ] ||
 		rig_fail flask "not enforcing: boot with --xsm flask"

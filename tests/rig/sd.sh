@@ -1,0 +1,96 @@
+# dom0 scenario: vdisk serves partitions of an SD card it drives itself. QEMU has an sdhci-pci
+# controller with a 64 MiB card (tools/rig/mk-sd-image.py: GPT, four partitions; the image is
+# checked on the host after QEMU exits). Dom0 enables the PCI function without binding a
+# driver; vdisk gets its BAR with iomem= and its node with device_tree= (tests/rig/sd-dt.dts),
+# finds the card at start-up and serves target=mmc:0:2 and mmc:0:3. Two guests at once write
+# and read back their whole partitions; vdisk is shut down and created again and a guest
+# finds partition 2's data; a guest asking for the whole card beside partition 2, or for a
+# partition the card does not have, is refused with a line naming it. FLASK (vdisk_t).
+# Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/sd-dt.dtb, /rig/domu/Image, /rig/domu/blk.cpio.zst,
+# tests/rig/guest at /rig/guest.
+set -u
+# shellcheck disable=SC1091 # put there by boot.sh
+. /rig/lib/rig.sh
+# shellcheck disable=SC1091
+. /rig/lib/guest.sh
+VIRTIO='backend=vdisk, backendtype=standalone, specification=virtio'
+BAR=0x10041000
+
+# ---- the controller: QEMU's sdhci-pci (1b36:0007), no driver in dom0, memory decoding on ----
+fn=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0007 ] && fn=$d
+done
+if [ -z "$fn" ]; then
+	rig_fail sdhci_present "no PCI function 1b36:0007: is QEMU given -device sdhci-pci?"
+	rig_summary
+	exit 0
+fi
+rig_pass sdhci_present
+rig_check sdhci_has_no_dom0_driver test ! -e "$fn/driver"
+echo 1 >"$fn/enable"
+bar=$(awk 'NR == 1 { print $1 }' "$fn/resource")
+rig_metric sdhci_bar0 "$bar"
+if [ "$((bar))" = "$((BAR))" ]; then
+	rig_pass sdhci_bar_where_the_dt_says
+else
+	rig_fail sdhci_bar_where_the_dt_says "BAR0 at $bar, /rig/sd-dt.dtb says $BAR"
+fi
+
+SD_CFG="iomem = [ \"$(printf '%x' $((BAR >> 12))),1\" ]
+device_tree = \"/rig/sd-dt.dtb\""
+rig_vdisk_flask evtchn_bench=0 64 "$SD_CFG"
+rig_check vdisk_found_the_card rig_wait_log 5 "$LOGF" "mmc: sdhci@10041000: SD"
+rig_check vdisk_card_usable rig_wait_log 5 "$LOGF" "backend: 1 of 1 SD card(s) usable"
+
+# guest_script TAG MODE: the guest script with its settings in front
+guest_script() {
+	{
+		echo "SD_TAG=$1 SD_MODE=$2"
+		cat /rig/guest/sd.sh
+	} >"/tmp/sd-$1-$2.sh"
+	echo "/tmp/sd-$1-$2.sh"
+}
+
+# ---- two guests at once, each on its own partition ----
+(rig_guest_run sd_p3 "$(guest_script p3 write)" "$VIRTIO, vdev=xvda, target=mmc:0:3" \
+	>/tmp/sd-p3.out 2>&1) &
+p3=$!
+rig_guest_run sd_p2 "$(guest_script p2 write)" "$VIRTIO, vdev=xvda, target=mmc:0:2"
+wait "$p3"
+cat /tmp/sd-p3.out
+RIG_FAILS=$((RIG_FAILS + $(grep -c "RIG-TEST: FAIL" /tmp/sd-p3.out)))
+rig_check vdisk_served_p2 grep -q "SD card 0 partition 2: sectors 10240+16384" "$LOGF"
+rig_check vdisk_served_p3 grep -q "SD card 0 partition 3: sectors 26624+16384" "$LOGF"
+
+# ---- refusals: the whole card beside partition 2 (both writable), a partition not there ----
+# (In subshells: the guest's own tests fail here on purpose and must not count.)
+(RIG_GUEST_TIMEOUT=30 rig_guest_run sd_overlap /dev/null "$VIRTIO, vdev=xvda, target=mmc:0:2" \
+	"$VIRTIO, vdev=xvdb, target=mmc:0") >/tmp/sd-overlap.out 2>&1
+rig_check overlap_xl_create_fails grep -q "FAIL sd_overlap.xl_create" /tmp/sd-overlap.out
+rig_check overlap_refused_with_both_named grep -q \
+	"mmc:0 (sectors 0+131072) overlaps mmc:0:2 of dom[0-9]*/51712 (sectors 10240+16384)" "$LOGF"
+(RIG_GUEST_TIMEOUT=30 rig_guest_run sd_nopart /dev/null "$VIRTIO, vdev=xvda, target=mmc:0:9") \
+	>/tmp/sd-nopart.out 2>&1
+rig_check missing_partition_xl_create_fails grep -q "FAIL sd_nopart.xl_create" /tmp/sd-nopart.out
+rig_check missing_partition_refused grep -q \
+	"mmc:0:9: the card's partition table has no such partition" "$LOGF"
+
+# ---- vdisk stopped and created again: partition 2 still holds what was written ----
+readies=$(grep -c "vdisk: ready" "$LOGF")
+xl shutdown -w vdisk >/dev/null 2>&1 || xl destroy vdisk
+rig_wait_gone 30 vdisk
+xl create /tmp/vdisk.cfg
+rig_check vdisk_ready_again rig_wait_for 60 sh -c "[ \$(grep -c 'vdisk: ready' '$LOGF') -gt $readies ]"
+VDISK_DOMID=$(xl domid vdisk)
+rig_guest_run sd_p2_again "$(guest_script p2 verify)" "$VIRTIO, vdev=xvda, target=mmc:0:2"
+
+state=$(xl list vdisk 2>/dev/null | awk 'NR == 2 { print $5 }')
+case $state in
+*c* | "") rig_fail vdisk_alive "vdisk's state is '$state'" ;;
+*) rig_pass vdisk_alive ;;
+esac
+echo "--- vdisk's console ---"
+tr -d '\r' <"$LOGF" | grep -E "mmc|sdhci|backend|ERROR|WARNING" | tail -n 40
+xl shutdown -w vdisk >/dev/null 2>&1 || xl destroy vdisk
+rig_summary
