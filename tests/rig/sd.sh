@@ -82,7 +82,6 @@ xl shutdown -w vdisk >/dev/null 2>&1 || xl destroy vdisk
 rig_wait_gone 30 vdisk
 xl create /tmp/vdisk.cfg
 rig_check vdisk_ready_again rig_wait_for 60 sh -c "[ \$(grep -c 'vdisk: ready' '$LOGF') -gt $readies ]"
-VDISK_DOMID=$(xl domid vdisk)
 rig_guest_run sd_p2_again "$(guest_script p2 verify)" "$VIRTIO, vdev=xvda, target=mmc:0:2"
 
 state=$(xl list vdisk 2>/dev/null | awk 'NR == 2 { print $5 }')
