@@ -189,7 +189,7 @@ unit_backend_check_SRCS := boot/backend_check.c blk/target.c
 unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c
-unit_ramdisk_SRCS := blk/ramdisk.c
+unit_ramdisk_SRCS := blk/ramdisk.c tests/unit/disk_io.c
 unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
 	tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
@@ -198,7 +198,7 @@ unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fa
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_part_SRCS    := blk/part.c
 unit_fake_sdhci_SRCS := tests/unit/fake_sdhci.c arch/fake/fake_mmio.c arch/fake/fake.c
-unit_mmc_SRCS     := blk/sdhci.c blk/mmc.c blk/mmcdisk.c tests/unit/fake_sdhci.c \
+unit_mmc_SRCS     := blk/sdhci.c blk/mmc.c blk/mmcdisk.c tests/unit/fake_sdhci.c tests/unit/disk_io.c \
 	arch/fake/fake_mmio.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 
 UNIT_BINS := $(UNIT_TESTS:%=$(B)/host/test_%)

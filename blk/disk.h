@@ -55,6 +55,36 @@ struct disk_req {
 	uint64_t due_ns;       /* the disk's, while the request is in flight */
 };
 
+/** Requests a disk holds, oldest first, chained through their `next`. */
+struct disk_queue {
+	struct disk_req *first, *last;
+	unsigned int count;
+};
+
+/** Appends req to q. */
+static inline void disk_queue_push(struct disk_queue *q, struct disk_req *req)
+{
+	req->next = NULL;
+	if (q->last)
+		q->last->next = req;
+	else
+		q->first = req;
+	q->last = req;
+	q->count++;
+}
+
+/** Takes the oldest request off q (which must hold one) and returns it. */
+static inline struct disk_req *disk_queue_pop(struct disk_queue *q)
+{
+	struct disk_req *req = q->first;
+
+	q->first = req->next;
+	if (!q->first)
+		q->last = NULL;
+	q->count--;
+	return req;
+}
+
 /** disk_due: poll at once (a medium whose progress is found by polling). */
 #define DISK_DUE_NOW 0ull
 /** disk_due: nothing in flight, no poll needed. */

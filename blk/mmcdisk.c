@@ -23,14 +23,14 @@ static struct mmcdisk *to_mmcdisk(struct disk *disk)
 /* The transfer's blocks come from and go to the running request's buffers. */
 static int data_get(void *ctx, uint32_t offset, void *dst, uint32_t len)
 {
-	struct disk_req *req = ((struct mmcdisk *)ctx)->first;
+	struct disk_req *req = ((struct mmcdisk *)ctx)->queue.first;
 
 	return req->buf->get(req, offset, dst, len);
 }
 
 static int data_put(void *ctx, uint32_t offset, const void *src, uint32_t len)
 {
-	struct disk_req *req = ((struct mmcdisk *)ctx)->first;
+	struct disk_req *req = ((struct mmcdisk *)ctx)->queue.first;
 
 	return req->buf->put(req, offset, src, len);
 }
@@ -56,7 +56,7 @@ static uint32_t address(const struct mmcdisk *md, uint64_t sector)
 /* Starts the request at the head of the queue; 0, 1 when it is already done, or -errno. */
 static int begin(struct mmcdisk *md)
 {
-	struct disk_req *req = md->first;
+	struct disk_req *req = md->queue.first;
 	bool write = req->op == DISK_WRITE;
 
 	md->error = 0;
@@ -101,12 +101,8 @@ static int begin(struct mmcdisk *md)
 /* Ends the running request with rc and takes it off the queue. */
 static void complete(struct mmcdisk *md, int rc)
 {
-	struct disk_req *req = md->first;
+	struct disk_req *req = disk_queue_pop(&md->queue);
 
-	md->first = req->next;
-	if (!md->first)
-		md->last = NULL;
-	md->held--;
 	md->stage = MMCDISK_IDLE;
 	if (md->card->user == md)
 		md->card->user = NULL; /* another disk on this card may go now */
@@ -145,7 +141,7 @@ static void recover(struct mmcdisk *md)
 /* The running command ended with rc: the request's next step, or its end. */
 static void step(struct mmcdisk *md, int rc)
 {
-	struct disk_req *req = md->first;
+	struct disk_req *req = md->queue.first;
 	uint32_t r1 = md->cmd.resp[0];
 	bool card_error = rc == 0 &&
 	                  (md->cmd.resp_type == MMC_RESP_R1 || md->cmd.resp_type == MMC_RESP_R1B) &&
@@ -216,7 +212,7 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 	struct mmc_host *host = md->card->host;
 
 	/* Bounded: each turn ends a command or returns; a queue of quick ones ends with it. */
-	while (md->first) {
+	while (md->queue.first) {
 		int rc;
 
 		if (md->stage == MMCDISK_IDLE) {
@@ -236,27 +232,19 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 			break;
 		step(md, rc);
 	}
-	return md->held;
+	return md->queue.count;
 }
 
 static void mmcdisk_submit(struct disk *disk, struct disk_req *req)
 {
-	struct mmcdisk *md = to_mmcdisk(disk);
-
-	req->next = NULL;
-	if (md->last)
-		md->last->next = req;
-	else
-		md->first = req;
-	md->last = req;
-	md->held++;
+	disk_queue_push(&to_mmcdisk(disk)->queue, req);
 }
 
 static uint64_t mmcdisk_due(const struct disk *disk)
 {
 	const struct mmcdisk *md = (const struct mmcdisk *)disk;
 
-	if (!md->first)
+	if (!md->queue.first)
 		return DISK_DUE_NEVER;
 	/* A request not started yet is started by the next poll, at once, if the card is free. */
 	if (md->stage == MMCDISK_IDLE && (!md->card->user || md->card->user == md))

@@ -41,8 +41,7 @@ struct mmcdisk {
 	struct mmc_card *card;
 	uint64_t first_block;          /* the range's first block on the card */
 	uint64_t (*now)(void);         /* the clock of disk_due and of timeouts */
-	struct disk_req *first, *last; /* queued, oldest first; first is the one running */
-	unsigned int held;
+	struct disk_queue queue;       /* oldest first; the first is the one running */
 	enum mmcdisk_stage stage;
 	int error;                /* the running request's first error */
 	uint64_t status_deadline; /* MMCDISK_STATUS: how long the card may stay busy */

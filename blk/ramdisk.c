@@ -91,38 +91,28 @@ static void ramdisk_submit(struct disk *disk, struct disk_req *req)
 		return;
 	}
 	req->due_ns = rd->now() + rd->latency_ns;
-	req->next = NULL;
-	if (rd->last)
-		rd->last->next = req;
-	else
-		rd->first = req;
-	rd->last = req;
-	rd->held++;
+	disk_queue_push(&rd->held, req);
 }
 
 static unsigned int ramdisk_poll(struct disk *disk)
 {
 	struct ramdisk *rd = to_ramdisk(disk);
-	uint64_t now = rd->held ? rd->now() : 0;
+	uint64_t now = rd->held.count ? rd->now() : 0;
 
 	/* done() may submit again (the next segment): that one is due a latency from now. */
-	while (rd->first && rd->first->due_ns <= now) {
-		struct disk_req *req = rd->first;
+	while (rd->held.first && rd->held.first->due_ns <= now) {
+		struct disk_req *req = disk_queue_pop(&rd->held);
 
-		rd->first = req->next;
-		if (!rd->first)
-			rd->last = NULL;
-		rd->held--;
 		req->done(req, serve(disk, req));
 	}
-	return rd->held;
+	return rd->held.count;
 }
 
 static uint64_t ramdisk_due(const struct disk *disk)
 {
 	const struct ramdisk *rd = (const struct ramdisk *)disk;
 
-	return rd->first ? rd->first->due_ns : DISK_DUE_NEVER;
+	return rd->held.first ? rd->held.first->due_ns : DISK_DUE_NEVER;
 }
 
 static const struct disk_ops ramdisk_ops = {
@@ -147,8 +137,7 @@ int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only)
 	};
 	rd->data = buf;
 	rd->latency_ns = 0;
-	rd->first = rd->last = NULL;
-	rd->held = 0;
+	rd->held = (struct disk_queue){0};
 	return 0;
 }
 

@@ -17,8 +17,7 @@ struct ramdisk {
 	uint8_t *data;
 	uint64_t latency_ns;
 	uint64_t (*now)(void);         /* the clock latency is counted on */
-	struct disk_req *first, *last; /* held for their latency, oldest first */
-	unsigned int held;
+	struct disk_queue held;        /* held for their latency, oldest first */
 };
 
 /** Longest latency a RAM disk takes (10 s). */

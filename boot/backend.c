@@ -242,7 +242,7 @@ static struct backing *find_mmc(const struct backend_config *cfg, const char *ow
 	for (unsigned int i = 0; i < DISK_MAX; i++) {
 		struct backing *b = &disks[i];
 
-		if (b->used && b->kind == TARGET_MMC && !b->attached && b->md.held == 0) {
+		if (b->used && b->kind == TARGET_MMC && !b->attached && b->md.queue.count == 0) {
 			b->used = false; /* a card range keeps nothing between its devices */
 		}
 		if (!b->used) {
@@ -297,7 +297,7 @@ static struct backing *find_disk(const struct backend_config *cfg, const char *o
 	for (unsigned int i = 0; i < DISK_MAX; i++) {
 		struct backing *r = &disks[i];
 
-		if (r->used && r->kind == TARGET_MMC && !r->attached && r->md.held == 0)
+		if (r->used && r->kind == TARGET_MMC && !r->attached && r->md.queue.count == 0)
 			r->used = false;
 		if (!r->used) {
 			free_slot = free_slot ? free_slot : r;

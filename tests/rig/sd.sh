@@ -5,9 +5,12 @@
 # finds the card at start-up and serves target=mmc:0:2 and mmc:0:3. Two guests at once write
 # and read back their whole partitions; vdisk is shut down and created again and a guest
 # finds partition 2's data; a guest asking for the whole card beside partition 2, or for a
-# partition the card does not have, is refused with a line naming it. FLASK (vdisk_t).
-# Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/sd-dt.dtb, /rig/domu/Image, /rig/domu/blk.cpio.zst,
-# tests/rig/guest at /rig/guest.
+# partition the card does not have, is refused with a line naming it. Then fio with verify,
+# ext4 and a driver reload on partition 4 (tests/rig/guest/blk.sh), and the hostile guest on
+# partition 1 (reads, writes and discards across and past its end, a flush storm), which the
+# host then finds unchanged. FLASK (vdisk_t).
+# Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/sd-dt.dtb, /rig/hostile.img, /rig/domu/Image,
+# /rig/domu/blk.cpio.zst, tests/rig/guest at /rig/guest.
 set -u
 # shellcheck disable=SC1091 # put there by boot.sh
 . /rig/lib/rig.sh
@@ -83,6 +86,18 @@ rig_wait_gone 30 vdisk
 xl create /tmp/vdisk.cfg
 rig_check vdisk_ready_again rig_wait_for 60 sh -c "[ \$(grep -c 'vdisk: ready' '$LOGF') -gt $readies ]"
 rig_guest_run sd_p2_again "$(guest_script p2 verify)" "$VIRTIO, vdev=xvda, target=mmc:0:2"
+
+# ---- the card as a Linux guest uses a disk: fio with verify, ext4, a driver reload (p4) ----
+{
+	echo "FIO_IOS=${SD_FIO_IOS:-100}"
+	cat /rig/guest/blk.sh
+} >/tmp/sd-blk.sh
+rig_guest_run sd_p4 /tmp/sd-blk.sh "$VIRTIO, vdev=xvda, target=mmc:0:4"
+
+# ---- the hostile guest on partition 1: nothing it asks reaches past the partition ----
+echo "not an initramfs" >/tmp/hostile.initrd
+RIG_GUEST_KERNEL=/rig/hostile.img RIG_GUEST_INITRD=/tmp/hostile.initrd RIG_GUEST_MEMORY=32 \
+	rig_guest_run sd_hostile /dev/null "$VIRTIO, vdev=xvda, target=mmc:0:1"
 
 state=$(xl list vdisk 2>/dev/null | awk 'NR == 2 { print $5 }')
 case $state in

@@ -18,6 +18,7 @@
 #include "blk/sdhci.h"
 #include "tests/unit/fake_sdhci.h"
 #include "tests/unit/log_capture.h"
+#include "tests/unit/disk_io.h"
 #include "tests/unit/test.h"
 
 #define BASE        0x10041000u
@@ -77,52 +78,10 @@ static const struct fake_card_cfg sdhc = {
 
 /* ---- requests through the disk interface ---- */
 
-struct io {
-	struct disk_req req;
-	uint8_t *data;
-	uint32_t len;
-	int rc;
-	unsigned int done_count;
-};
-
-static int io_get(struct disk_req *req, uint32_t offset, void *dst, uint32_t len)
+static void start_io(struct disk_io *io, enum disk_op op, uint64_t sector, uint32_t count,
+                     void *data)
 {
-	struct io *io = (struct io *)req;
-
-	if (offset > io->len || len > io->len - offset)
-		return -EFAULT;
-	memcpy(dst, io->data + offset, len);
-	return 0;
-}
-
-static int io_put(struct disk_req *req, uint32_t offset, const void *src, uint32_t len)
-{
-	struct io *io = (struct io *)req;
-
-	if (offset > io->len || len > io->len - offset)
-		return -EFAULT;
-	memcpy(io->data + offset, src, len);
-	return 0;
-}
-
-static const struct disk_buf_ops io_ops = {.get = io_get, .put = io_put};
-
-static void io_done(struct disk_req *req, int rc)
-{
-	struct io *io = (struct io *)req;
-
-	io->rc = rc;
-	io->done_count++;
-}
-
-static void start_io(struct io *io, enum disk_op op, uint64_t sector, uint32_t count, void *data)
-{
-	*io = (struct io){
-	    .req = {.op = op, .sector = sector, .count = count, .buf = &io_ops, .done = io_done},
-	    .data = data,
-	    .len = count * 512,
-	    .rc = 1,
-	};
+	disk_io_init(io, op, sector, count, data);
 	disk_submit(&md.disk, &io->req);
 }
 
@@ -139,7 +98,7 @@ static unsigned int drain(unsigned int polls)
 /* One request to its end; returns its rc (or -1000 - done count if done() was not once). */
 static int run(enum disk_op op, uint64_t sector, uint32_t count, void *data)
 {
-	struct io io;
+	struct disk_io io;
 
 	start_io(&io, op, sector, count, data);
 	drain(10000000);
@@ -318,7 +277,7 @@ TEST(mmc, a_range_is_all_a_request_can_reach)
 TEST(mmc, requests_queue_and_complete_in_order)
 {
 	uint8_t a[512], b[4096];
-	struct io ia, ib, ic;
+	struct disk_io ia, ib, ic;
 
 	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
 	fake_sdhci_set_cmd_delay(fake, 5);
@@ -341,7 +300,7 @@ TEST(mmc, requests_queue_and_complete_in_order)
 TEST(mmc, a_write_completes_only_once_programmed)
 {
 	uint8_t buf[512] = {1, 2, 3};
-	struct io io;
+	struct disk_io io;
 	unsigned int polls;
 
 	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
@@ -495,7 +454,7 @@ TEST(mmc, a_controller_with_32_bit_registers_only_works_the_same)
 TEST(mmc, a_buffer_the_guest_took_back_fails_the_request)
 {
 	uint8_t buf[512];
-	struct io io;
+	struct disk_io io;
 
 	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
 	start_io(&io, DISK_READ, 0, 2, buf);
@@ -512,7 +471,7 @@ TEST(mmc, two_ranges_of_one_card_take_turns)
 {
 	static uint8_t a[8 * 512], b[8 * 512], want[8 * 512];
 	static struct mmcdisk md2;
-	struct io ia, ib;
+	struct disk_io ia, ib;
 
 	ASSERT_TRUE(setup(&sdhc, NULL, 0, 1024));
 	ASSERT_EQ(mmcdisk_init(&md2, &sd, 1024, 1024, false, clock_now), 0);
@@ -521,12 +480,7 @@ TEST(mmc, two_ranges_of_one_card_take_turns)
 		want[i] = (uint8_t)(i + 7);
 	memcpy(b, want, sizeof(b));
 	start_io(&ia, DISK_READ, 8, 8, a);
-	ib = (struct io){
-	    .req = {.op = DISK_WRITE, .sector = 8, .count = 8, .buf = &io_ops, .done = io_done},
-	    .data = b,
-	    .len = sizeof(b),
-	    .rc = 1,
-	};
+	disk_io_init(&ib, DISK_WRITE, 8, 8, b);
 	disk_submit(&md2.disk, &ib.req);
 	/* Both polled in turn, as the main loop would: the second waits for the card. */
 	for (unsigned int i = 0; i < 100000 && (ia.done_count == 0 || ib.done_count == 0); i++) {

@@ -8,6 +8,7 @@
 
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
+#include "tests/unit/disk_io.h"
 #include "tests/unit/test.h"
 
 #define SECTORS 16
@@ -25,55 +26,12 @@ static struct disk *make(struct ramdisk *rd, bool read_only)
 	return &rd->disk;
 }
 
-/* A request whose buffers are one host buffer, and what its done() said. */
-struct io {
-	struct disk_req req;
-	uint8_t *data;
-	uint32_t len;
-	int rc;
-	unsigned int done_count;
-};
-
-static int io_get(struct disk_req *req, uint32_t offset, void *dst, uint32_t len)
-{
-	struct io *io = (struct io *)req;
-
-	if (offset > io->len || len > io->len - offset)
-		return -EFAULT;
-	memcpy(dst, io->data + offset, len);
-	return 0;
-}
-
-static int io_put(struct disk_req *req, uint32_t offset, const void *src, uint32_t len)
-{
-	struct io *io = (struct io *)req;
-
-	if (offset > io->len || len > io->len - offset)
-		return -EFAULT;
-	memcpy(io->data + offset, src, len);
-	return 0;
-}
-
-static const struct disk_buf_ops io_ops = {.get = io_get, .put = io_put};
-
-static void io_done(struct disk_req *req, int rc)
-{
-	struct io *io = (struct io *)req;
-
-	io->rc = rc;
-	io->done_count++;
-}
-
 /* Submits one request and returns what done() said; the RAM disk answers inside submit. */
 static int run(struct disk *d, enum disk_op op, uint64_t sector, uint32_t count, void *data)
 {
-	struct io io = {
-	    .req = {.op = op, .sector = sector, .count = count, .buf = &io_ops, .done = io_done},
-	    .data = data,
-	    .len = count * DISK_SECTOR_SIZE,
-	    .rc = 1,
-	};
+	struct disk_io io;
 
+	disk_io_init(&io, op, sector, count, data);
 	disk_submit(d, &io.req);
 	if (io.done_count != 1)
 		return -1000 - (int)io.done_count;
@@ -182,8 +140,12 @@ TEST(ramdisk, a_buffer_that_fails_fails_the_request)
 	struct ramdisk rd;
 	struct disk *d = make(&rd, false);
 	uint8_t io[DISK_SECTOR_SIZE];
-	struct io bad = {
-	    .req = {.op = DISK_WRITE, .sector = 0, .count = 2, .buf = &io_ops, .done = io_done},
+	struct disk_io bad = {
+	    .req = {.op = DISK_WRITE,
+	            .sector = 0,
+	            .count = 2,
+	            .buf = &disk_io_ops,
+	            .done = disk_io_done},
 	    .data = io,
 	    .len = sizeof(io), /* one sector of the two asked for */
 	    .rc = 1,
@@ -212,13 +174,21 @@ TEST(ramdisk, latency_holds_requests_until_due)
 	struct ramdisk rd;
 	struct disk *d = make(&rd, false);
 	uint8_t a[DISK_SECTOR_SIZE], b[DISK_SECTOR_SIZE];
-	struct io ra = {
-	    .req = {.op = DISK_READ, .sector = 1, .count = 1, .buf = &io_ops, .done = io_done},
+	struct disk_io ra = {
+	    .req = {.op = DISK_READ,
+	            .sector = 1,
+	            .count = 1,
+	            .buf = &disk_io_ops,
+	            .done = disk_io_done},
 	    .data = a,
 	    .len = sizeof(a),
 	};
-	struct io wb = {
-	    .req = {.op = DISK_WRITE, .sector = 2, .count = 1, .buf = &io_ops, .done = io_done},
+	struct disk_io wb = {
+	    .req = {.op = DISK_WRITE,
+	            .sector = 2,
+	            .count = 1,
+	            .buf = &disk_io_ops,
+	            .done = disk_io_done},
 	    .data = b,
 	    .len = sizeof(b),
 	};
@@ -263,7 +233,7 @@ static unsigned int chain_left;
 
 static void chain_done(struct disk_req *req, int rc)
 {
-	io_done(req, rc);
+	disk_io_done(req, rc);
 	if (rc == 0 && chain_left && chain_left--) {
 		req->sector++;
 		disk_submit(&chain_rd.disk, req);
@@ -273,7 +243,7 @@ static void chain_done(struct disk_req *req, int rc)
 TEST(ramdisk, latency_applies_to_what_done_submits)
 {
 	struct disk *d = make(&chain_rd, false);
-	struct io z = {
+	struct disk_io z = {
 	    .req = {.op = DISK_DISCARD, .sector = 0, .count = 1, .done = chain_done},
 	};
 

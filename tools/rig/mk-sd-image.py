@@ -3,10 +3,13 @@
 
   mk-sd-image.py make IMAGE     64 MiB: every byte a known function of its offset, then a GPT
                                 (protective MBR, primary and backup headers and entries) with
-                                four partitions: p1 1-5 MiB, p2 5-13 MiB, p3 13-21 MiB, p4 21-63 MiB
+                                four partitions: p1 1-5 MiB, p2 5-13 MiB, p3 13-21 MiB, p4 21-29 MiB
+                                (29-63 MiB: in no partition)
   mk-sd-image.py check IMAGE    after the rig: p2 and p3 hold what the guests wrote
                                 (tests/rig/guest/sd.sh: `yes vdisk-sd-pN | head -c SIZE`),
-                                every other byte is as `make` wrote it; prints RIG-TEST lines
+                                p4 is a Linux guest's (fio, ext4), and every other byte, p1
+                                (the hostile guest's) included, is as `make` wrote it; prints
+                                RIG-TEST lines
 """
 import os
 import sys
@@ -15,7 +18,7 @@ import zlib
 MIB = 1 << 20
 SIZE = 64 * MIB
 SECTOR = 512
-PARTS = [(1 * MIB, 5 * MIB), (5 * MIB, 13 * MIB), (13 * MIB, 21 * MIB), (21 * MIB, 63 * MIB)]
+PARTS = [(1 * MIB, 5 * MIB), (5 * MIB, 13 * MIB), (13 * MIB, 21 * MIB), (21 * MIB, 29 * MIB)]
 WRITTEN = {2: b"vdisk-sd-p2\n", 3: b"vdisk-sd-p3\n"}
 TYPE_LINUX = bytes.fromhex("af3dc60f838472478e793d69d8477de4")  # 0FC63DAF-8483-4772-8E79-3D69D8477DE4
 
@@ -98,12 +101,13 @@ def check(path):
         diff = next((i for i in range(0, end - start, 4096) if got[i:i + 4096] != want[i:i + 4096]), None)
         verdict("image_p%d_holds_the_guest_data" % n, diff is None,
                 "first difference in the 4 KiB block at partition offset %s" % diff)
-    outside = [(0, PARTS[1][0]), (PARTS[2][1], SIZE)]
+    outside = [(0, PARTS[1][0]), (PARTS[2][1], PARTS[3][0]), (PARTS[3][1], SIZE)]
     bad = [(a, b) for a, b in outside if img[a:b] != made[a:b]]
     if bad:
         a, b = bad[0]
         first = next(i for i in range(a, b) if img[i] != made[i])
-        verdict("image_rest_unchanged", False, "byte %#x changed (p2/p3 are %#x-%#x)" % (first, PARTS[1][0], PARTS[2][1]))
+        verdict("image_rest_unchanged", False, "byte %#x changed (p2-p3 are %#x-%#x, p4 %#x-%#x)" %
+                (first, PARTS[1][0], PARTS[2][1], PARTS[3][0], PARTS[3][1]))
     else:
         verdict("image_rest_unchanged", True, "")
     return fails

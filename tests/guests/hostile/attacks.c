@@ -1071,6 +1071,65 @@ static void slow_attacks(struct vdrv *d)
 	slow_same_buffer_attack(d);
 }
 
+/* ---- a partition of an SD card (target=mmc:0:1) ---- */
+
+static unsigned int flush_batch(struct vdrv *d, unsigned int count);
+
+/* A discard of `count` sectors at `sector` (virtio 1.2 §5.2.6.2: one segment). */
+static int discard(struct vdrv *d, uint64_t sector, uint32_t count)
+{
+	static uint8_t seg[16] __attribute__((aligned(16)));
+
+	memset(seg, 0, sizeof(seg));
+	memcpy(seg, &sector, 8);
+	memcpy(seg + 8, &count, 4);
+	return vdrv_request(d, VBLK_T_DISCARD, 0, seg, sizeof(seg));
+}
+
+static void expect_status(const char *name, int got, int want)
+{
+	report(name, got == want, "status %d, expected %d", got, want);
+}
+
+int attacks_card(struct vdrv *d)
+{
+	uint64_t cap;
+	unsigned int ok = 0;
+	int rc;
+
+	failures = 0;
+	rc = vdrv_setup(d, 1ull << VBLK_F_DISCARD, VDRV_QSIZE_MAX); /* 64 flushes at once */
+	report("card_setup", rc == 0 && (d->features & (1ull << VBLK_F_DISCARD)),
+	       "setup %d, features %#llx", rc, (unsigned long long)d->features);
+	if (rc)
+		return failures;
+	cap = d->capacity;
+	rc = disk_hash(d, &rw_hash);
+	report("card_hash", rc == 0, "reading the partition: %d", rc);
+	if (rc)
+		return failures;
+	memset(iobuf, 0x77, 2 * DISK_SECTOR_SIZE);
+	expect_status("card_write_across_end", vdrv_request(d, VBLK_T_OUT, cap - 1, iobuf, 1024),
+	              VBLK_S_IOERR);
+	expect_status("card_write_past_end", vdrv_request(d, VBLK_T_OUT, cap + 100, iobuf, 512),
+	              VBLK_S_IOERR);
+	expect_status("card_write_far_past_end",
+	              vdrv_request(d, VBLK_T_OUT, UINT64_MAX - 1, iobuf, 1024), VBLK_S_IOERR);
+	expect_status("card_read_across_end", vdrv_request(d, VBLK_T_IN, cap - 1, iobuf, 1024),
+	              VBLK_S_IOERR);
+	/* The card is 128 Ki sectors: a discard of all of it, and one across the end. */
+	expect_status("card_discard_whole_card", discard(d, 0, 131072), VBLK_S_IOERR);
+	expect_status("card_discard_across_end", discard(d, cap - 8, 16), VBLK_S_IOERR);
+	expect_status("card_discard_past_end", discard(d, cap, 8), VBLK_S_IOERR);
+	expect_status("card_write_zeroes_not_offered",
+	              vdrv_request(d, VBLK_T_WRITE_ZEROES, 0, iobuf, 16), VBLK_S_UNSUPP);
+	for (unsigned int i = 0; i < 20; i++)
+		ok += flush_batch(d, 64);
+	report("card_flush_storm", ok == 20 * 64, "%u of %u flushes OK", ok, 20 * 64);
+	after("card", d, false); /* card_after: the partition hashes as before */
+	return failures;
+}
+
 void attacks_leave_in_flight(struct vdrv *d)
 {
 	if (vdrv_setup(d, 0, SLOW_QSIZE)) {

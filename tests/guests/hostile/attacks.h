@@ -23,6 +23,8 @@ struct attacks_env {
  */
 #define ATTACKS_SLOW_SECTORS   512u /* target=ram:256K,latency=100ms */
 #define ATTACKS_DOOMED_SECTORS 128u  /* target=ram:64K,latency=10s */
+/* The sd scenario (tests/rig/sd.sh) gives it one disk: SD card partition 1, 4 MiB. */
+#define ATTACKS_CARD_SECTORS 8192u
 
 /**
  * Runs every check on `rw` (a writable disk), `ro` (a read-only one, may be NULL) and `slow`
@@ -33,6 +35,15 @@ struct attacks_env {
  */
 int attacks_run(struct vdrv *rw, struct vdrv *ro, struct vdrv *slow,
                 const struct attacks_env *env);
+
+/**
+ * Attacks on a disk that is a partition of an SD card (target=mmc:0:1): reads and writes
+ * across its end and past it, discards past it and larger than the card, write-zeroes
+ * (not offered), a storm of flushes. Each is refused or served within the partition, and
+ * the partition's hash is unchanged afterwards (the rig checks the rest of the card on the
+ * host). Returns the number of failures.
+ */
+int attacks_card(struct vdrv *d);
 
 /**
  * Sets `d` up and publishes reads on it, notified, and returns: the last act of a guest that is

@@ -174,7 +174,7 @@ static unsigned int find_devices(const void *fdt)
 void main_start(uint64_t dtb_pa)
 {
 	const void *fdt = (const void *)(uintptr_t)dtb_pa;
-	struct vdrv *rw = NULL, *ro = NULL, *slow = NULL, *doomed = NULL;
+	struct vdrv *rw = NULL, *ro = NULL, *slow = NULL, *doomed = NULL, *card = NULL;
 	struct attacks_env env;
 	unsigned int count;
 	int failures;
@@ -211,8 +211,16 @@ void main_start(uint64_t dtb_pa)
 			slow = slow ? slow : &devs[i];
 		else if (sectors == ATTACKS_DOOMED_SECTORS)
 			doomed = doomed ? doomed : &devs[i];
+		else if (sectors == ATTACKS_CARD_SECTORS)
+			card = card ? card : &devs[i];
 		else
 			rw = rw ? rw : &devs[i];
+	}
+	if (card && !rw) { /* the sd scenario: a card partition only */
+		log_info("GUEST-TEST: PASS devices");
+		failures = attacks_card(card);
+		log_info("GUEST-SUMMARY: %d failure(s)", failures);
+		finish(failures ? 1 : 0, SHUTDOWN_poweroff);
 	}
 	if (!rw) {
 		log_info("GUEST-TEST: FAIL devices: no writable virtio-blk device among %u", count);

@@ -331,7 +331,10 @@ int vdrv_request_at(struct vdrv *d, uint16_t head, uint32_t type, uint64_t secto
 	if (len) {
 		desc[n] = (struct vdrv_desc){
 		    vdrv_dma(d, buf), len,
-		    (uint16_t)(VQ_DESC_F_NEXT | (type == VBLK_T_OUT ? 0 : VQ_DESC_F_WRITE)),
+		    (uint16_t)(VQ_DESC_F_NEXT | (type == VBLK_T_OUT || type == VBLK_T_DISCARD ||
+		                                         type == VBLK_T_WRITE_ZEROES
+		                                     ? 0
+		                                     : VQ_DESC_F_WRITE)),
 		    (uint16_t)(n + 1)};
 		n++;
 	}

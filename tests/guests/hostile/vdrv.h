@@ -130,7 +130,8 @@ unsigned int vdrv_wait_count(struct vdrv *d, unsigned int count, uint32_t timeou
                              uint32_t *ids);
 /**
  * A well-formed request (virtio 1.2 §5.2.6) in descriptors 0..2: header, `len` bytes of data
- * at buf (none if len is 0), status. Returns the status byte (0xff if none came back).
+ * at buf (none if len is 0; device-readable for OUT, DISCARD and WRITE_ZEROES), status.
+ * Returns the status byte (0xff if none came back).
  */
 int vdrv_request(struct vdrv *d, uint32_t type, uint64_t sector, void *buf, uint32_t len);
 /** vdrv_request in descriptors head..head + 2 (head + 1 without data). */

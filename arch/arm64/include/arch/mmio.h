@@ -61,29 +61,6 @@ static inline void mmio_write_8(uintptr_t addr, uint8_t val)
 	__asm__ volatile("strb %w0, [%1]" ::"rZ"(val), "r"(addr) : "memory");
 }
 
-/**
- * Polls a 32-bit register until (value & mask) == expect, for at most timeout_us.
- * Returns 0, or -ETIMEDOUT with *last holding the final value read.
- */
-static inline int mmio_read_32_poll_timeout(uintptr_t addr, uint32_t mask, uint32_t expect,
-					    uint32_t timeout_us, uint32_t *last)
-{
-	uint64_t deadline = arch_timer_now_ns() + (uint64_t)timeout_us * 1000;
-	uint32_t val;
-
-	for (;;) {
-		val = mmio_read_32(addr);
-		if ((val & mask) == expect)
-			break;
-		if (arch_timer_now_ns() > deadline) {
-			if (last)
-				*last = val;
-			return -ETIMEDOUT;
-		}
-	}
-	if (last)
-		*last = val;
-	return 0;
-}
+#include "arch/mmio_poll.h"
 
 #endif
