@@ -76,6 +76,7 @@ FW_SRCS := $(BASE_SRCS) \
 	boot/backend.c \
 	boot/backend_check.c \
 	boot/cards.c \
+	boot/pci.c \
 	boot/ram.c
 
 FW_OBJS := $(patsubst %,$(B)/fw/%.o,$(basename $(FW_SRCS)))
@@ -197,6 +198,8 @@ unit_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake
 unit_vblk_SRCS    := blk/vblk.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_part_SRCS    := blk/part.c
+unit_pci_SRCS     := boot/pci.c arch/fake/fake_mmio.c arch/fake/fake.c lib/log.c \
+	tests/unit/log_capture.c
 unit_fake_sdhci_SRCS := tests/unit/fake_sdhci.c arch/fake/fake_mmio.c arch/fake/fake.c
 unit_mmc_SRCS     := blk/sdhci.c blk/mmc.c blk/mmcdisk.c tests/unit/fake_sdhci.c tests/unit/disk_io.c \
 	arch/fake/fake_mmio.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c

@@ -1,8 +1,12 @@
 /* SD cards found through the device tree (see cards.h). */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "arch/mmu.h"
+#include "arch/timer.h"
+#include "blk/mmcdisk.h"
 #include "blk/part.h"
 #include "blk/sdhci.h"
 #include "boot/cards.h"
@@ -71,4 +75,88 @@ int cards_range(struct mmc_card *card, unsigned int part, uint64_t *first, uint6
 	*first = p.first;
 	*count = p.count;
 	return 0;
+}
+
+/* ---- the bare-metal self-test: one request at a time, waited for ---- */
+
+struct wait_io {
+	struct disk_req req; /* first */
+	uint8_t *data;
+	int rc;
+	bool done;
+};
+
+static int io_get(struct disk_req *req, uint32_t offset, void *dst, uint32_t len)
+{
+	memcpy(dst, ((struct wait_io *)req)->data + offset, len);
+	return 0;
+}
+
+static int io_put(struct disk_req *req, uint32_t offset, const void *src, uint32_t len)
+{
+	memcpy(((struct wait_io *)req)->data + offset, src, len);
+	return 0;
+}
+
+static void io_done(struct disk_req *req, int rc)
+{
+	((struct wait_io *)req)->rc = rc;
+	((struct wait_io *)req)->done = true;
+}
+
+static const struct disk_buf_ops io_ops = {.get = io_get, .put = io_put};
+
+/* One sector through the disk, polled until done (the card's own timeouts bound it). */
+static int one(struct disk *disk, enum disk_op op, uint64_t sector, uint8_t *data)
+{
+	struct wait_io io = {
+	    .req = {.op = op, .sector = sector, .count = 1, .buf = &io_ops, .done = io_done},
+	    .data = data,
+	};
+
+	disk_submit(disk, &io.req);
+	while (!io.done)
+		disk_poll(disk);
+	return io.rc;
+}
+
+int cards_selftest(unsigned int n, uint64_t sector)
+{
+	static struct mmcdisk md;
+	static uint8_t want[MMC_BLOCK_SIZE], got[MMC_BLOCK_SIZE];
+	struct mmc_card *card = cards_get(n);
+	int rc;
+
+	if (!card) {
+		log_error("mmc: self-test: no usable card %u", n);
+		return -ENODEV;
+	}
+	if ((rc = mmcdisk_init(&md, card, 0, card->block_count, false, arch_timer_now_ns))) {
+		log_error("mmc: self-test: card %u has no sector %llu", n, (unsigned long long)sector);
+		return rc;
+	}
+	char line[33]; /* 32 characters and snprintf's NUL, which must not reach want */
+
+	snprintf(line, sizeof(line), "vdisk sd self-test sector %05llu\n",
+	         (unsigned long long)sector % 100000);
+	for (unsigned int i = 0; i < sizeof(want); i += 32)
+		memcpy(want + i, line, 32);
+	if (!disk_range_ok(&md.disk, sector, 1))
+		rc = -ERANGE;
+	if (rc == 0)
+		rc = one(&md.disk, DISK_READ, sector, got);
+	if (rc == 0)
+		rc = one(&md.disk, DISK_WRITE, sector, want);
+	memset(got, 0, sizeof(got));
+	if (rc == 0)
+		rc = one(&md.disk, DISK_READ, sector, got);
+	if (rc == 0 && memcmp(want, got, sizeof(want)))
+		rc = -EIO;
+	if (rc)
+		log_error("mmc: self-test of card %u sector %llu failed (%d)", n,
+		          (unsigned long long)sector, rc);
+	else
+		log_info("mmc: self-test: card %u sector %llu written and read back", n,
+		         (unsigned long long)sector);
+	return rc;
 }

@@ -25,4 +25,11 @@ struct mmc_card *cards_get(unsigned int n);
 int cards_range(struct mmc_card *card, unsigned int part, uint64_t *first, uint64_t *count,
                 const char **why);
 
+/**
+ * Bare-metal check of card `n`: keeps sector `sector`'s bytes, writes a known block there,
+ * reads it back through the disk interface (blk/mmcdisk.c), logs the result and leaves the
+ * known block on the card for the test to find in the image. Returns 0 or -errno.
+ */
+int cards_selftest(unsigned int n, uint64_t sector);
+
 #endif

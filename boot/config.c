@@ -96,6 +96,19 @@ static bool set_serve(const char *value, struct config *cfg)
 	return false;
 }
 
+static bool set_sd_selftest(const char *value, struct config *cfg)
+{
+	unsigned long n;
+
+	if (!parse_uint(value, 0xffffffffu, &n)) {
+		log_error("bootargs: sd_selftest='%s' is not a sector number from 0 to 4294967295",
+		          value);
+		return false;
+	}
+	cfg->sd_selftest = n;
+	return true;
+}
+
 static bool apply(char *word, struct config *cfg)
 {
 	char *eq = strchr(word, '=');
@@ -115,6 +128,8 @@ static bool apply(char *word, struct config *cfg)
 		return set_debug_fault(value, cfg);
 	if (strcmp(word, "serve") == 0)
 		return set_serve(value, cfg);
+	if (strcmp(word, "sd_selftest") == 0)
+		return set_sd_selftest(value, cfg);
 	log_error("bootargs: unknown key '%s' (value '%s') ignored", word, value);
 	return false;
 }
@@ -127,6 +142,7 @@ int config_parse(const char *bootargs, struct config *cfg)
 	cfg->evtchn_bench = 200;
 	cfg->debug_fault = CONFIG_FAULT_NONE;
 	cfg->serve = VBLK_SERVE_ADAPTIVE;
+	cfg->sd_selftest = CONFIG_SD_SELFTEST_OFF;
 	while (*bootargs) {
 		char word[WORD_MAX];
 		size_t len;

@@ -21,7 +21,12 @@ struct config {
 	unsigned int evtchn_bench; /* evtchn_bench=N: upcall latency samples at start, 0 = off */
 	enum config_fault debug_fault; /* debug_fault=none|data-abort|undefined */
 	enum vblk_policy serve;        /* serve=adaptive|inline|defer: when notified queues are served */
+	uint64_t sd_selftest; /* sd_selftest=SECTOR: bare metal, write and read back card 0's
+	                         SECTOR; CONFIG_SD_SELFTEST_OFF = off */
 };
+
+/** config.sd_selftest when no self-test is asked for. */
+#define CONFIG_SD_SELFTEST_OFF UINT64_MAX
 
 /**
  * Parses space-separated key=value words into cfg (defaults first). Each bad word is

@@ -235,6 +235,48 @@ static void parse_sdhci(const void *fdt, struct dt_info *info)
 	}
 }
 
+/*
+ * The generic ECAM host bridge: reg is its configuration space, and `ranges` entries are
+ * (PCI address: 3 cells, the first with the space code in bits 25..24; CPU address: the
+ * parent's cells; size: the node's cells); 32-bit memory space is code 2 (PCI bus binding).
+ */
+static void parse_pci(const void *fdt, struct dt_info *info)
+{
+	int node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
+	int pac, sc, len;
+	const fdt32_t *r;
+	struct dt_range reg;
+
+	info->pci.present = false;
+	if (node < 0 || dt_read_reg(fdt, node, 0, &reg))
+		return;
+	pac = fdt_address_cells(fdt, fdt_parent_offset(fdt, node));
+	sc = fdt_size_cells(fdt, node);
+	r = fdt_getprop(fdt, node, "ranges", &len);
+	if (!r || pac < 1 || pac > 2 || sc < 1 || sc > 2)
+		return;
+	for (int at = 0; (at + 3 + pac + sc) * 4 <= len; at += 3 + pac + sc) {
+		uint32_t space = fdt32_to_cpu(r[at]) >> 24 & 3u;
+		uint64_t cpu = fdt32_to_cpu(r[at + 3]), size = fdt32_to_cpu(r[at + 3 + pac]);
+
+		if (pac == 2)
+			cpu = cpu << 32 | fdt32_to_cpu(r[at + 4]);
+		if (sc == 2)
+			size = size << 32 | fdt32_to_cpu(r[at + 4 + pac]);
+		if (space != 2 || size == 0)
+			continue;
+		info->pci = (struct dt_pci){
+		    .present = true,
+		    .ecam = reg.base,
+		    .ecam_size = reg.size,
+		    .mem_cpu = cpu,
+		    .mem_pci = (uint64_t)fdt32_to_cpu(r[at + 1]) << 32 | fdt32_to_cpu(r[at + 2]),
+		    .mem_size = size,
+		};
+		return;
+	}
+}
+
 static void parse_psci(const void *fdt, struct dt_info *info)
 {
 	int node = fdt_path_offset(fdt, "/psci");
@@ -272,6 +314,7 @@ int dt_parse(const void *fdt, struct dt_info *info)
 	parse_uart(fdt, info);
 	parse_psci(fdt, info);
 	parse_sdhci(fdt, info);
+	parse_pci(fdt, info);
 	if ((rc = parse_memory(fdt, info)) || (rc = parse_gic(fdt, info)) ||
 	    (rc = parse_timer(fdt, info)) || (rc = parse_hypervisor(fdt, info)))
 		return rc;

@@ -26,6 +26,13 @@ struct dt_sdhci {
 	uint32_t clock_hz;    /* clock-frequency, 0 if absent */
 };
 
+/** A generic ECAM PCI host bridge (pci/host-generic-pci.yaml), its first 32-bit memory window. */
+struct dt_pci {
+	bool present;
+	uint64_t ecam, ecam_size;
+	uint64_t mem_cpu, mem_pci, mem_size;
+};
+
 /** The facts vdisk needs, gathered in one pass over the tree. */
 struct dt_info {
 	struct dt_range memory[DT_MEMORY_MAX];
@@ -45,6 +52,7 @@ struct dt_info {
 	const char *bootargs;         /* /chosen/bootargs, "" if absent */
 	struct dt_sdhci sdhci[DT_SDHCI_MAX]; /* enabled SD controllers, in tree order */
 	unsigned int sdhci_count;
+	struct dt_pci pci; /* the first "pci-host-ecam-generic" node with a memory window */
 };
 
 /**

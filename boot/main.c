@@ -21,6 +21,7 @@
 #include "arch/timer.h"
 #include "boot/backend.h"
 #include "boot/cards.h"
+#include "boot/pci.h"
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/dt.h"
@@ -111,6 +112,42 @@ static void raise_debug_fault(void)
 }
 
 /* No hypervisor: say what we found on the UART, then power off; there is nothing to serve. */
+/*
+ * Bare metal: nobody placed the PCI BARs, so SD host controllers on the bus get theirs from
+ * vdisk; then the cards are brought up, and sd_selftest= writes and reads back a sector.
+ */
+static void bare_cards(void)
+{
+	if (dt.pci.present) {
+		struct pci_bridge b = {
+		    .ecam = dt.pci.ecam,
+		    .mem_cpu = dt.pci.mem_cpu,
+		    .mem_pci = dt.pci.mem_pci,
+		    .mem_size = dt.pci.mem_size,
+		};
+		struct pci_function f[DT_SDHCI_MAX];
+		unsigned int n;
+
+		map_or_die("PCI configuration", dt.pci.ecam, PCI_BUS0_ECAM_SIZE, MMU_DEVICE);
+		n = pci_setup_class(&b, PCI_CLASS_SD_HOST, f, DT_SDHCI_MAX - dt.sdhci_count);
+		for (unsigned int i = 0; i < n; i++) {
+			struct dt_sdhci *h = &dt.sdhci[dt.sdhci_count++];
+
+			*h = (struct dt_sdhci){.reg = {f[i].bar0, f[i].bar0_size}};
+			snprintf(h->compatible, sizeof(h->compatible), "pci%x,%x", f[i].vendor,
+				 f[i].device);
+			log_info("pci: 00:%02x.%u %04x:%04x, an SD host controller: BAR 0 at %#llx",
+				 f[i].dev, f[i].fn, f[i].vendor, f[i].device,
+				 (unsigned long long)f[i].bar0);
+		}
+	}
+	if (dt.sdhci_count == 0)
+		return;
+	log_info("mmc: %u of %u SD card(s) usable", cards_init(&dt), dt.sdhci_count);
+	if (cfg.sd_selftest != CONFIG_SD_SELFTEST_OFF)
+		cards_selftest(0, cfg.sd_selftest);
+}
+
 static void __attribute__((noreturn)) run_bare(void)
 {
 	if (dt.uart_base) {
@@ -120,6 +157,7 @@ static void __attribute__((noreturn)) run_bare(void)
 	}
 	log_platform();
 	raise_debug_fault();
+	bare_cards();
 	log_warn("xen: no /hypervisor node: not running under Xen, nothing to serve");
 	log_info("powering off");
 	arch_psci_system_off(dt.psci);

@@ -32,6 +32,7 @@ TEST(config, defaults)
 	EXPECT_EQ(parse("", &cfg), 0);
 	EXPECT_EQ(cfg.loglevel, LOG_INFO);
 	EXPECT_EQ(cfg.evtchn_bench, 200);
+	EXPECT_EQ(cfg.sd_selftest, CONFIG_SD_SELFTEST_OFF);
 	EXPECT_STREQ(log_text, "");
 
 	EXPECT_EQ(parse(" \t \n", &cfg), 0);
@@ -217,4 +218,18 @@ TEST(config, return_value_counts_every_bad_word)
 	EXPECT_CONTAINS(log_text, "loglevel='x'");
 	EXPECT_CONTAINS(log_text, "unknown key 'b' (value '2')");
 	EXPECT_CONTAINS(log_text, "evtchn_bench='-3'");
+}
+
+TEST(config, sd_selftest_takes_a_sector)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("sd_selftest=100", &cfg), 0);
+	EXPECT_EQ(cfg.sd_selftest, 100);
+	EXPECT_EQ(parse("sd_selftest=0", &cfg), 0);
+	EXPECT_EQ(cfg.sd_selftest, 0);
+	EXPECT_EQ(parse("sd_selftest=4294967296", &cfg), 1);
+	EXPECT_EQ(cfg.sd_selftest, CONFIG_SD_SELFTEST_OFF);
+	EXPECT_CONTAINS(log_text, "sd_selftest='4294967296' is not a sector number");
+	EXPECT_EQ(parse("sd_selftest=-1", &cfg), 1);
 }

@@ -127,6 +127,14 @@ TEST(dt, qemu_virt_gicv3)
 	EXPECT_EQ(info.uart_size, 0x1000);
 	EXPECT_EQ(info.psci, PSCI_SMC); /* virtualization=on: QEMU's PSCI is at EL3 */
 	EXPECT_STREQ(info.bootargs, "");
+	/* The ECAM bridge and its 32-bit memory window (the I/O range before it is skipped). */
+	EXPECT_TRUE(info.pci.present);
+	EXPECT_EQ(info.pci.ecam, 0x4010000000ull);
+	EXPECT_EQ(info.pci.ecam_size, 0x10000000);
+	EXPECT_EQ(info.pci.mem_cpu, 0x10000000);
+	EXPECT_EQ(info.pci.mem_pci, 0x10000000);
+	EXPECT_EQ(info.pci.mem_size, 0x2eff0000);
+	EXPECT_EQ(info.sdhci_count, 0);
 	EXPECT_STREQ(log_text, "");
 }
 
@@ -207,11 +215,12 @@ TEST(dt, sd_host_controllers)
 	EXPECT_CONTAINS(log_text, "sdhci@10043000: property 'reg' is not an SDHCI register window");
 	EXPECT_NOT_CONTAINS(log_text, "10042000");
 
-	/* A tree without one has none. */
+	/* A tree without one has none, and a domU has no PCI bridge. */
 	fdt = load("xen-domu-gicv3");
 	ASSERT_TRUE(fdt);
 	EXPECT_EQ(dt_parse(fdt, &info), 0);
 	EXPECT_EQ(info.sdhci_count, 0);
+	EXPECT_FALSE(info.pci.present);
 }
 
 TEST(dt, xen_domu_gicv2)
