@@ -132,7 +132,7 @@ int cards_selftest(unsigned int n, uint64_t sector)
 		return -ENODEV;
 	}
 	if ((rc = mmcdisk_init(&md, card, 0, card->block_count, false, arch_timer_now_ns))) {
-		log_error("mmc: self-test: card %u has no sector %llu", n, (unsigned long long)sector);
+		log_error("mmc: self-test: card %u cannot be served as a disk (%d)", n, rc);
 		return rc;
 	}
 	char line[33]; /* 32 characters and snprintf's NUL, which must not reach want */
