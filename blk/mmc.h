@@ -77,8 +77,9 @@ struct mmc_host_ops {
 	 */
 	int (*start)(struct mmc_host *host, struct mmc_cmd *cmd, struct mmc_data *data);
 	/*
-	 * Moves the command on: -EINPROGRESS, 0 when done (response in cmd->resp, data moved,
-	 * busy over), or an error that ends it: -ETIMEDOUT (no response, data or end of busy in
+	 * Moves the command on: -EINPROGRESS (waiting for the card), -EAGAIN (it moved data
+	 * and has more to move: call again soon), 0 when done (response in cmd->resp, data
+	 * moved, busy over), or an error that ends it: -ETIMEDOUT (no response, data or end of busy in
 	 * time), -EILSEQ (CRC, end bit or index error), -EIO (anything else, e.g. a copy that
 	 * failed). After an error the host has reset its command and data lines.
 	 */

@@ -228,8 +228,9 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 			}
 		}
 		rc = host->ops->poll(host);
-		if (rc == -EINPROGRESS)
-			break;
+		md->flowing = rc == -EAGAIN;
+		if (rc == -EINPROGRESS || rc == -EAGAIN)
+			break; /* one stretch of data a poll: other work goes between */
 		step(md, rc);
 	}
 	return md->queue.count;
@@ -249,6 +250,8 @@ static uint64_t mmcdisk_due(const struct disk *disk)
 	/* A request not started yet is started by the next poll, at once, if the card is free. */
 	if (md->stage == MMCDISK_IDLE && (!md->card->user || md->card->user == md))
 		return DISK_DUE_NOW;
+	if (md->flowing && md->stage != MMCDISK_IDLE)
+		return DISK_DUE_NOW; /* sleeping while the controller has data ready costs time */
 	return md->now() + MMCDISK_POLL_NS;
 }
 

@@ -425,6 +425,8 @@ static int sdhci_poll(struct mmc_host *host)
 		status = rd16(h, SDHCI_INT_STATUS);
 	}
 	if (h->stage == SDHCI_DATA) {
+		uint32_t before = h->block;
+
 		if ((rc = move_blocks(h, status))) {
 			log_warn("sdhci: %s: CMD%u: block %u's copy failed (%d)", h->name,
 			         h->cmd->index, h->block, rc);
@@ -435,6 +437,8 @@ static int sdhci_poll(struct mmc_host *host)
 		status = rd16(h, SDHCI_INT_STATUS);
 		if (status & INT_ERROR)
 			return error(h);
+		if (h->stage == SDHCI_DATA && h->block != before)
+			return -EAGAIN; /* data flows: the caller comes back at once */
 	}
 	if (h->stage == SDHCI_DONE && (status & INT_XFER_DONE)) {
 		wr16(h, SDHCI_INT_STATUS, INT_XFER_DONE);

@@ -60,9 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cfg.irq >= 32 && cfg.irq <= 1019, "irq %u", cfg.irq);
 		FUZZ_CHECK(keys[2] == NULL || strcmp(keys[2], cfg.read_only ? "r" : "w") == 0,
 		           "mode '%s', read_only %d", keys[2], cfg.read_only);
-		FUZZ_CHECK(keys[1] && cfg.target.size >= DISK_SECTOR_SIZE &&
-		               cfg.target.size % DISK_SECTOR_SIZE == 0,
-		           "target size %llu", (unsigned long long)cfg.target.size);
+		FUZZ_CHECK(keys[1] && (cfg.target.kind == TARGET_MMC
+		                           ? cfg.target.card <= TARGET_MMC_CARD_MAX &&
+		                                 cfg.target.part <= TARGET_MMC_PART_MAX
+		                           : cfg.target.size >= DISK_SECTOR_SIZE &&
+		                                 cfg.target.size % DISK_SECTOR_SIZE == 0),
+		           "target kind %d size %llu card %u part %u", cfg.target.kind,
+		           (unsigned long long)cfg.target.size, cfg.target.card, cfg.target.part);
 	} else {
 		int k;
 

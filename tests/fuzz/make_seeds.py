@@ -181,6 +181,7 @@ seed("backend_check", "libxl_417", keys(0, 3, 51712, 0x1F, ["3", "ram:64M", "w",
 seed("backend_check", "libxl_418_ro", keys(1, 3, 51712, 0x1F, ["3", "ram:1G", "r", "0x2000200", "1019"]))
 seed("backend_check", "no_mode", keys(1, 7, 1, 0x1B, ["7", "ram:512", "", "0x2000000", "32"]))
 seed("backend_check", "bad_base", keys(0, 3, 51712, 0x1F, ["3", "ram:64M", "w", "33554433", "33"]))
+seed("backend_check", "mmc_part", keys(0, 3, 51712, 0x1F, ["3", "mmc:0:2", "w", "33554432", "33"]))
 
 
 # ---- xs_reply: client calls, each peer step taking one action; see fuzz_xs_reply.c ---------

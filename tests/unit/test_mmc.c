@@ -495,3 +495,29 @@ TEST(mmc, two_ranges_of_one_card_take_turns)
 	EXPECT_TRUE(sd.user == NULL);
 	no_violations();
 }
+
+TEST(mmc, while_data_flows_the_disk_wants_polling_at_once)
+{
+	static uint8_t buf[64 * 512];
+	struct disk_io io;
+	unsigned int polls;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	start_io(&io, DISK_READ, 300, 64, buf);
+	EXPECT_EQ(disk_poll(&md.disk), 1);
+	/* 16 blocks a poll: more are ready, so no sleep before the next one. */
+	EXPECT_EQ(disk_due(&md.disk), DISK_DUE_NOW);
+	for (polls = 1; disk_poll(&md.disk); polls++)
+		EXPECT_EQ(disk_due(&md.disk), DISK_DUE_NOW);
+	EXPECT_EQ(polls + 1, 4); /* 64 blocks in four polls, the last one ending the request */
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, 0);
+	EXPECT_MEMEQ(buf, card + 300 * 512, sizeof(buf));
+	/* Waiting for the card (a slow command) is another matter: a short sleep first. */
+	fake_sdhci_set_cmd_delay(fake, 5);
+	start_io(&io, DISK_READ, 0, 1, buf);
+	disk_poll(&md.disk);
+	EXPECT_EQ(disk_due(&md.disk), fake_time_ns + MMCDISK_POLL_NS);
+	drain(1000);
+	no_violations();
+}
