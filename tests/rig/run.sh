@@ -99,7 +99,7 @@ for gic in ${@:-3 2}; do
 		dtc -q -I dts -O dtb -o build/rig/sd-dt.dtb tests/rig/sd-dt.dts
 		RIG_QEMU_ARGS="-device sdhci-pci -device sd-card,drive=card0
 			-drive if=none,id=card0,format=raw,cache=writethrough,file=build/rig/sd.img" \
-			scenario "$gic" sd tests/rig/sd.sh --xsm flask "${guest_adds[@]}" \
+			RIG_KILL_ON=RIG-SD-KILL-NOW scenario "$gic" sd tests/rig/sd.sh --xsm flask "${guest_adds[@]}" \
 			--add build/rig/sd-dt.dtb:/rig/sd-dt.dtb \
 			--add build/guests/hostile.img:/rig/hostile.img
 		while read -r verdict test why; do

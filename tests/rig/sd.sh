@@ -8,7 +8,8 @@
 # partition the card does not have, is refused with a line naming it. Then fio with verify,
 # ext4 and a driver reload on partition 4 (tests/rig/guest/blk.sh), and the hostile guest on
 # partition 1 (reads, writes and discards across and past its end, a flush storm), which the
-# host then finds unchanged. FLASK (vdisk_t).
+# host then finds unchanged. Last, a guest's acknowledged write, and QEMU killed right after
+# (run.sh: RIG_KILL_ON): the host finds the block in the image. FLASK (vdisk_t).
 # Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/sd-dt.dtb, /rig/hostile.img, /rig/domu/Image,
 # /rig/domu/blk.cpio.zst, tests/rig/guest at /rig/guest.
 set -u
@@ -106,5 +107,14 @@ case $state in
 esac
 echo "--- vdisk's console ---"
 tr -d '\r' <"$LOGF" | grep -E "mmc|sdhci|backend|ERROR|WARNING" | tail -n 40
-xl shutdown -w vdisk >/dev/null 2>&1 || xl destroy vdisk
+
+# ---- the last step: a write the guest saw completed survives QEMU being killed ----
+# The guest writes a block to partition 4 (4 MiB in) and says so; this scenario then ends
+# its report and prints the line run.sh has boot.sh kill QEMU at (RIG_KILL_ON), with no
+# shutdown of anything; the host then looks for the block in the image (write-through).
+(rig_guest_run sd_ack /rig/guest/sd-ack.sh "$VIRTIO, vdev=xvda, target=mmc:0:4" \
+	>/tmp/sd-ack.out 2>&1) &
+rig_check ack_seen_by_the_guest rig_wait_for 120 grep -q "SD-ACKED" /tmp/rig-guest-sd_ack/console.raw
 rig_summary
+echo "RIG-SD-KILL-NOW"
+sleep 600

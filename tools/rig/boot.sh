@@ -29,6 +29,8 @@
 #                             set it when trying other FLASK modules, e.g. "flask-test")
 #      RIG_DOM0_ARGS  dom0 kernel command line (default "console=hvc0 earlycon=xen quiet")
 #      RIG_QEMU_ARGS  extra qemu-system-aarch64 arguments (word-split)
+#      RIG_KILL_ON    a line (grep pattern) at which QEMU is killed with SIGKILL, not shut
+#                     down: for a scenario that checks what survives a power cut
 #      RIG_MEM        guest RAM in MB (default 2048)
 # Exit: 0 when the console shows "RIG: scenario exit 0", 1 otherwise (2 on usage errors).
 set -eu -o pipefail
@@ -141,9 +143,22 @@ mkdir -p "$(dirname "$LOG")"
 msg "booting: gic $GIC, $([ "$ICOUNT" = 1 ] && echo "icount, smp 1" || echo "smp 2"), xsm $XSM, scenario $SCENARIO, timeout ${TIMEOUT}s, log $LOG"
 t0=$(date +%s.%N)
 set +e
+: >"$LOG"
+if [ -n "${RIG_KILL_ON:-}" ]; then
+	(
+		tail -n +1 -f --pid=$$ "$LOG" 2>/dev/null | grep -q -m 1 -- "$RIG_KILL_ON" &&
+			pkill -KILL -f -- "initrd=$work/initrd.cpio"
+	) &
+	killer=$!
+fi
 timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>&1 | tee "$LOG"
 st=("${PIPESTATUS[@]}")
+[ -z "${killer:-}" ] || kill "$killer" 2>/dev/null
 set -e
+if [ -n "${RIG_KILL_ON:-}" ] && grep -q -- "$RIG_KILL_ON" "$LOG"; then
+	msg "QEMU killed at '$RIG_KILL_ON', as asked (log: $LOG)"
+	exit 0
+fi
 dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 if [ "${st[0]}" = 124 ] || [ "${st[0]}" = 137 ]; then
 	msg "TIMEOUT: QEMU killed after ${TIMEOUT}s (log: $LOG)"

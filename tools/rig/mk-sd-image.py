@@ -7,9 +7,10 @@
                                 (29-63 MiB: in no partition)
   mk-sd-image.py check IMAGE    after the rig: p2 and p3 hold what the guests wrote
                                 (tests/rig/guest/sd.sh: `yes vdisk-sd-pN | head -c SIZE`),
-                                p4 is a Linux guest's (fio, ext4), and every other byte, p1
-                                (the hostile guest's) included, is as `make` wrote it; prints
-                                RIG-TEST lines
+                                p4 is a Linux guest's (fio, ext4) with, 4 MiB in, the block
+                                written just before QEMU was killed (sd-ack.sh), and every
+                                other byte, p1 (the hostile guest's) included, is as `make`
+                                wrote it; prints RIG-TEST lines
 """
 import os
 import sys
@@ -101,6 +102,10 @@ def check(path):
         diff = next((i for i in range(0, end - start, 4096) if got[i:i + 4096] != want[i:i + 4096]), None)
         verdict("image_p%d_holds_the_guest_data" % n, diff is None,
                 "first difference in the 4 KiB block at partition offset %s" % diff)
+    # The block the last guest wrote just before QEMU was killed (tests/rig/guest/sd-ack.sh).
+    at = PARTS[3][0] + 4 * MIB
+    verdict("image_acked_write_survived_the_kill", img[at:at + 4096] == (b"vdisk-sd-acked\n" * 274)[:4096],
+            "4 KiB at %#x: %r..." % (at, img[at:at + 32]))
     outside = [(0, PARTS[1][0]), (PARTS[2][1], PARTS[3][0]), (PARTS[3][1], SIZE)]
     bad = [(a, b) for a, b in outside if img[a:b] != made[a:b]]
     if bad:
