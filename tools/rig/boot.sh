@@ -146,7 +146,8 @@ set +e
 : >"$LOG"
 if [ -n "${RIG_KILL_ON:-}" ]; then
 	(
-		tail -n +1 -f --pid=$$ "$LOG" 2>/dev/null | grep -q -m 1 -- "$RIG_KILL_ON" &&
+		# grep reads through a process substitution: the kill must not wait for tail.
+		grep -q -m 1 -- "$RIG_KILL_ON" < <(tail -n +1 -f --pid=$$ "$LOG" 2>/dev/null) &&
 			pkill -KILL -f -- "initrd=$work/initrd.cpio"
 	) &
 	killer=$!
