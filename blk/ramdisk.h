@@ -20,8 +20,8 @@ struct ramdisk {
 	struct disk_queue held;        /* held for their latency, oldest first */
 };
 
-/** Longest latency a RAM disk takes (10 s). */
-#define RAMDISK_LATENCY_MAX_NS 10000000000ull
+/** Longest latency a RAM disk takes (60 s). */
+#define RAMDISK_LATENCY_MAX_NS 60000000000ull
 
 /**
  * Serves `size` bytes at `buf` as a disk (virtio 1.2 §5.2.4 capacity in sectors), read-only

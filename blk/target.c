@@ -66,14 +66,14 @@ static int parse_latency(const char *s, uint64_t *out, const char **why)
 	for (; isdigit((unsigned char)*s); s++) {
 		value = value * 10 + (uint64_t)(*s - '0');
 		if (value > TARGET_LATENCY_MAX_NS) {
-			*why = "latency is longer than 10 s";
+			*why = "latency is longer than 60 s";
 			return -EINVAL;
 		}
 	}
 	for (unsigned int i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(s, units[i].unit) == 0) {
 			if (value > TARGET_LATENCY_MAX_NS / units[i].ns) {
-				*why = "latency is longer than 10 s";
+				*why = "latency is longer than 60 s";
 				return -EINVAL;
 			}
 			*out = value * units[i].ns;

@@ -28,8 +28,8 @@ struct target {
 /** Highest partition number accepted in "mmc:CARD:PART" (PART_MAX). */
 #define TARGET_MMC_PART_MAX 128u
 
-/** Longest latency= accepted (10 s, RAMDISK_LATENCY_MAX_NS). */
-#define TARGET_LATENCY_MAX_NS 10000000000ull
+/** Longest latency= accepted (60 s, RAMDISK_LATENCY_MAX_NS). */
+#define TARGET_LATENCY_MAX_NS 60000000000ull
 
 /** Largest RAM disk accepted, whatever memory the domain has (1 TiB). */
 #define TARGET_RAM_MAX (1ull << 40)
@@ -37,7 +37,7 @@ struct target {
 /**
  * Parses "ram:SIZE" (SIZE in bytes, or with a K, M or G suffix, binary units; a multiple of
  * 512 bytes, at least 512), optionally followed by ",latency=TIME" (a number with ns, us,
- * ms or s, at most 10 s: QEMU's null-co latency-ns, for testing and measuring). Returns 0, or
+ * ms or s, at most 60 s: QEMU's null-co latency-ns, for testing and measuring). Returns 0, or
  * -EINVAL with a reason in *why.
  */
 int target_parse(const char *params, struct target *out, const char **why);

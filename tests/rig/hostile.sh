@@ -3,7 +3,7 @@
 # that holds each request 100 ms, so that requests are at the disk while it resets, storms
 # the notify register or gives one buffer to two requests) while a well-behaved Linux guest
 # writes and reads back its own vdisk disk (tests/rig/guest/steady.sh). Its last act: reads on
-# a 64 KiB disk that holds them 10 s, then it is destroyed; vdisk must let them go without
+# a 64 KiB disk that holds them 30 s, then it is destroyed; vdisk must let them go without
 # touching the dead guest, and once both guests are gone no page stays mapped.
 # It also does I/O in grant mode (VIRTIO_F_ACCESS_PLATFORM, its own grant table, rings and
 # buffers on pages it grants to vdisk) and attacks that (revoked, read-only, bad references, a
@@ -52,7 +52,7 @@ RIG_GUEST_KERNEL=/rig/hostile.img RIG_GUEST_INITRD=/tmp/hostile.initrd RIG_GUEST
 	rig_guest_run hostile /dev/null "$VIRTIO, vdev=xvda, target=ram:2M" \
 	"$VIRTIO, vdev=xvdb, access=ro, target=ram:1M" \
 	"$VIRTIO, vdev=xvdc, target=ram:256K,latency=100ms" \
-	"$VIRTIO, vdev=xvdd, target=ram:64K,latency=10s"
+	"$VIRTIO, vdev=xvdd, target=ram:64K,latency=30s"
 hid=$RIG_GUEST_DOMID
 rig_metric hostile.domid "$hid"
 # How much the neighbour did while the hostile guest was created and ran; it must still be
@@ -72,12 +72,12 @@ cat /tmp/steady.out
 rig_check steady_stopped_by_dom0 grep -q "STEADY: stopped by dom0" /tmp/rig-guest-steady/console.raw
 RIG_FAILS=$((RIG_FAILS + $(grep -c "RIG-TEST: FAIL" /tmp/steady.out)))
 
-# The hostile guest was destroyed with reads at xvdd's disk (10 s each): vdisk took the device
+# The hostile guest was destroyed with reads at xvdd's disk (30 s each): vdisk took the device
 # away at once, cancelled them, and freed its slot when the disk gave them back. With both
 # guests gone, nothing of theirs may stay mapped and every frame is back.
 rig_check hostile_destroyed_in_flight rig_wait_log 5 "$LOGF" \
 	"dom$hid/51760: removed with [1-9][0-9]* request(s) at the disk"
-rig_check hostile_in_flight_drained rig_wait_log 25 "$LOGF" \
+rig_check hostile_in_flight_drained rig_wait_log 45 "$LOGF" \
 	"dom$hid/51760: the disk gave back its last request"
 stats=$(rig_vdisk_stats after) || stats=
 mapped=$(rig_stat mapped "$stats") frames=$(rig_stat frames_free "$stats")

@@ -22,7 +22,7 @@ struct attacks_env {
  * with requests in flight when the guest is destroyed.
  */
 #define ATTACKS_SLOW_SECTORS   512u /* target=ram:256K,latency=100ms */
-#define ATTACKS_DOOMED_SECTORS 128u  /* target=ram:64K,latency=10s */
+#define ATTACKS_DOOMED_SECTORS 128u  /* target=ram:64K,latency=30s */
 /* The sd scenario (tests/rig/sd.sh) gives it one disk: SD card partition 1, 4 MiB. */
 #define ATTACKS_CARD_SECTORS 8192u
 
