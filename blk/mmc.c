@@ -53,8 +53,11 @@ int mmc_cmd_wait(struct mmc_host *host, struct mmc_cmd *cmd, struct mmc_data *da
 {
 	int rc = host->ops->start(host, cmd, data);
 
-	while (rc == 0 && ((rc = host->ops->poll(host)) == -EINPROGRESS || rc == -EAGAIN))
-		;
+	if (rc)
+		return rc;
+	do
+		rc = host->ops->poll(host);
+	while (rc == -EINPROGRESS || rc == -EAGAIN);
 	return rc;
 }
 

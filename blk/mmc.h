@@ -106,7 +106,7 @@ struct mmc_card {
 	uint64_t block_count; /* capacity in MMC_BLOCK_SIZE blocks, from the CSD */
 	uint32_t ocr;
 	uint32_t cid[4], csd[4], scr[2];
-	const void *user; /* the disk whose command has the card now (mmcdisk), NULL: free */
+	void *user; /* the disk (struct mmcdisk) whose requests have the card now, NULL: free */
 };
 
 /* Card status bits of an R1 response (SD spec §4.10.1, Table 4-42). */

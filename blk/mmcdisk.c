@@ -282,3 +282,10 @@ int mmcdisk_init(struct mmcdisk *md, struct mmc_card *card, uint64_t first_block
 	};
 	return 0;
 }
+
+void mmcdisk_quiesce(struct mmc_card *card)
+{
+	/* Bounded: the owner's queue only shrinks here (nothing is added while we poll). */
+	while (card->user)
+		mmcdisk_poll(&((struct mmcdisk *)card->user)->disk);
+}

@@ -60,4 +60,11 @@ struct mmcdisk {
 int mmcdisk_init(struct mmcdisk *md, struct mmc_card *card, uint64_t first_block,
                  uint64_t block_count, bool read_only, uint64_t (*now)(void));
 
+/**
+ * Runs the requests of the disk that has `card` now to their end, polling it, so that the
+ * caller may send the card commands of its own (mmc_read_wait, at a device's set-up). The
+ * other disks' queued requests wait for their own next poll. Returns when the card is free.
+ */
+void mmcdisk_quiesce(struct mmc_card *card);
+
 #endif

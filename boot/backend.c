@@ -219,8 +219,8 @@ static struct disk *backing_disk(struct backing *b)
 }
 
 /*
- * A card's range for device `d`: the partition's blocks from the card's table, refused when
- * it overlaps a range another device has and either of them may write.
+ * A card's range for the device named `owner`: the partition's blocks from the card's table,
+ * refused when it overlaps a range another device has and either of them may write.
  */
 static struct backing *find_mmc(const struct backend_config *cfg, const char *owner,
                                 const char *params)
@@ -229,6 +229,7 @@ static struct backing *find_mmc(const struct backend_config *cfg, const char *ow
 	struct backing *slot = NULL;
 	uint64_t first, count;
 	const char *why;
+	bool writable;
 
 	if (!card) {
 		log_error("backend: %s: %s: no usable SD card %u (see the mmc lines above)", owner,
@@ -239,18 +240,16 @@ static struct backing *find_mmc(const struct backend_config *cfg, const char *ow
 		log_error("backend: %s: %s: %s", owner, params, why);
 		return NULL;
 	}
+	writable = !cfg->read_only && !card->write_protected;
 	for (unsigned int i = 0; i < DISK_MAX; i++) {
 		struct backing *b = &disks[i];
 
-		if (b->used && b->kind == TARGET_MMC && !b->attached && b->md.queue.count == 0) {
-			b->used = false; /* a card range keeps nothing between its devices */
-		}
 		if (!b->used) {
 			slot = slot ? slot : b;
 			continue;
 		}
 		if (b->kind == TARGET_MMC && b->card == cfg->target.card && first < b->first + b->count &&
-		    b->first < first + count && (b->writable || !cfg->read_only)) {
+		    b->first < first + count && (b->writable || writable)) {
 			log_error("backend: %s: %s (sectors %llu+%llu) overlaps %s of %s (sectors "
 			          "%llu+%llu) and one of them is writable: refused",
 			          owner, params, (unsigned long long)first, (unsigned long long)count,
@@ -292,13 +291,16 @@ static struct backing *find_disk(const struct backend_config *cfg, const char *o
 	struct backing *free_slot = NULL;
 	void *mem;
 
+	/* A card range keeps nothing between its devices: an idle one's slot is free again. */
+	for (unsigned int i = 0; i < DISK_MAX; i++)
+		if (disks[i].used && disks[i].kind == TARGET_MMC && !disks[i].attached &&
+		    disks[i].md.queue.count == 0)
+			disks[i].used = false;
 	if (cfg->target.kind == TARGET_MMC)
 		return find_mmc(cfg, owner, params);
 	for (unsigned int i = 0; i < DISK_MAX; i++) {
 		struct backing *r = &disks[i];
 
-		if (r->used && r->kind == TARGET_MMC && !r->attached && r->md.queue.count == 0)
-			r->used = false;
 		if (!r->used) {
 			free_slot = free_slot ? free_slot : r;
 			continue;

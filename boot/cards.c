@@ -65,6 +65,7 @@ int cards_range(struct mmc_card *card, unsigned int part, uint64_t *first, uint6
 		*count = card->block_count;
 		return 0;
 	}
+	mmcdisk_quiesce(card); /* a guest's request may have the card: let it finish first */
 	rc = part_find(read_sector, card, card->block_count, part, &p, why);
 	if (rc == -ENOENT)
 		*why = "the card's partition table has no such partition";

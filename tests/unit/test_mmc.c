@@ -521,3 +521,40 @@ TEST(mmc, while_data_flows_the_disk_wants_polling_at_once)
 	drain(1000);
 	no_violations();
 }
+
+TEST(mmc, a_start_up_read_waits_for_the_request_that_has_the_card)
+{
+	static uint8_t a[8 * 512], b[512];
+	struct disk_io io;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 1024));
+	fake_sdhci_set_cmd_delay(fake, 20);
+	start_io(&io, DISK_READ, 16, 8, a);
+	disk_poll(&md.disk); /* the command is under way: the card is the disk's */
+	ASSERT_TRUE(sd.user == &md);
+	/* A partition-table read now (a second device being set up) must not collide. */
+	mmcdisk_quiesce(&sd);
+	EXPECT_TRUE(sd.user == NULL);
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, 0);
+	EXPECT_MEMEQ(a, card + 16 * 512, sizeof(a));
+	EXPECT_EQ(mmc_read_wait(&sd, 0, 1, b), 0);
+	EXPECT_MEMEQ(b, card, sizeof(b));
+	EXPECT_EQ(mmc_read_wait(&sd, SDHC_BLOCKS, 1, b), -ERANGE);
+	no_violations();
+}
+
+TEST(mmc, a_card_whose_commands_take_time_is_identified)
+{
+	uint8_t buf[512];
+
+	make(&sdhc);
+	fake_sdhci_set_cmd_delay(fake, 7); /* every command: 7 status reads before it is done */
+	ASSERT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	ASSERT_EQ(mmc_card_init(&sd, &host.host), 0);
+	EXPECT_EQ(sd.block_count, SDHC_BLOCKS);
+	EXPECT_EQ(sd.width, 4);
+	EXPECT_EQ(mmc_read_wait(&sd, 5, 1, buf), 0);
+	EXPECT_MEMEQ(buf, card + 5 * 512, sizeof(buf));
+	no_violations();
+}
