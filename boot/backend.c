@@ -248,8 +248,9 @@ static struct backing *find_mmc(const struct backend_config *cfg, const char *ow
 			slot = slot ? slot : b;
 			continue;
 		}
-		if (b->kind == TARGET_MMC && b->card == cfg->target.card && first < b->first + b->count &&
-		    b->first < first + count && (b->writable || writable)) {
+		if (b->kind == TARGET_MMC && b->card == cfg->target.card &&
+		    first < b->first + b->count && b->first < first + count &&
+		    (b->writable || writable)) {
 			log_error("backend: %s: %s (sectors %llu+%llu) overlaps %s of %s (sectors "
 			          "%llu+%llu) and one of them is writable: refused",
 			          owner, params, (unsigned long long)first, (unsigned long long)count,
