@@ -55,6 +55,7 @@
 #define RESET_TIMEOUT_US 100000u
 #define CLOCK_TIMEOUT_US 20000u
 #define BLOCKS_PER_POLL  16u /* PIO in one poll() at most: other work waits meanwhile */
+#define SETTLE_US        1000u /* after power on and after a clock change */
 
 /*
  * The controllers vdisk drives, by device-tree compatible, with their quirks (Linux
@@ -156,6 +157,18 @@ static int wait8_clear(const struct sdhci *h, uint32_t off, uint8_t mask, uint32
 	return 0;
 }
 
+/*
+ * Waits `us` microseconds, reading Present State meanwhile (which is what lets time pass on
+ * the host fake too): for the card to settle after power and clock changes.
+ */
+static void settle(const struct sdhci *h, uint32_t us)
+{
+	uint64_t deadline = arch_timer_now_ns() + (uint64_t)us * 1000u;
+
+	while (arch_timer_now_ns() < deadline)
+		(void)rd32(h, SDHCI_PRESENT_STATE);
+}
+
 static struct sdhci *to_sdhci(struct mmc_host *host)
 {
 	return (struct sdhci *)host;
@@ -202,6 +215,7 @@ static int set_clock(struct sdhci *h, uint32_t hz)
 	}
 	wr16(h, SDHCI_CLOCK_CONTROL, (uint16_t)(clk | CLK_CARD_EN));
 	h->clock_hz = div ? h->base_clock_hz / (2 * div) : h->base_clock_hz;
+	settle(h, SETTLE_US); /* SD spec §6.4.1: 74 clocks before the next command */
 	return 0;
 }
 
@@ -234,6 +248,7 @@ static int sdhci_host_init(struct mmc_host *host)
 		return rc;
 	wr8(h, SDHCI_POWER_CONTROL, volts);
 	wr8(h, SDHCI_POWER_CONTROL, volts | 1u);
+	settle(h, SETTLE_US); /* SD spec §6.4.1: supply ramp-up, 1 ms */
 	wr8(h, SDHCI_TIMEOUT_CONTROL, 0x0e); /* the longest data timeout */
 	/* Status bits on, signals off: vdisk polls (SDHCI §2.2.19-22). */
 	wr16(h, SDHCI_INT_ENABLE,
@@ -306,10 +321,8 @@ static int sdhci_start(struct mmc_host *host, struct mmc_cmd *cmd, struct mmc_da
 		wr16(h, SDHCI_BLOCK_SIZE, (uint16_t)data->block_size);
 		wr16(h, SDHCI_BLOCK_COUNT, (uint16_t)data->block_count);
 		wr16(h, SDHCI_TRANSFER_MODE, tm);
-	} else if (!(h->quirks & SDHCI_QUIRK_32BIT_ONLY)) {
-		wr16(h, SDHCI_TRANSFER_MODE, 0);
 	} else {
-		h->transfer_mode = 0;
+		wr16(h, SDHCI_TRANSFER_MODE, 0);
 	}
 	wr32(h, SDHCI_ARGUMENT, cmd->arg);
 	h->cmd = cmd;
