@@ -184,9 +184,9 @@ static void step(struct mmcdisk *md, int rc)
 			complete(md, -ETIMEDOUT);
 			return;
 		}
-		if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16, MMC_RESP_R1, NULL))
-			complete(md, -EIO);
+		md->stage = MMCDISK_STATUS_NEXT; /* not in a tight loop: other work goes first */
 		return;
+	case MMCDISK_STATUS_NEXT: /* not reached: the poll sends its CMD13 first */
 	case MMCDISK_STOP:
 		complete(md, md->error);
 		return;
@@ -212,9 +212,22 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 	struct mmc_host *host = md->card->host;
 
 	/* Bounded: each turn ends a command or returns; a queue of quick ones ends with it. */
+	bool asked = false;
+
 	while (md->queue.first) {
 		int rc;
 
+		if (md->stage == MMCDISK_STATUS_NEXT) {
+			/* One more CMD13 a poll while the card programs; the loop sleeps between. */
+			if (asked)
+				break;
+			asked = true;
+			if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16, MMC_RESP_R1,
+			          NULL)) {
+				complete(md, -EIO);
+				continue;
+			}
+		}
 		if (md->stage == MMCDISK_IDLE) {
 			/* One command at a time per card: partitions on it take turns. */
 			if (md->card->user && md->card->user != md)
