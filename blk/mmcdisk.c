@@ -218,7 +218,7 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 		int rc;
 
 		if (md->stage == MMCDISK_STATUS_NEXT) {
-			/* One more CMD13 a poll while the card programs; the loop sleeps between. */
+			/* One more CMD13 a poll while the card programs; sleep between. */
 			if (asked)
 				break;
 			asked = true;
