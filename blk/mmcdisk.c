@@ -222,8 +222,8 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 			if (asked)
 				break;
 			asked = true;
-			if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16, MMC_RESP_R1,
-			          NULL)) {
+			if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16,
+			          MMC_RESP_R1, NULL)) {
 				complete(md, -EIO);
 				continue;
 			}
