@@ -79,30 +79,6 @@ static int mem_put(void *ctx, uint32_t offset, const void *src, uint32_t len)
 
 static const struct mmc_data_ops mem_ops = {.put = mem_put};
 
-int mmc_read_wait(struct mmc_card *card, uint64_t block, uint32_t count, void *buf)
-{
-	if (block > card->block_count || count > card->block_count - block)
-		return -ERANGE;
-	for (uint32_t i = 0; i < count; i++) {
-		struct mem m = {(uint8_t *)buf + (size_t)i * MMC_BLOCK_SIZE, MMC_BLOCK_SIZE};
-		struct mmc_data d = {
-		    .block_size = MMC_BLOCK_SIZE, .block_count = 1, .ops = &mem_ops, .ctx = &m};
-		struct mmc_cmd c = {.index = 17,
-		                    .arg = mmc_card_address(card, block + i),
-		                    .resp_type = MMC_RESP_R1};
-		int rc = mmc_cmd_wait(card->host, &c, &d);
-
-		if (rc == 0 && (c.resp[0] & MMC_R1_ERRORS))
-			rc = -EIO;
-		if (rc) {
-			log_warn("mmc: %s: reading block %llu failed (%d, card status %#x)",
-			         card->host->name, (unsigned long long)(block + i), rc, c.resp[0]);
-			return rc;
-		}
-	}
-	return 0;
-}
-
 /* One command; a failure is logged unless `quiet` (a command whose failure says something). */
 static int cmd(struct mmc_card *card, uint8_t index, uint32_t arg, enum mmc_resp type,
                struct mmc_data *data, uint32_t *r, bool quiet)
@@ -138,6 +114,21 @@ static int read_small(struct mmc_card *card, bool app, uint8_t index, uint32_t a
 
 	return app ? app_cmd(card, index, arg, MMC_RESP_R1, &d, NULL, quiet)
 	           : cmd(card, index, arg, MMC_RESP_R1, &d, NULL, quiet);
+}
+
+int mmc_read_wait(struct mmc_card *card, uint64_t block, uint32_t count, void *buf)
+{
+	if (block > card->block_count || count > card->block_count - block)
+		return -ERANGE;
+	for (uint32_t i = 0; i < count; i++) {
+		int rc =
+		    read_small(card, false, 17, mmc_card_address(card, block + i),
+		               (uint8_t *)buf + (size_t)i * MMC_BLOCK_SIZE, MMC_BLOCK_SIZE, false);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* ACMD41 until the card is powered up (§4.2.3.1); ocr is what the host offers. */
