@@ -7,16 +7,30 @@
 # A benchmark, not a test: it is not part of `make test`.
 #   tools/bench.sh [IOS]     IOS: I/Os per fio job, at most 2048 (default $BENCH_IOS or 2048):
 #                            the jobs cover an 8 MiB region in 4 KiB blocks, each block once
-# Env: GIC (3 or 2, default 3), BENCH_TIMEOUT (seconds for the boot, default 1800),
-# BENCH_SERVE (vdisk's serve= policy: adaptive, the default, inline or defer).
-# Prints the table and writes it as CSV to build/bench/bench-gic$GIC.csv; exit status 1 (with
-# the reason) when the run failed.
+# A second boot does the same for an SD card (tests/rig/bench-sd.sh): the 4 KiB jobs and 1 MiB
+# sequential write and read on partition 2 of a card behind QEMU's sdhci-pci, served by vdisk
+# driving the controller itself, then by dom0 Linux's sdhci-pci driver and xen-blkback.
+# Env: GIC (3 or 2, default 3), BENCH_TIMEOUT (seconds for each boot, default 1800),
+# BENCH_SERVE (vdisk's serve= policy: adaptive, the default, inline or defer), BENCH_PARTS
+# ("ram sd", the default; "ram" or "sd" for one of them), BENCH_SD_IOS (I/Os per 4 KiB job on
+# the card, default 256).
+# Prints the tables and writes them as CSV to build/bench/bench-gic$GIC.csv and
+# build/bench/bench-sd-gic$GIC.csv; exit status 1 (with the reason) when a run failed.
 set -eu -o pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 IOS=${1:-${BENCH_IOS:-2048}}
 GIC=${GIC:-3}
 case $IOS in '' | *[!0-9]*) echo "bench: IOS must be a number, got '$IOS'" >&2; exit 2 ;; esac
+SD_IOS=${BENCH_SD_IOS:-256}
+case $SD_IOS in '' | *[!0-9]*) echo "bench: BENCH_SD_IOS must be a number, got '$SD_IOS'" >&2; exit 2 ;; esac
+[ "$SD_IOS" -ge 1 ] && [ "$SD_IOS" -le 2048 ] ||
+	{ echo "bench: BENCH_SD_IOS must be 1..2048 (the partition's 8 MiB in 4 KiB blocks), got $SD_IOS" >&2; exit 2; }
+PARTS=${BENCH_PARTS:-ram sd}
+for p in $PARTS; do
+	case $p in ram | sd) ;; *) echo "bench: BENCH_PARTS lists ram and/or sd, got '$p'" >&2; exit 2 ;; esac
+done
+want() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 # fio's number_ios only cuts a job short: past 8 MiB / 4 KiB the jobs would stop at 2048 anyway
 [ "$IOS" -ge 1 ] && [ "$IOS" -le 2048 ] ||
 	{ echo "bench: IOS must be 1..2048 (the jobs' 8 MiB region in 4 KiB blocks), got $IOS" >&2; exit 2; }
@@ -32,10 +46,13 @@ tools/rig/fetch.sh
 tools/rig/mk-dom0.sh
 kabi=$(cat "$cache/dom0/kernel-version")
 # dom0: brd and xen-blkback with their dependencies, loaded by the scenario
-rm -rf "$out/dom0-mods"
-mkdir -p "$out/dom0-mods"
+# (the SD boot: Linux's own SD host driver, loaded once vdisk has let go of the controller)
+rm -rf "$out/dom0-mods" "$out/dom0-mods-sd"
+mkdir -p "$out/dom0-mods" "$out/dom0-mods-sd"
 tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/dom0-mods" brd xen-blkback \
 	>"$out/dom0-mods/modules.load" || fail "dom0 kernel modules brd, xen-blkback"
+tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/dom0-mods-sd" sdhci-pci xen-blkback \
+	>"$out/dom0-mods-sd/modules.load" || fail "dom0 kernel modules sdhci-pci, xen-blkback"
 # guest: fio, virtio-blk and blkfront, and mmio-lat (the null-IOREQ floor)
 "${CROSS:-aarch64-linux-gnu-}gcc" -static -O2 -Wall -Wextra -Werror -o "$out/mmio-lat" \
 	tools/guest/mmio-lat.c || fail "building tools/guest/mmio-lat.c"
@@ -43,42 +60,37 @@ tools/rig/mk-domu-initrd.sh "$out/bench.cpio.zst" --blk \
 	--modules "virtio_mmio virtio_blk xen_blkfront" --add "$out/mmio-lat:/usr/bin/mmio-lat" >/dev/null
 SERVE=${BENCH_SERVE:-adaptive}
 case $SERVE in adaptive | inline | defer) ;; *) echo "bench: BENCH_SERVE must be adaptive, inline or defer, got '$SERVE'" >&2; exit 2 ;; esac
-printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\n' "$IOS" "$SERVE" >"$out/bench.env"
+printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\nBENCH_SD_IOS=%s\n' "$IOS" "$SERVE" "$SD_IOS" >"$out/bench.env"
 
-cmd=(tools/rig/boot.sh --gic "$GIC" --icount --xsm flask --scenario tests/rig/bench.sh
-	--timeout "${BENCH_TIMEOUT:-1800}" --log "$log"
-	--add build/vdisk.img:/rig/vdisk.img --add tests/rig/vdisk.cfg:/rig/vdisk.cfg
-	--add "$cache/dom0/Image:/rig/domu/Image" --add "$out/bench.cpio.zst:/rig/domu/bench.cpio.zst"
-	--add tests/rig/guest:/rig/guest --add "$out/dom0-mods:/rig/dom0-mods"
-	--add "$out/bench.env:/rig/bench.env")
-echo "bench: ${cmd[*]}"
-start=$(date +%s)
-rc=0
-"${cmd[@]}" >"$log.raw" 2>&1 || rc=$?
-wall=$(($(date +%s) - start))
-clean=$(tr -d '\r' <"$log")
-if [ "$rc" != 0 ] || ! grep -q "RIG-SUMMARY: 0 failure" <<<"$clean"; then
-	grep -a "RIG-TEST: FAIL\|BENCH-STATS-FAIL\|rig: \(FAIL\|TIMEOUT\)" <<<"$clean" "$log.raw" | head -n 20 >&2 || true
-	tail -n 30 <<<"$clean" | sed 's/^/    /' >&2
-	fail "the rig run did not pass (boot status $rc, ${wall}s wall; log: $log)"
-fi
-
-# ---- table ----
+# boot SCENARIO LOG MODS [BOOT.SH-ARG...]: one rig boot under -icount; sets clean (its log
+# without CRs) and wall (seconds), or fails with the reason
+boot() {
+	local scenario=$1 log=$2 mods=$3 rc=0 start
+	shift 3
+	local cmd=(tools/rig/boot.sh --gic "$GIC" --icount --xsm flask --scenario "$scenario"
+		--timeout "${BENCH_TIMEOUT:-1800}" --log "$log"
+		--add build/vdisk.img:/rig/vdisk.img --add tests/rig/vdisk.cfg:/rig/vdisk.cfg
+		--add "$cache/dom0/Image:/rig/domu/Image" --add "$out/bench.cpio.zst:/rig/domu/bench.cpio.zst"
+		--add tests/rig/guest:/rig/guest --add "$mods:/rig/dom0-mods"
+		--add "$out/bench.env:/rig/bench.env" "$@")
+	# shellcheck disable=SC2086 # the QEMU arguments on one line
+	echo "bench: ${RIG_QEMU_ARGS:+RIG_QEMU_ARGS=\"$(echo ${RIG_QEMU_ARGS})\" }${cmd[*]}"
+	start=$(date +%s)
+	"${cmd[@]}" >"$log.raw" 2>&1 || rc=$?
+	wall=$(($(date +%s) - start))
+	clean=$(tr -d '\r' <"$log")
+	if [ "$rc" != 0 ] || ! grep -q "RIG-SUMMARY: 0 failure" <<<"$clean"; then
+		grep -a "RIG-TEST: FAIL\|BENCH-STATS-FAIL\|rig: \(FAIL\|TIMEOUT\)" <<<"$clean" "$log.raw" | head -n 20 >&2 || true
+		tail -n 30 <<<"$clean" | sed 's/^/    /' >&2
+		fail "the rig run did not pass (boot status $rc, ${wall}s wall; log: $log)"
+	fi
+}
 metric() { sed -n "s/.*RIG-METRIC: $1=\([0-9.]*\).*/\1/p" <<<"$clean" | tail -n 1; }
 div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.2f}" 'BEGIN { if (b > 0) printf f, a / b; else print "-" }'; }
-csv=$out/bench-gic$GIC.csv
-echo "job,vdisk_iops,vdisk_p50_us,vdisk_p99_us,vdisk_p999_us,vdisk_max_us,blkback_iops,blkback_p50_us,blkback_p99_us,blkback_p999_us,blkback_max_us,iops_ratio,p50_ratio,max_ratio,requests,ioreqs_per_req,hypercalls_per_req,yields_per_req,vdisk_us_per_req,ioreq_us_per_ioreq,vdisk_share" >"$csv"
-echo
-echo "vdisk vs. xen-blkback: fio 4 KiB, $IOS I/Os per job, 64 MiB RAM disks, one guest (1 vCPU)"
-echo "times are QEMU -icount guest time (shift=0: 1 instruction = 1 ns), not wall-clock time;"
-echo "p50/p99/p99.9/max: fio's total latency (submission + completion) in microseconds;"
-echo "GICv$GIC, Xen FLASK, vdisk serve=$SERVE, rig boot ${wall}s wall"
-echo
 hdr='%-15s | %7s %6s %6s %6s %6s | %7s %6s %6s %6s %6s | %5s %5s %5s\n'
-printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
-printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
 missing=0
 declare -A row
+CSV_HEAD=job,vdisk_iops,vdisk_p50_us,vdisk_p99_us,vdisk_p999_us,vdisk_max_us,blkback_iops,blkback_p50_us,blkback_p99_us,blkback_p999_us,blkback_max_us,iops_ratio,p50_ratio,max_ratio,requests,ioreqs_per_req,hypercalls_per_req,yields_per_req,vdisk_us_per_req,ioreq_us_per_ioreq,vdisk_share
 # line JOB VDISK-PREFIX BLKBACK-PREFIX: one row of the table and of the CSV
 line() {
 	local v=() b=() x ratio p50r maxr
@@ -93,6 +105,82 @@ line() {
 	printf "$hdr" "$1" "${v[@]}" "${b[@]}" "$ratio" "$p50r" "$maxr"
 	row[$1]="$1,$(IFS=,; echo "${v[*]},${b[*]}"),$ratio,$p50r,$maxr"
 }
+
+# per_job CSV IOPS-PREFIXES JOB...: per job, from vdisk's counters around it (verify reads
+# included), exits and vdisk's own time, as a table and appended to the job's CSV row (the
+# job's IOPS: metric PREFIX<job>_iops of the first prefix that has it).
+# vdisk's time = the clock minus time asleep in WFI or yielded (time Xen gave another vCPU
+# while vdisk was runnable counts too); its share = that time per request times the IOPS,
+# i.e. the part of the job's time vdisk was running.
+per_job() {
+	local csv=$1 prefixes=$2 job reqs busy iops p cols
+	shift 2
+	echo
+	echo "vdisk, per job (fio's verify reads included): requests, and per request: IOREQs, hypercalls,"
+	echo "yields, vdisk's own time (awake, not yielded) in us; per IOREQ: time from reading it to"
+	echo "answering it in us; vdisk's share of the job's time"
+	printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' job requests ioreqs hcalls yields "vdisk us" "ioreq us" share
+	for job in "$@"; do
+		d() { metric "vdisk_delta_${job}_$1"; }
+		reqs=$(d requests)
+		[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || fail "no vdisk request count for $job"
+		busy=$(awk -v n="$(d now_ns)" -v i="$(d idle_ns)" 'BEGIN { print n - i }')
+		iops=
+		for p in $prefixes; do [ -n "$iops" ] || iops=$(metric "$p${job}_iops"); done
+		cols=("$reqs" "$(div "$(d ioreqs)" "$reqs")" "$(div "$(d hypercalls)" "$reqs")"
+			"$(div "$(d yields)" "$reqs")" "$(div "$busy" "$((reqs * 1000))" %.1f)"
+			"$(div "$(d ioreq_ns)" "$(($(d ioreqs) * 1000))" %.2f)"
+			"$(div "$(awk -v b="$busy" -v i="$iops" 'BEGIN { print b * i }')" \
+				"$((reqs * 1000000000))" %.2f)")
+		printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' "$job" "${cols[@]}"
+		echo "${row[$job]},$(IFS=,; echo "${cols[*]}")" >>"$csv"
+	done
+}
+
+if want sd; then
+	sd_img=$out/sd.img
+	tools/rig/mk-sd-image.py make "$sd_img"
+	dtc -q -I dts -O dtb -o "$out/sd-dt.dtb" tests/rig/sd-dt.dts
+	RIG_QEMU_ARGS="-device sdhci-pci -device sd-card,drive=card0
+		-drive if=none,id=card0,format=raw,cache=writethrough,file=$sd_img" \
+		boot tests/rig/bench-sd.sh "$out/bench-sd-gic$GIC.log" "$out/dom0-mods-sd" \
+		--add "$out/sd-dt.dtb:/rig/sd-dt.dtb"
+	csv=$out/bench-sd-gic$GIC.csv
+	echo
+	echo "SD card: vdisk (its own SDHCI driver, PIO, polled) vs. dom0 Linux's sdhci-pci + xen-blkback,"
+	echo "partition 2 (8 MiB) of a 64 MiB card behind QEMU's sdhci-pci, one guest (1 vCPU) each in turn;"
+	echo "fio 4 KiB jobs of $SD_IOS I/Os, 1 MiB jobs over the whole partition (IOPS = MiB/s there);"
+	echo "QEMU -icount guest time, microseconds; GICv$GIC, Xen FLASK, rig boot ${wall}s wall"
+	echo
+	printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
+	printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
+	echo "$CSV_HEAD" >"$csv"
+	sd_jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32 seqwrite_1m seqread_1m"
+	for job in $sd_jobs; do
+		line "$job" "bench-sd-vdisk.vdisk_$job" "bench-sd-blkback.blkback_$job"
+	done
+	[ "$missing" = 0 ] || fail "some fio figures of the SD card are missing (log: $out/bench-sd-gic$GIC.log)"
+	echo "dom0's driver: $(sed -n 's/.*RIG-METRIC: dom0_sdhci_driver=//p' <<<"$clean" | tail -n 1)"
+	# shellcheck disable=SC2086 # one job a word
+	per_job "$csv" bench-sd-vdisk.vdisk_ $sd_jobs
+	echo "csv: $csv"
+	echo "log: $out/bench-sd-gic$GIC.log"
+	want ram || exit 0
+fi
+
+boot tests/rig/bench.sh "$log" "$out/dom0-mods"
+
+# ---- table ----
+csv=$out/bench-gic$GIC.csv
+echo "$CSV_HEAD" >"$csv"
+echo
+echo "vdisk vs. xen-blkback: fio 4 KiB, $IOS I/Os per job, 64 MiB RAM disks, one guest (1 vCPU)"
+echo "times are QEMU -icount guest time (shift=0: 1 instruction = 1 ns), not wall-clock time;"
+echo "p50/p99/p99.9/max: fio's total latency (submission + completion) in microseconds;"
+echo "GICv$GIC, Xen FLASK, vdisk serve=$SERVE, rig boot ${wall}s wall"
+echo
+printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
+printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
 jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
 for job in $jobs; do
 	line "$job" "bench.vdisk_$job" "bench.blkback_$job"
@@ -115,28 +203,7 @@ null=$(sed -n 's/.*\(mmio-lat: .*\)/\1/p' <<<"$clean" | tail -n 1)
 echo
 echo "null IOREQ (tools/guest/mmio-lat.c, 2000 reads of MagicValue, no driver bound): ${null#mmio-lat: }"
 
-# Per job, from vdisk's counters around it (verify reads included): exits and vdisk's own time.
-# vdisk's time = the clock minus time asleep in WFI or yielded (time Xen gave another vCPU
-# while vdisk was runnable counts too); its share = that time per request times the IOPS,
-# i.e. the part of the job's time vdisk was running.
-echo
-echo "vdisk, per job (fio's verify reads included): requests, and per request: IOREQs, hypercalls,"
-echo "yields, vdisk's own time (awake, not yielded) in us; per IOREQ: time from reading it to"
-echo "answering it in us; vdisk's share of the job's time"
-printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' job requests ioreqs hcalls yields "vdisk us" "ioreq us" share
-for job in $jobs; do
-	d() { metric "vdisk_delta_${job}_$1"; }
-	reqs=$(d requests)
-	[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || fail "no vdisk request count for $job (log: $log)"
-	busy=$(awk -v n="$(d now_ns)" -v i="$(d idle_ns)" 'BEGIN { print n - i }')
-	cols=("$reqs" "$(div "$(d ioreqs)" "$reqs")" "$(div "$(d hypercalls)" "$reqs")"
-		"$(div "$(d yields)" "$reqs")" "$(div "$busy" "$((reqs * 1000))" %.1f)"
-		"$(div "$(d ioreq_ns)" "$(($(d ioreqs) * 1000))" %.2f)"
-		"$(div "$(awk -v b="$busy" -v i="$(metric "bench.vdisk_${job}_iops")$(metric "bench-mq.vdisk_${job}_iops")" 'BEGIN { print b * i }')" \
-			"$((reqs * 1000000000))" %.2f)")
-	printf '%-15s %9s %8s %8s %8s %8s %8s %7s\n' "$job" "${cols[@]}"
-	echo "${row[$job]},$(IFS=,; echo "${cols[*]}")" >>"$csv"
-done
+per_job "$csv" "bench.vdisk_ bench-mq.vdisk_" $jobs
 echo
 echo "  hypercalls by kind, per request over the jobs:"
 total=0

@@ -23,7 +23,7 @@ BENCH_IOS=2048
 # shellcheck disable=SC1091
 [ -f /rig/bench.env ] && . /rig/bench.env
 VDISK='backend=vdisk, backendtype=standalone, specification=virtio, vdev=xvda, target=ram:64M'
-BLKBACK='backendtype=phy, format=raw, vdev=xvdb, access=rw, script=/tmp/block-ram, target=/dev/ram0'
+BLKBACK='backendtype=phy, format=raw, vdev=xvdb, access=rw, script=/tmp/block-phy, target=/dev/ram0'
 RAM_KB=65536
 
 # ---- dom0: brd RAM disk + xen-blkback ----
@@ -35,60 +35,15 @@ while read -r m; do
 done </rig/dom0-mods/modules.load
 rig_check ram0_present test -b /dev/ram0
 rig_metric ram0_bytes "$(blockdev --getsize64 /dev/ram0 2>/dev/null)"
-# The hotplug script libxl runs for a dom0 backend (script=): what /etc/xen/scripts/block does
-# for a plain block device (physical-device = hex major:minor, for blkback), without its bash.
-cat >/tmp/block-ram <<'HOTPLUG'
-#!/bin/sh
-[ "$1" = add ] || exit 0
-dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
-xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")" \
-	"$XENBUS_PATH/physical-device-path" "$dev" "$XENBUS_PATH/hotplug-status" connected
-HOTPLUG
-chmod 755 /tmp/block-ram
+rig_blkback_hotplug
 
 # ---- vdisk ----
 rig_vdisk_flask "evtchn_bench=0 serve=${BENCH_SERVE:-adaptive}" 128
 
 rig_check vdisk_stats rig_vdisk_stats boot
 
-# snapper CONSOLE SNAP:NEXT...: takes vdisk's counters (data/vdisk/stats) when the guest prints
-# "BENCH-SNAP: SNAP" (it then sleeps 2 s), in order, and checks the guest had not finished its
-# NEXT fio job meanwhile. It reads the console through `tail -f` (one read a second) rather
-# than grepping it again and again: dom0 work on the one CPU delays vdisk's vCPU (Xen does not
-# preempt dom0 within its 1 ms rate limit), and blkback's and vdisk's jobs must see the same.
 BENCH_JOBS="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
-snap_lines() {
-	_console=$1
-	shift
-	for _sn in "$@"; do
-		_snap=${_sn%%:*} _next=${_sn#*:}
-		_found=0
-		while read -r _l; do
-			case $_l in *"BENCH-SNAP: $_snap"*) _found=1; break ;; esac
-		done
-		[ "$_found" = 1 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
-		_st=$(rig_vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
-		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$_console"; then
-			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
-			return
-		fi
-		echo "BENCH-STATS: $_snap $_st"
-	done
-}
-snapper() {
-	until [ -e "$1" ]; do sleep 0.5; done
-	{
-		tail -n +1 -f "$1" 2>/dev/null &
-		echo $! >/tmp/snapper-tail.pid
-		wait
-	} | snap_lines "$@"
-}
-# stop_snapper: ends the snapper and its tail
-stop_snapper() {
-	kill "$SNAPPER" "$(cat /tmp/snapper-tail.pid 2>/dev/null)" 2>/dev/null
-	wait "$SNAPPER" 2>/dev/null
-}
-snapper /tmp/rig-guest-bench/console.raw vdisk-randread_qd1:vdisk_randread_qd1 \
+rig_snapper /tmp/rig-guest-bench/console.raw vdisk-randread_qd1:vdisk_randread_qd1 \
 	vdisk-randread_qd32:vdisk_randread_qd32 vdisk-randwrite_qd1:vdisk_randwrite_qd1 \
 	vdisk-randwrite_qd32:vdisk_randwrite_qd32 vdisk-after:blkback_fill >/tmp/snaps.txt 2>&1 &
 SNAPPER=$!
@@ -102,10 +57,10 @@ rig_metric bench_ios "$BENCH_IOS"
 # CPU) every 10 s only, not during every few requests.
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=10000 \
 	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
-stop_snapper
+rig_stop_snapper
 
 # ---- a 2-vCPU guest: a polled queue, and two queues at QD32 (tests/rig/guest/bench-mq.sh) ----
-snapper /tmp/rig-guest-bench-mq/console.raw vdisk-poll_qd1:vdisk_poll_qd1 \
+rig_snapper /tmp/rig-guest-bench-mq/console.raw vdisk-poll_qd1:vdisk_poll_qd1 \
 	vdisk-mq_qd32:vdisk_mq_qd32 vdisk-mq-after:blkback_mq_qd32 >>/tmp/snaps.txt 2>&1 &
 SNAPPER=$!
 {
@@ -114,27 +69,14 @@ SNAPPER=$!
 } >/tmp/bench-mq-guest.sh
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=10000 \
 	RIG_GUEST_VCPUS=2 rig_guest_run bench-mq /tmp/bench-mq-guest.sh "$VDISK" "$BLKBACK"
-stop_snapper
+rig_stop_snapper
 cat /tmp/snaps.txt
 
 # ---- vdisk's counters over each vdisk job (from its snapshot to the next) ----
 snaps="$(for j in $BENCH_JOBS; do echo "vdisk-$j"; done) vdisk-after vdisk-poll_qd1 vdisk-mq_qd32 vdisk-mq-after"
-missing=""
-for sn in $snaps; do
-	grep -q "^BENCH-STATS: $sn " /tmp/snaps.txt || missing="$missing $sn"
-done
-if [ -z "$missing" ]; then
-	rig_pass vdisk_counters
-	# BENCH-STATS: vdisk-JOB k=v ... -> RIG-METRIC: vdisk_delta_JOB_k=(next snapshot - this)
-	# (%.0f: busybox awk's %d stops at 2^31, and the clocks are in ns)
-	# (vdisk-after to vdisk-poll_qd1 spans the guest change: a delta named "after", unused)
-	sed -n 's/^BENCH-STATS: vdisk-//p' /tmp/snaps.txt | awk '
-		{ name[NR] = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2]; keys[kv[1]] = 1 } }
-		END { for (r = 1; r < NR; r++) for (k in keys) if (v[r + 1, k] != "")
-			printf "RIG-METRIC: vdisk_delta_%s_%s=%.0f\n", name[r], k, v[r + 1, k] - v[r, k] }'
-else
-	rig_fail vdisk_counters "no snapshot for$missing: $(grep BENCH-STATS-FAIL /tmp/snaps.txt | head -n 1)"
-fi
+# (vdisk-after to vdisk-poll_qd1 spans the guest change: a delta named "after", unused)
+# shellcheck disable=SC2086 # one snapshot name a word
+rig_snap_deltas /tmp/snaps.txt $snaps
 
 echo "--- vdisk's console (backend lines) ---"
 tr -d '\r' <"$LOGF" | grep -i -E "backend|ioreq|virtio|blk|error|warn"

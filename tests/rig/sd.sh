@@ -21,24 +21,9 @@ VIRTIO='backend=vdisk, backendtype=standalone, specification=virtio'
 BAR=0x10041000
 
 # ---- the controller: QEMU's sdhci-pci (1b36:0007), no driver in dom0, memory decoding on ----
-fn=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0007 ] && fn=$d
-done
-if [ -z "$fn" ]; then
-	rig_fail sdhci_present "no PCI function 1b36:0007: is QEMU given -device sdhci-pci?"
+if ! rig_sdhci_enable $BAR; then
 	rig_summary
 	exit 0
-fi
-rig_pass sdhci_present
-rig_check sdhci_has_no_dom0_driver test ! -e "$fn/driver"
-echo 1 >"$fn/enable"
-bar=$(awk 'NR == 1 { print $1 }' "$fn/resource")
-rig_metric sdhci_bar0 "$bar"
-if [ "$((bar))" = "$((BAR))" ]; then
-	rig_pass sdhci_bar_where_the_dt_says
-else
-	rig_fail sdhci_bar_where_the_dt_says "BAR0 at $bar, /rig/sd-dt.dtb says $BAR"
 fi
 
 SD_CFG="iomem = [ \"$(printf '%x' $((BAR >> 12))),1\" ]

@@ -81,6 +81,46 @@ rig_vdisk_flask() {
 	VDISK_DOMID=$(xl domid vdisk)
 }
 
+# rig_sdhci_enable BAR: finds QEMU's sdhci-pci function (1b36:0007), checks dom0 has no
+# driver on it, enables it and checks its BAR0 is at BAR (where a partial device tree for vdisk
+# says it is); sets SDHCI_FN (its sysfs directory). Tests sdhci_present, sdhci_has_no_dom0_driver,
+# sdhci_bar_where_the_dt_says; returns 1 without the function.
+rig_sdhci_enable() {
+	SDHCI_FN=
+	for _sd_d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$_sd_d/vendor")" = 0x1b36 ] && [ "$(cat "$_sd_d/device")" = 0x0007 ] &&
+			SDHCI_FN=$_sd_d
+	done
+	if [ -z "$SDHCI_FN" ]; then
+		rig_fail sdhci_present "no PCI function 1b36:0007: is QEMU given -device sdhci-pci?"
+		return 1
+	fi
+	rig_pass sdhci_present
+	rig_check sdhci_has_no_dom0_driver test ! -e "$SDHCI_FN/driver"
+	echo 1 >"$SDHCI_FN/enable"
+	_sd_bar=$(awk 'NR == 1 { print $1 }' "$SDHCI_FN/resource")
+	rig_metric sdhci_bar0 "$_sd_bar"
+	if [ "$((_sd_bar))" = "$(($1))" ]; then
+		rig_pass sdhci_bar_where_the_dt_says
+	else
+		rig_fail sdhci_bar_where_the_dt_says "BAR0 at $_sd_bar, the partial device tree says $1"
+	fi
+}
+
+# rig_blkback_hotplug: writes /tmp/block-phy, the hotplug script libxl runs for a dom0 block
+# backend (disk spec `script=/tmp/block-phy`): what /etc/xen/scripts/block does for a plain
+# block device (physical-device = hex major:minor, for xen-blkback), without its bash.
+rig_blkback_hotplug() {
+	cat >/tmp/block-phy <<'HOTPLUG'
+#!/bin/sh
+[ "$1" = add ] || exit 0
+dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")" \
+	"$XENBUS_PATH/physical-device-path" "$dev" "$XENBUS_PATH/hotplug-status" connected
+HOTPLUG
+	chmod 755 /tmp/block-phy
+}
+
 # rig_vdisk_stats ID: asks vdisk (VDISK_DOMID) for its counters (data/vdisk/stats-request ->
 # data/vdisk/stats); prints "hypercalls=N ioreqs=N requests=N ..." (boot/stats.h), or fails.
 rig_vdisk_stats() {
@@ -98,6 +138,64 @@ rig_vdisk_stats() {
 
 # rig_stat KEY STATS: the value of KEY=N in a rig_vdisk_stats line, empty if absent.
 rig_stat() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# rig_snapper CONSOLE SNAP:NEXT... (`make bench`, in the background: its pid in SNAPPER):
+# prints "BENCH-STATS: SNAP <rig_vdisk_stats>" when the guest prints "BENCH-SNAP: SNAP" (it
+# then sleeps 2 s), in order, and checks the guest had not finished its NEXT fio job meanwhile.
+# It reads the console through `tail -f` (one read a second) rather than grepping it again
+# and again: dom0 work on the one CPU delays vdisk's vCPU (Xen does not
+# preempt dom0 within its 1 ms rate limit), and blkback's and vdisk's jobs must see the same.
+rig_snap_lines() {
+	_console=$1
+	shift
+	for _sn in "$@"; do
+		_snap=${_sn%%:*} _next=${_sn#*:}
+		_found=0
+		while read -r _l; do
+			case $_l in *"BENCH-SNAP: $_snap"*) _found=1; break ;; esac
+		done
+		[ "$_found" = 1 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
+		_st=$(rig_vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
+		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$_console"; then
+			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
+			return
+		fi
+		echo "BENCH-STATS: $_snap $_st"
+	done
+}
+rig_snapper() {
+	until [ -e "$1" ]; do sleep 0.5; done
+	{
+		tail -n +1 -f "$1" 2>/dev/null &
+		echo $! >/tmp/snapper-tail.pid
+		wait
+	} | rig_snap_lines "$@"
+}
+# rig_snap_deltas FILE SNAP...: test vdisk_counters (FILE, rig_snapper's output, has every
+# SNAP) and, from each snapshot to the next,
+#   RIG-METRIC: vdisk_delta_JOB_KEY=N   (JOB: SNAP without its "vdisk-"; next snapshot - this)
+# (%.0f: busybox awk's %d stops at 2^31, and the clocks are in ns)
+rig_snap_deltas() {
+	_sd_file=$1 _sd_missing=""
+	shift
+	for _sd_sn in "$@"; do
+		grep -q "^BENCH-STATS: $_sd_sn " "$_sd_file" || _sd_missing="$_sd_missing $_sd_sn"
+	done
+	if [ -n "$_sd_missing" ]; then
+		rig_fail vdisk_counters "no snapshot for$_sd_missing: $(grep BENCH-STATS-FAIL "$_sd_file" | head -n 1)"
+		return 1
+	fi
+	rig_pass vdisk_counters
+	sed -n 's/^BENCH-STATS: vdisk-//p' "$_sd_file" | awk '
+		{ name[NR] = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2]; keys[kv[1]] = 1 } }
+		END { for (r = 1; r < NR; r++) for (k in keys) if (v[r + 1, k] != "")
+			printf "RIG-METRIC: vdisk_delta_%s_%s=%.0f\n", name[r], k, v[r + 1, k] - v[r, k] }'
+}
+# rig_stop_snapper: ends the snapper (its pid in SNAPPER) and its tail
+rig_stop_snapper() {
+	kill "$SNAPPER" "$(cat /tmp/snapper-tail.pid 2>/dev/null)" 2>/dev/null
+	wait "$SNAPPER" 2>/dev/null
+}
 
 rig_xl_start() { # CFG NAME CONSOLE_FILE [CONSOLE_TIMEOUT_S]
 	RIG_DOMID="" RIG_CONSOLE_PID=""
