@@ -37,7 +37,7 @@
 #include "virtio/vq.h"
 
 /** Pages of one guest kept mapped at once (also the guest's share of vdisk's frames). */
-#define GMEM_SLOTS 256
+#define GMEM_SLOTS 512
 /** Bit 63 of an address marks a grant-DMA address (Linux XEN_GRANT_DMA_ADDR_OFF). */
 #define GMEM_GRANT_BIT (1ull << 63)
 /** Bits that a guest-physical (non-grant) address must not have. */
