@@ -389,6 +389,11 @@ static int move_blocks(struct sdhci *h, uint16_t status)
 	struct mmc_data *d = h->data;
 	uint32_t buf[MMC_BLOCK_SIZE / 4];
 	uint16_t ready = d->write ? INT_WRITE_RDY : INT_READ_RDY;
+	/*
+	 * The port's address in a local: an access is an asm with a memory clobber, after which
+	 * h->base would be loaded again for every word (7 instructions a word instead of 4).
+	 */
+	const uintptr_t port = h->base + SDHCI_BUFFER;
 
 	for (unsigned int n = 0; n < BLOCKS_PER_POLL && h->block < d->block_count; n++) {
 		uint32_t words = d->block_size / 4, offset = h->block * d->block_size;
@@ -400,11 +405,11 @@ static int move_blocks(struct sdhci *h, uint16_t status)
 		if (d->write) {
 			if ((rc = d->ops->get(d->ctx, offset, buf, d->block_size)))
 				return rc;
-			for (uint32_t i = 0; i < words; i++)
-				wr32(h, SDHCI_BUFFER, buf[i]);
+			for (const uint32_t *w = buf; w < buf + words; w++)
+				mmio_write_32(port, *w);
 		} else {
-			for (uint32_t i = 0; i < words; i++)
-				buf[i] = rd32(h, SDHCI_BUFFER);
+			for (uint32_t *w = buf; w < buf + words; w++)
+				*w = mmio_read_32(port);
 			if ((rc = d->ops->put(d->ctx, offset, buf, d->block_size)))
 				return rc;
 		}
