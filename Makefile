@@ -249,6 +249,7 @@ fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c
 fuzz_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c
 fuzz_target_SRCS  := blk/target.c
 fuzz_part_SRCS    := blk/part.c
+fuzz_mmc_SRCS     := blk/mmc.c blk/mmcdisk.c arch/fake/fake.c lib/log.c
 fuzz_backend_check_SRCS := boot/backend_check.c blk/target.c
 fuzz_gmem_SRCS    := hyp/gmem.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c
 fuzz_ioreq_SRCS   := hyp/ioreq.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \

@@ -231,6 +231,17 @@ int mmc_card_init(struct mmc_card *card, struct mmc_host *host)
 		          bits(card->csd, 127, 126));
 		return -ENODEV;
 	}
+	/*
+	 * What a 32-bit argument reaches: 2^32 blocks, or 4 GiB of bytes. Past it an address
+	 * would wrap onto blocks at the start of the card (an SDUC card needs CMD22 first).
+	 */
+	if (card->block_count > (card->block_addressed ? 1ull << 32 : 1ull << 23)) {
+		log_error("mmc: %s: the CSD says %llu blocks, more than %s addresses reach%s",
+		          host->name, (unsigned long long)card->block_count,
+		          card->block_addressed ? "32-bit block" : "byte",
+		          card->block_addressed ? " (SDUC cards are not supported)" : "");
+		return -ENODEV;
+	}
 	if ((rc = cmd(card, 7, (uint32_t)card->rca << 16, MMC_RESP_R1B, NULL, NULL, false)) ||
 	    (rc = set_bus(card)))
 		return rc;

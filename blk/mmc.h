@@ -107,6 +107,7 @@ struct mmc_card {
 	uint32_t ocr;
 	uint32_t cid[4], csd[4], scr[2];
 	void *user; /* the disk (struct mmcdisk) whose requests have the card now, NULL: free */
+	bool broken; /* gone or changed at a re-initialisation: every disk on it fails requests */
 };
 
 /* Card status bits of an R1 response (SD spec §4.10.1, Table 4-42). */

@@ -65,7 +65,8 @@ static int begin(struct mmcdisk *md)
 	case DISK_WRITE:
 		if (!disk_range_ok(&md->disk, req->sector, req->count))
 			return -ERANGE;
-		if (write && md->disk.read_only)
+		/* The card's own switch too: it may have been turned on since (a re-init). */
+		if (write && (md->disk.read_only || md->card->write_protected))
 			return -EROFS;
 		if (req->count == 0)
 			return 1;
@@ -87,7 +88,7 @@ static int begin(struct mmcdisk *md)
 	case DISK_DISCARD:
 		if (!disk_range_ok(&md->disk, req->sector, req->count))
 			return -ERANGE;
-		if (md->disk.read_only)
+		if (md->disk.read_only || md->card->write_protected)
 			return -EROFS;
 		if (req->count == 0)
 			return 1;
@@ -124,7 +125,7 @@ static void recover(struct mmcdisk *md)
 	uint64_t blocks = md->card->block_count;
 	int rc;
 
-	if (md->failures < MMCDISK_REINIT_AFTER || md->broken)
+	if (md->failures < MMCDISK_REINIT_AFTER || md->card->broken)
 		return;
 	log_warn("mmc: %s: %u requests failed in a row: initialising the card again", host->name,
 	         md->failures);
@@ -133,9 +134,13 @@ static void recover(struct mmcdisk *md)
 	md->card->user = md; /* initialisation starts the card afresh: it is still ours */
 	if (rc == 0 && md->card->block_count == blocks)
 		return;
-	log_error("mmc: %s: the card is gone or changed: its disk fails every request now",
+	/*
+	 * On the card, not this disk: every range of it (other partitions' disks) was checked
+	 * against the card that is gone.
+	 */
+	log_error("mmc: %s: the card is gone or changed: its disks fail every request now",
 	          host->name);
-	md->broken = true;
+	md->card->broken = true;
 }
 
 /* The running command ended with rc: the request's next step, or its end. */
@@ -234,7 +239,7 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 				break;
 			md->card->user = md;
 			recover(md);
-			rc = md->broken ? -EIO : begin(md);
+			rc = md->card->broken ? -EIO : begin(md);
 			if (rc) {
 				complete(md, rc > 0 ? 0 : rc);
 				continue;

@@ -47,7 +47,6 @@ struct mmcdisk {
 	int error;                /* the running request's first error */
 	uint64_t status_deadline; /* MMCDISK_STATUS: how long the card may stay busy */
 	unsigned int failures;    /* requests failed in a row */
-	bool broken;              /* re-initialisation failed: every request fails */
 	bool flowing;             /* the last poll moved data and more is ready: poll at once */
 	struct mmc_cmd cmd;
 	struct mmc_data data;

@@ -391,11 +391,51 @@ TEST(mmc, a_card_pulled_out_fails_everything_without_retrying_forever)
 	EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO);
 	EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO);
 	EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO); /* re-initialisation failed: broken */
-	EXPECT_CONTAINS(log_text, "fails every request now");
+	EXPECT_CONTAINS(log_text, "fail every request now");
 	cmds = fake_sdhci_cmd_count(fake, 0) + fake_sdhci_cmd_count(fake, 17);
 	for (unsigned int i = 0; i < 10; i++)
 		EXPECT_EQ(run(DISK_WRITE, 0, 1, buf), -EIO);
 	EXPECT_EQ(fake_sdhci_cmd_count(fake, 0) + fake_sdhci_cmd_count(fake, 17), cmds);
+	no_violations();
+}
+
+/* Another range's disk (a partition beside it) fails too: its range was the old card's. */
+TEST(mmc, a_card_gone_at_reinitialisation_fails_every_range_of_it)
+{
+	static struct mmcdisk md2;
+	struct disk_io io;
+	uint8_t buf[512];
+	unsigned int cmds;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 1024));
+	ASSERT_EQ(mmcdisk_init(&md2, &sd, 1024, 1024, false, clock_now), 0);
+	fake_sdhci_remove_card(fake);
+	for (unsigned int i = 0; i < 3; i++)
+		EXPECT_EQ(run(DISK_READ, 0, 1, buf), -EIO);
+	EXPECT_TRUE(sd.broken);
+	cmds = fake_sdhci_cmd_count(fake, 0) + fake_sdhci_cmd_count(fake, 24);
+	disk_io_init(&io, DISK_WRITE, 0, 1, buf);
+	disk_submit(&md2.disk, &io.req);
+	for (unsigned int n = 0; n < 100 && disk_poll(&md2.disk); n++)
+		;
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, -EIO);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 0) + fake_sdhci_cmd_count(fake, 24), cmds);
+	no_violations();
+}
+
+/* A card whose switch is turned on, found at a re-initialisation, is written no more. */
+TEST(mmc, write_protection_found_at_reinitialisation_stops_writes)
+{
+	uint8_t buf[512] = {0};
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	EXPECT_FALSE(md.disk.read_only);
+	sd.write_protected = true; /* what mmc_card_init finds when the switch is on */
+	EXPECT_EQ(run(DISK_WRITE, 0, 1, buf), -EROFS);
+	EXPECT_EQ(run(DISK_DISCARD, 0, 8, NULL), -EROFS);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 24) + fake_sdhci_cmd_count(fake, 32), 0);
+	EXPECT_EQ(run(DISK_READ, 0, 1, buf), 0);
 	no_violations();
 }
 
