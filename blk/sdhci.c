@@ -1,8 +1,9 @@
-/* SDHCI as an mmc host, PIO and polled (see sdhci.h). SDHCI = SD Host Controller spec 3.00. */
+/* SDHCI as an mmc host: PIO or ADMA2, polled (sdhci.h). SDHCI = SD Host Controller spec 3.00 */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/cpu.h"
 #include "arch/mmio.h"
 #include "arch/timer.h"
 #include "blk/sdhci.h"
@@ -24,7 +25,9 @@
 #define ERR_CMD_TIMEOUT  (1u << 0)
 #define ERR_DATA_TIMEOUT (1u << 4)
 #define ERR_CRC_END_IDX  0x006eu /* CMD CRC, end bit, index; DATA CRC, end bit */
+#define ERR_ADMA         (1u << 9)
 /* Transfer Mode (§2.2.5) and Command (§2.2.6) */
+#define TM_DMA         (1u << 0)
 #define TM_BLOCK_COUNT (1u << 1)
 #define TM_AUTO_CMD12  (1u << 2)
 #define TM_READ        (1u << 4)
@@ -45,7 +48,10 @@
 #define RESET_DAT      (1u << 2)
 #define HC_4BIT        (1u << 1)
 #define HC_HIGH_SPEED  (1u << 2)
+#define HC_DMA_SELECT  (3u << 3)
+#define HC_ADMA2_32    (2u << 3)
 /* Capabilities (§2.2.26) */
+#define CAP_ADMA2      (1u << 19)
 #define CAP_HIGH_SPEED (1u << 21)
 #define CAP_3V3        (1u << 24)
 #define CAP_3V0        (1u << 25)
@@ -56,6 +62,12 @@
 #define CLOCK_TIMEOUT_US 20000u
 #define BLOCKS_PER_POLL  16u /* PIO in one poll() at most: other work waits meanwhile */
 #define SETTLE_US        1000u /* after power on and after a clock change */
+/* ADMA2 32-bit descriptors (§1.13.4): attribute bits 15..0, length 31..16, address 63..32. */
+#define ADMA_VALID       (1u << 0)
+#define ADMA_END         (1u << 1)
+#define ADMA_TRAN        (2u << 4)
+#define ADMA_TABLE_BYTES 4096u   /* at the start of the DMA buffer; the data follows */
+#define ADMA_CHUNK       0x8000u /* bytes a descriptor moves: within the 16-bit length */
 
 /*
  * The controllers vdisk drives, by device-tree compatible, with their quirks (Linux
@@ -296,6 +308,38 @@ static uint16_t command_bits(const struct mmc_cmd *cmd, bool data)
 	return v;
 }
 
+/* Whether this transfer goes by ADMA2: 512-byte blocks that fit the buffer (sdhci_use_dma). */
+static bool dma_fits(const struct sdhci *h, const struct mmc_data *data)
+{
+	return h->dma_buf && data->block_size == MMC_BLOCK_SIZE &&
+	       data->block_count <= (h->dma_size - ADMA_TABLE_BYTES) / MMC_BLOCK_SIZE;
+}
+
+/*
+ * Readies the buffer for an ADMA2 transfer of `data`: a write's bytes copied in, the table
+ * written, both out of the data cache; returns 0 or the copy's error.
+ */
+static int dma_prepare(struct sdhci *h, struct mmc_data *data)
+{
+	uint32_t total = data->block_count * data->block_size, *desc = (uint32_t *)h->dma_buf;
+	uint8_t *bytes = h->dma_buf + ADMA_TABLE_BYTES;
+	int rc;
+
+	if (data->write && (rc = data->ops->get(data->ctx, 0, bytes, total)))
+		return rc;
+	for (uint32_t done = 0; done < total; done += ADMA_CHUNK, desc += 2) {
+		uint32_t len = total - done < ADMA_CHUNK ? total - done : ADMA_CHUNK;
+
+		desc[0] = ADMA_VALID | ADMA_TRAN | (done + len == total ? ADMA_END : 0) | len << 16;
+		desc[1] = h->dma_bus + ADMA_TABLE_BYTES + done;
+	}
+	arch_cpu_dcache_clean_inval(h->dma_buf, ADMA_TABLE_BYTES + total);
+	wr32(h, SDHCI_ADMA_ADDRESS, h->dma_bus);
+	wr8(h, SDHCI_HOST_CONTROL,
+	    (uint8_t)((rd8(h, SDHCI_HOST_CONTROL) & ~HC_DMA_SELECT) | HC_ADMA2_32));
+	return 0;
+}
+
 static int sdhci_start(struct mmc_host *host, struct mmc_cmd *cmd, struct mmc_data *data)
 {
 	struct sdhci *h = to_sdhci(host);
@@ -311,10 +355,16 @@ static int sdhci_start(struct mmc_host *host, struct mmc_cmd *cmd, struct mmc_da
 	if (data && (data->block_size == 0 || data->block_size > MMC_BLOCK_SIZE ||
 	             data->block_size % 4 || data->block_count == 0 || data->block_count > 0xffff))
 		return -EINVAL;
+	h->dma_now = data && dma_fits(h, data);
+	if (h->dma_now && dma_prepare(h, data)) {
+		h->dma_now = false;
+		return -EIO;
+	}
 	wr16(h, SDHCI_INT_STATUS, 0xffff);
 	wr16(h, SDHCI_ERR_STATUS, 0xffff);
 	if (data) {
-		uint16_t tm = TM_BLOCK_COUNT | (data->write ? 0 : TM_READ);
+		uint16_t tm =
+		    TM_BLOCK_COUNT | (data->write ? 0 : TM_READ) | (h->dma_now ? TM_DMA : 0);
 
 		if (data->block_count > 1)
 			tm |= TM_MULTI | (data->auto_stop ? TM_AUTO_CMD12 : 0);
@@ -358,6 +408,7 @@ static int end(struct sdhci *h, int rc)
 	h->stage = SDHCI_IDLE;
 	h->cmd = NULL;
 	h->data = NULL;
+	h->dma_now = false;
 	if (rc) {
 		wr16(h, SDHCI_ERR_STATUS, 0xffff);
 		wr16(h, SDHCI_INT_STATUS, 0xffff);
@@ -377,7 +428,12 @@ static int error(struct sdhci *h)
 	else if (err & ERR_CRC_END_IDX)
 		rc = -EILSEQ;
 	/* A command timeout is how a card says "not this command": the caller decides. */
-	if (err != ERR_CMD_TIMEOUT)
+	if (err != ERR_CMD_TIMEOUT && h->dma_now)
+		log_warn("sdhci: %s: CMD%u failed: error status %#x, ADMA error status %#x, during "
+		         "a DMA of %u blocks",
+		         h->name, h->cmd->index, err, rd8(h, SDHCI_ADMA_ERROR),
+		         h->data->block_count);
+	else if (err != ERR_CMD_TIMEOUT)
 		log_warn("sdhci: %s: CMD%u failed: error status %#x, block %u of %u", h->name,
 		         h->cmd->index, err, h->block, h->data ? h->data->block_count : 0);
 	return end(h, rc);
@@ -438,8 +494,10 @@ static int sdhci_poll(struct mmc_host *host)
 		read_response(h);
 		if (!h->data && h->cmd->resp_type != MMC_RESP_R1B)
 			return end(h, 0);
-		h->stage = h->data ? SDHCI_DATA : SDHCI_DONE;
-		h->deadline = arch_timer_now_ns() + DATA_TIMEOUT_NS;
+		h->stage = h->data && !h->dma_now ? SDHCI_DATA : SDHCI_DONE;
+		/* PIO: a timeout a block, renewed as each moves; DMA: the same for all of them */
+		h->deadline =
+		    arch_timer_now_ns() + DATA_TIMEOUT_NS * (h->dma_now ? h->data->block_count : 1);
 		status = rd16(h, SDHCI_INT_STATUS);
 	}
 	if (h->stage == SDHCI_DATA) {
@@ -459,7 +517,21 @@ static int sdhci_poll(struct mmc_host *host)
 			return -EAGAIN; /* data flows: the caller comes back at once */
 	}
 	if (h->stage == SDHCI_DONE && (status & INT_XFER_DONE)) {
+		struct mmc_data *d = h->data;
+
 		wr16(h, SDHCI_INT_STATUS, INT_XFER_DONE);
+		if (h->dma_now && !d->write) {
+			uint32_t total = d->block_count * d->block_size;
+
+			/* Lines the CPU may have fetched meanwhile go: memory has the DMA's. */
+			arch_cpu_dcache_clean_inval(h->dma_buf + ADMA_TABLE_BYTES, total);
+			rc = d->ops->put(d->ctx, 0, h->dma_buf + ADMA_TABLE_BYTES, total);
+			if (rc) {
+				log_warn("sdhci: %s: CMD%u: the DMA's copy failed (%d)", h->name,
+				         h->cmd->index, rc);
+				return end(h, -EIO);
+			}
+		}
 		return end(h, 0);
 	}
 	if (arch_timer_now_ns() > h->deadline) {
@@ -482,6 +554,30 @@ static const struct mmc_host_ops sdhci_ops = {
     .start = sdhci_start,
     .poll = sdhci_poll,
 };
+
+int sdhci_use_dma(struct sdhci *h, void *buf, uint64_t bus, uint32_t size)
+{
+	const char *why = NULL;
+
+	if (!(rd32(h, SDHCI_CAPABILITIES) & CAP_ADMA2))
+		why = "the controller has no ADMA2";
+	else if (bus % ADMA_TABLE_BYTES || (uintptr_t)buf % ADMA_TABLE_BYTES)
+		why = "the buffer is not 4 KiB aligned";
+	else if (size < ADMA_TABLE_BYTES + MMC_BLOCK_SIZE)
+		why = "the buffer is too small";
+	else if (bus + size > 1ull << 32)
+		why = "the buffer lies above 4 GiB (32-bit descriptors)";
+	if (why) {
+		log_info("sdhci: %s: data by PIO: %s", h->name, why);
+		return -ENOTSUP;
+	}
+	h->dma_buf = buf;
+	h->dma_bus = (uint32_t)bus;
+	h->dma_size = size;
+	log_info("sdhci: %s: data by ADMA2 through %u KiB at bus address %#llx", h->name,
+	         size / 1024, (unsigned long long)bus);
+	return 0;
+}
 
 int sdhci_init(struct sdhci *h, uintptr_t base, const char *compatible, uint32_t clock_hz)
 {

@@ -1,9 +1,11 @@
 /*
  * An SD Host Controller (SD Host Controller Simplified Specification 3.00, "SDHCI" below)
  * as an mmc host (blk/mmc.h). Data moves by PIO through the Buffer Data Port, which needs
- * no DMA address the controller can use (a domU's addresses are not the bus's); completion
- * is found by polling the Normal and Error Interrupt Status registers, so the controller's
- * interrupt signals stay masked. Every wait has a timeout; after an error the command and
+ * no DMA address the controller can use (a domU's addresses are not the bus's), or, where
+ * the caller can give the controller a buffer it reaches (sdhci_use_dma: bare metal, or a
+ * direct-mapped domain such as dom0), by ADMA2 through that buffer; completion is found by
+ * polling the Normal and Error Interrupt Status registers, so the controller's interrupt
+ * signals stay masked. Every wait has a timeout; after an error the command and
  * data lines are reset. Controller quirks come from a table keyed by device-tree
  * `compatible`.
  */
@@ -36,6 +38,8 @@
 #define SDHCI_INT_SIGNAL      0x38
 #define SDHCI_ERR_SIGNAL      0x3a
 #define SDHCI_CAPABILITIES    0x40
+#define SDHCI_ADMA_ERROR      0x54
+#define SDHCI_ADMA_ADDRESS    0x58
 #define SDHCI_HOST_VERSION    0xfe
 /** The register window's size. */
 #define SDHCI_WINDOW 0x100
@@ -53,7 +57,7 @@ enum sdhci_stage {
 	SDHCI_IDLE,
 	SDHCI_CMD,  /* waiting for Command Complete */
 	SDHCI_DATA, /* moving blocks through the Buffer Data Port */
-	SDHCI_DONE, /* waiting for Transfer Complete: last block, end of busy */
+	SDHCI_DONE, /* waiting for Transfer Complete: last block (or the DMA's), end of busy */
 };
 
 /** One controller. */
@@ -72,6 +76,11 @@ struct sdhci {
 	struct mmc_data *data;
 	uint32_t block;    /* blocks moved so far */
 	uint64_t deadline; /* of the current stage, on arch_timer_now_ns */
+	bool dma_now;      /* this command's data moves by ADMA2 */
+	/* ADMA2 (sdhci_use_dma): a descriptor table, then the data, in a buffer of ours. */
+	uint8_t *dma_buf; /* NULL: PIO only */
+	uint32_t dma_bus; /* dma_buf's address for the controller */
+	uint32_t dma_size;
 };
 
 /** Whether `compatible` names a controller this driver knows (its quirk table). */
@@ -85,5 +94,17 @@ bool sdhci_compatible(const char *compatible);
  * drive (version, no usable voltage, no base clock), logged.
  */
 int sdhci_init(struct sdhci *h, uintptr_t base, const char *compatible, uint32_t clock_hz);
+
+/**
+ * Lets the controller move 512-byte blocks by ADMA2 (32-bit descriptors) through `buf`, which
+ * it reaches at bus address `bus` (`size` bytes: a 4 KiB descriptor table, then at most
+ * size - 4 KiB of data a command; bigger transfers, and the small ones of card set-up, stay
+ * PIO). The caller vouches for the address: vdisk's own physical address, i.e. bare metal or a
+ * direct-mapped domain, never a domU's guest-physical one without an IOMMU. The buffer is
+ * cleaned and invalidated from the data cache around each transfer (non-coherent controllers).
+ * Returns 0, or -ENOTSUP (logged: the controller has no ADMA2, or the buffer lies above
+ * 4 GiB or is too small or unaligned) and data keeps moving by PIO.
+ */
+int sdhci_use_dma(struct sdhci *h, void *buf, uint64_t bus, uint32_t size);
 
 #endif

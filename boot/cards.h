@@ -7,13 +7,18 @@
 #ifndef BOOT_CARDS_H
 #define BOOT_CARDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "blk/mmc.h"
 #include "boot/dt.h"
 
-/** Brings up the cards of `dt`'s controllers; returns how many cards are usable. */
-unsigned int cards_init(const struct dt_info *dt);
+/**
+ * Brings up the cards of `dt`'s controllers; returns how many cards are usable. With `dma`
+ * (vdisk's addresses are the bus's: bare metal, a direct-mapped domain), a controller with
+ * ADMA2 moves data through a buffer of vdisk's (sdhci_use_dma); else, or without ADMA2, by PIO.
+ */
+unsigned int cards_init(const struct dt_info *dt, bool dma);
 
 /** Card `n` (0-based, the n-th controller of the device tree), or NULL if it is not usable. */
 struct mmc_card *cards_get(unsigned int n);
@@ -26,9 +31,10 @@ int cards_range(struct mmc_card *card, unsigned int part, uint64_t *first, uint6
                 const char **why);
 
 /**
- * Bare-metal check of card `n`: keeps sector `sector`'s bytes, writes a known block there,
- * reads it back through the disk interface (blk/mmcdisk.c), logs the result and leaves the
- * known block on the card for the test to find in the image. Returns 0 or -errno.
+ * Bare-metal check of card `n`: writes known sectors at `sector` (one alone, then
+ * MMCDISK_MAX_BLOCKS in one command, each sector's bytes a line naming it), reads them back
+ * through the disk interface (blk/mmcdisk.c), logs the result with the big command's times,
+ * and leaves them on the card for the test to find in the image. Returns 0 or -errno.
  */
 int cards_selftest(unsigned int n, uint64_t sector);
 

@@ -143,7 +143,8 @@ static void bare_cards(void)
 	}
 	if (dt.sdhci_count == 0)
 		return;
-	log_info("mmc: %u of %u SD card(s) usable", cards_init(&dt), dt.sdhci_count);
+	/* Bare metal: our addresses are the bus's, so the controller can DMA into our memory. */
+	log_info("mmc: %u of %u SD card(s) usable", cards_init(&dt, true), dt.sdhci_count);
 	if (cfg.sd_selftest != CONFIG_SD_SELFTEST_OFF)
 		cards_selftest(0, cfg.sd_selftest);
 }
@@ -300,7 +301,9 @@ static int storage_start(void)
 		 (unsigned long long)(ram_free() >> 20), frames,
 		 (unsigned long long)dt.xen_regions[1].base);
 	if (dt.sdhci_count)
-		log_info("backend: %u of %u SD card(s) usable", cards_init(&dt), dt.sdhci_count);
+		/* DMA only where guest-physical is physical: a domU has no IOMMU to translate. */
+		log_info("backend: %u of %u SD card(s) usable", cards_init(&dt, xen.direct_mapped),
+		         dt.sdhci_count);
 	return 0;
 }
 
@@ -315,8 +318,9 @@ static void __attribute__((noreturn)) run_xen(void)
 		main_crash("Xen start-up failed");
 	console_attached = xenboot_attach_console(&xen);
 	log_platform();
-	log_info("xen: version %u.%u%s (%s), %s", xen.major, xen.minor, xen.extra,
-		 dt.xen_compatible, xen.dom0 ? "hardware domain" : "guest domain");
+	log_info("xen: version %u.%u%s (%s), %s%s", xen.major, xen.minor, xen.extra,
+	         dt.xen_compatible, xen.dom0 ? "hardware domain" : "guest domain",
+	         xen.direct_mapped ? ", direct-mapped" : "");
 	if (xen.major < XEN_MIN_MAJOR || (xen.major == XEN_MIN_MAJOR && xen.minor < XEN_MIN_MINOR)) {
 		log_error("xen: version %u.%u is older than %u.%u, which vdisk needs", xen.major,
 			  xen.minor, XEN_MIN_MAJOR, XEN_MIN_MINOR);

@@ -11,6 +11,7 @@
 #define CFG_HEADER  0x0c /* header type in bits 23..16 */
 #define CFG_BAR0    0x10
 #define CMD_MEMORY  (1u << 1)
+#define CMD_MASTER  (1u << 2)
 #define BAR_IO      (1u << 0)
 #define BAR_64      (2u << 1)
 #define BAR_TYPE    (3u << 1)
@@ -33,7 +34,10 @@ static void wr(const struct pci_bridge *b, unsigned int dev, unsigned int fn, un
 	mmio_write_32(cfg(b, dev, fn, reg), v);
 }
 
-/* Sizes BAR 0 (PCI §6.2.5.1), places it in the window and turns decoding on. */
+/*
+ * Sizes BAR 0 (PCI §6.2.5.1), places it in the window and turns decoding on, and bus
+ * mastering, which the function's DMA needs (the SD host's ADMA2).
+ */
 static int place_bar0(struct pci_bridge *b, struct pci_function *f)
 {
 	uint32_t orig = rd(b, f->dev, f->fn, CFG_BAR0), mask;
@@ -57,7 +61,8 @@ static int place_bar0(struct pci_bridge *b, struct pci_function *f)
 		return -ENOSPC;
 	b->mem_used = at + size;
 	wr(b, f->dev, f->fn, CFG_BAR0, (uint32_t)(b->mem_pci + at));
-	wr(b, f->dev, f->fn, CFG_COMMAND, rd(b, f->dev, f->fn, CFG_COMMAND) | CMD_MEMORY);
+	wr(b, f->dev, f->fn, CFG_COMMAND,
+	   rd(b, f->dev, f->fn, CFG_COMMAND) | CMD_MEMORY | CMD_MASTER);
 	f->bar0 = b->mem_cpu + at;
 	f->bar0_size = (uint64_t)(~mask) + 1;
 	return 0;

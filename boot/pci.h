@@ -3,7 +3,9 @@
  * pci/host-generic-pci.yaml, "pci-host-ecam-generic"; PCI Express Base spec §7.2.2 ECAM) on
  * bus 0: what vdisk needs when nobody placed the BARs for it (bare metal; later as Xen's
  * dom0). It finds functions by class, places BAR 0 in the bridge's 32-bit memory window and
- * turns memory decoding on. Nothing else: no bridges behind bus 0, no interrupts, no DMA.
+ * turns memory decoding and bus mastering on. Nothing else: no bridges behind bus 0, no
+ * interrupts; a function's DMA addresses are taken to be CPU physical addresses (no
+ * dma-ranges translation, as on QEMU's virt machine).
  */
 #ifndef BOOT_PCI_H
 #define BOOT_PCI_H
@@ -37,7 +39,8 @@ struct pci_function {
 /**
  * Finds up to `max` functions on bus 0 whose class code (base class, subclass: bits 31..16
  * of the register at 0x08) is `class_sub`, places each one's BAR 0 (a memory BAR) in the
- * bridge's window and enables memory decoding. The ECAM must be mapped as device memory.
+ * bridge's window and enables memory decoding and bus mastering. The ECAM must be mapped as
+ * device memory.
  * Returns how many were set up; one that cannot be (an I/O BAR, no room) is logged and
  * skipped.
  */

@@ -63,6 +63,7 @@ int xen_probe(struct xen_info *info)
 	if (rc < 0)
 		return xen_errno(rc);
 	info->dom0 = (features.submap >> XENFEAT_dom0) & 1;
+	info->direct_mapped = (features.submap >> XENFEAT_direct_mapped) & 1;
 	return 0;
 }
 

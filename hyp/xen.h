@@ -61,6 +61,7 @@ struct xen_info {
 	unsigned int minor;
 	char extra[16];  /* XENVER_extraversion, e.g. ".5" */
 	bool dom0;       /* XENFEAT_dom0: we are the hardware domain */
+	bool direct_mapped; /* XENFEAT_direct_mapped: our guest-physical addresses are physical */
 };
 
 /** Translates a negative Xen error code (public/errno.h) to a negative errno of our libc. */

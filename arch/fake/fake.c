@@ -1,21 +1,32 @@
 /*
  * Host implementation of the arch timer interface (arch/include/arch/timer.h) for unit
- * tests: time is the variable fake_time_ns, which only tests and fakes advance.
+ * tests: time is the variable fake_time_ns, which only tests and fakes advance. The data
+ * cache maintenance of arch/cpu.h is counted, not done (the host is coherent).
  */
+#include <stddef.h>
 #include <stdint.h>
 
+#include "arch/cpu.h"
 #include "arch/fake.h"
 #include "arch/timer.h"
 
 uint64_t fake_time_ns;
 uint64_t fake_timer_deadline_ns;
+uint64_t fake_dcache_bytes;
 static unsigned int timer_irq;
 
 void fake_reset(void)
 {
 	fake_time_ns = 0;
 	fake_timer_deadline_ns = 0;
+	fake_dcache_bytes = 0;
 	timer_irq = 0;
+}
+
+void arch_cpu_dcache_clean_inval(const void *addr, size_t size)
+{
+	(void)addr;
+	fake_dcache_bytes += size;
 }
 
 void arch_timer_init(void)

@@ -90,8 +90,10 @@ rc=$?
 	fail bare_no_dtb_halts "rc $rc"
 
 # ---- an SD card with no Xen: QEMU's sdhci-pci on virt's PCI bus. vdisk places the
-# controller's BAR itself, brings the card up and (sd_selftest=100) writes and reads back
-# sector 100; the image file must then hold its block there and zeroes everywhere else ----
+# controller's BAR itself, brings the card up, moves data by ADMA2 (bare metal: its addresses
+# are the bus's) and (sd_selftest=100) writes and reads back sector 100 alone and sectors
+# 101-356 in one command (four descriptors); the image file must then hold each sector's
+# line there and zeroes everywhere else ----
 sd=$out/sd.img
 rm -f "$sd"
 truncate -s 16M "$sd"
@@ -102,20 +104,21 @@ timeout 60 qemu-system-aarch64 -machine virt,gic-version=3,virtualization=on -cp
 	-drive if=none,id=card0,format=raw,cache=writethrough,file="$sd" </dev/null >"$log" 2>&1
 rc=$?
 if [ $rc = 0 ] && grep -q "pci: 00:0[0-9a-f].0 1b36:0007, an SD host controller: BAR 0 at" "$log" &&
+	grep -q "sdhci: sdhci@[0-9a-f]*: data by ADMA2 through" "$log" &&
 	grep -q "mmc: sdhci@[0-9a-f]*: SDSC card, .*16 MiB, 4-bit bus" "$log" &&
-	grep -q "mmc: self-test: card 0 sector 100 written and read back" "$log"; then
+	grep -q "mmc: self-test: card 0 sectors 100+257 written and read back" "$log"; then
 	pass bare_sd_card
 else
 	fail bare_sd_card "rc $rc; log $log"
 fi
-want=$(for _ in $(seq 16); do printf 'vdisk sd self-test sector 00100\n'; done)
-got=$(dd if="$sd" bs=512 skip=100 count=1 2>/dev/null)
-others=$( { dd if="$sd" bs=512 count=100 2>/dev/null; dd if="$sd" bs=512 skip=101 2>/dev/null; } |
+want=$(for s in $(seq 100 356); do for _ in $(seq 16); do printf 'vdisk sd self-test sector %05d\n' "$s"; done; done | md5sum)
+got=$(dd if="$sd" bs=512 skip=100 count=257 2>/dev/null | md5sum)
+others=$( { dd if="$sd" bs=512 count=100 2>/dev/null; dd if="$sd" bs=512 skip=357 2>/dev/null; } |
 	tr -d '\0' | wc -c)
 if [ "$got" = "$want" ] && [ "$others" = 0 ]; then
 	pass bare_sd_image
 else
-	fail bare_sd_image "sector 100 '$(printf '%s' "$got" | head -c 40)', $others other non-zero bytes"
+	fail bare_sd_image "sectors 100-356: $(dd if="$sd" bs=512 skip=100 count=1 2>/dev/null | head -c 32 | tr -d '\0\n'), md5 $got (want $want); $others other non-zero bytes"
 fi
 
 # ---- U-Boot booti (u-boot-qemu): load the Image into RAM and boot it as Linux would be ----

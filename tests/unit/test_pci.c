@@ -89,7 +89,7 @@ TEST(pci, sd_hosts_found_and_their_bar0_placed)
 	EXPECT_EQ(f[0].bar0, 0x10000000);
 	EXPECT_EQ(f[0].bar0_size, 0x100);
 	EXPECT_EQ(fns[2][0].bar0, 0x10000000);
-	EXPECT_EQ(fns[2][0].command & 2, 2); /* memory decoding on */
+	EXPECT_EQ(fns[2][0].command & 6, 6); /* memory decoding and bus mastering on */
 	EXPECT_EQ(f[1].dev, 3);
 	EXPECT_EQ(f[1].fn, 1);
 	EXPECT_EQ(f[1].bar0, 0x10002000); /* after a page for the first, aligned to its size */

@@ -1,4 +1,7 @@
-/* Controls of the host (fake) arch used by unit tests: the clock and the timer deadline. */
+/*
+ * Controls of the host (fake) arch used by unit tests: the clock, the timer deadline, and what
+ * the data cache was asked to do.
+ */
 #ifndef ARCH_FAKE_H
 #define ARCH_FAKE_H
 
@@ -12,7 +15,10 @@ extern uint64_t fake_time_ns;
 /** The last deadline given to arch_timer_set_deadline (0 = disarmed). */
 extern uint64_t fake_timer_deadline_ns;
 
-/** Puts the fake clock, deadline and timer IRQ back to zero. */
+/** Bytes given to arch_cpu_dcache_clean_inval (a no-op on the host) so far. */
+extern uint64_t fake_dcache_bytes;
+
+/** Puts the fake clock, deadline, timer IRQ and cache count back to zero. */
 void fake_reset(void);
 
 #endif
