@@ -87,22 +87,51 @@ int cards_range(struct mmc_card *card, unsigned int part, uint64_t *first, uint6
 
 /* ---- the bare-metal self-test: one request at a time, waited for ---- */
 
+/*
+ * The self-test's bytes are made, not stored: each sector holds 16 times a 32-character line
+ * naming it ("vdisk sd self-test sector 00100\n"), made by get() for a write and compared by
+ * put() for a read, so that 128 KiB each way need no buffer.
+ */
 struct wait_io {
 	struct disk_req req; /* first */
-	uint8_t *data;
+	bool check;          /* a read compares what it gets with the pattern */
+	uint32_t wrong;      /* bytes that differed */
 	int rc;
 	bool done;
 };
 
+/* Byte `offset` of the request's sectors in the pattern; *line caches the sector's line. */
+static char pattern(const struct disk_req *req, uint32_t offset, uint64_t *at, char line[33])
+{
+	uint64_t sector = req->sector + offset / MMC_BLOCK_SIZE;
+
+	if (*at != sector) {
+		/* 32 characters and snprintf's NUL, which is not part of the pattern */
+		snprintf(line, 33, "vdisk sd self-test sector %05llu\n",
+		         (unsigned long long)sector % 100000);
+		*at = sector;
+	}
+	return line[offset % 32];
+}
+
 static int io_get(struct disk_req *req, uint32_t offset, void *dst, uint32_t len)
 {
-	memcpy(dst, ((struct wait_io *)req)->data + offset, len);
+	uint64_t at = UINT64_MAX;
+	char line[33];
+
+	for (uint32_t i = 0; i < len; i++)
+		((char *)dst)[i] = pattern(req, offset + i, &at, line);
 	return 0;
 }
 
 static int io_put(struct disk_req *req, uint32_t offset, const void *src, uint32_t len)
 {
-	memcpy(((struct wait_io *)req)->data + offset, src, len);
+	struct wait_io *io = (struct wait_io *)req;
+	uint64_t at = UINT64_MAX;
+	char line[33];
+
+	for (uint32_t i = 0; io->check && i < len; i++)
+		io->wrong += ((const char *)src)[i] != pattern(req, offset + i, &at, line);
 	return 0;
 }
 
@@ -114,18 +143,25 @@ static void io_done(struct disk_req *req, int rc)
 
 static const struct disk_buf_ops io_ops = {.get = io_get, .put = io_put};
 
-/* Sectors through the disk, polled until done (the card's own timeouts bound it). */
-static int io(struct disk *disk, enum disk_op op, uint64_t sector, uint32_t count, uint8_t *data)
+/*
+ * Sectors through the disk, polled until done (the card's own timeouts bound it): a write
+ * of the pattern, or a read that compares with it (`check`). Returns the rc, or -EIO for a
+ * read that found other bytes; *ns is how long it took.
+ */
+static int io(struct disk *disk, enum disk_op op, uint64_t sector, uint32_t count, bool check,
+              uint64_t *ns)
 {
 	struct wait_io io = {
 	    .req = {.op = op, .sector = sector, .count = count, .buf = &io_ops, .done = io_done},
-	    .data = data,
+	    .check = check,
 	};
+	uint64_t t0 = arch_timer_now_ns();
 
 	disk_submit(disk, &io.req);
 	while (!io.done)
 		disk_poll(disk);
-	return io.rc;
+	*ns = arch_timer_now_ns() - t0;
+	return io.rc ? io.rc : io.wrong ? -EIO : 0;
 }
 
 /* The self-test's sectors: one alone, then as many as one command moves. */
@@ -134,10 +170,9 @@ static int io(struct disk *disk, enum disk_op op, uint64_t sector, uint32_t coun
 int cards_selftest(unsigned int n, uint64_t sector)
 {
 	static struct mmcdisk md;
-	static uint8_t want[SELFTEST_SECTORS * MMC_BLOCK_SIZE], got[sizeof(want)];
 	const uint32_t big = MMCDISK_MAX_BLOCKS;
 	struct mmc_card *card = cards_get(n);
-	uint64_t t0, t_write = 0, t_read = 0;
+	uint64_t ns, t_write = 0, t_read = 0;
 	int rc;
 
 	if (!card) {
@@ -148,36 +183,18 @@ int cards_selftest(unsigned int n, uint64_t sector)
 		log_error("mmc: self-test: card %u cannot be served as a disk (%d)", n, rc);
 		return rc;
 	}
-	/* Each sector's 512 bytes: 16 times a 32-character line naming it. */
-	for (uint32_t b = 0; b < SELFTEST_SECTORS; b++) {
-		char line[33]; /* 32 characters and snprintf's NUL, which must not reach want */
-
-		snprintf(line, sizeof(line), "vdisk sd self-test sector %05llu\n",
-		         (unsigned long long)(sector + b) % 100000);
-		for (unsigned int i = 0; i < MMC_BLOCK_SIZE; i += 32)
-			memcpy(want + b * MMC_BLOCK_SIZE + i, line, 32);
-	}
 	if (!disk_range_ok(&md.disk, sector, SELFTEST_SECTORS))
 		rc = -ERANGE;
+	if (rc == 0) /* reading works, whatever is there */
+		rc = io(&md.disk, DISK_READ, sector, 1, false, &ns);
 	if (rc == 0)
-		rc = io(&md.disk, DISK_READ, sector, 1, got);
+		rc = io(&md.disk, DISK_WRITE, sector, 1, false, &ns);
 	if (rc == 0)
-		rc = io(&md.disk, DISK_WRITE, sector, 1, want);
-	if (rc == 0) {
-		t0 = arch_timer_now_ns();
-		rc = io(&md.disk, DISK_WRITE, sector + 1, big, want + MMC_BLOCK_SIZE);
-		t_write = arch_timer_now_ns() - t0;
-	}
-	memset(got, 0, sizeof(got));
+		rc = io(&md.disk, DISK_WRITE, sector + 1, big, false, &t_write);
 	if (rc == 0)
-		rc = io(&md.disk, DISK_READ, sector, 1, got);
-	if (rc == 0) {
-		t0 = arch_timer_now_ns();
-		rc = io(&md.disk, DISK_READ, sector + 1, big, got + MMC_BLOCK_SIZE);
-		t_read = arch_timer_now_ns() - t0;
-	}
-	if (rc == 0 && memcmp(want, got, sizeof(want)))
-		rc = -EIO;
+		rc = io(&md.disk, DISK_READ, sector, 1, true, &ns);
+	if (rc == 0)
+		rc = io(&md.disk, DISK_READ, sector + 1, big, true, &t_read);
 	if (rc)
 		log_error("mmc: self-test of card %u sectors %llu+%u failed (%d)", n,
 		          (unsigned long long)sector, SELFTEST_SECTORS, rc);
