@@ -40,6 +40,9 @@
 #define REG_MAX_CURRENT 0x48
 #define REG_FORCE_ACMD  0x50
 #define REG_FORCE_ERR   0x52
+#define REG_ADMA_ERR    0x54
+#define REG_ADMA_LO     0x58
+#define REG_ADMA_HI     0x5C
 #define REG_SLOT_INT    0xFC
 #define REG_VERSION     0xFE
 
@@ -73,9 +76,14 @@ enum rt { RT_NONE, RT_136, RT_48, RT_48_BUSY };
 #define HOST1_HS     (1u << 2)
 #define HOST1_8BIT   (1u << 5)
 
+/* Host Control 1's DMA Select (§2.2.10): the only one the fake runs is ADMA2 32-bit. */
+#define HOST1_DMA_SEL(v) ((v) >> 3 & 3u)
+#define DMA_SEL_ADMA32   2u
+
 /* Normal and Error Interrupt Status (§2.2.17, §2.2.18). */
 #define NIS_CC        (1u << 0)
 #define NIS_TC        (1u << 1)
+#define NIS_DMA       (1u << 3)
 #define NIS_BWR       (1u << 4)
 #define NIS_BRR       (1u << 5)
 #define NIS_REMOVAL   (1u << 7)
@@ -86,12 +94,27 @@ enum rt { RT_NONE, RT_136, RT_48, RT_48_BUSY };
 #define EIS_CMD_INDEX (1u << 3)
 #define EIS_DAT_TIME  (1u << 4)
 #define EIS_AUTO_CMD  (1u << 8)
+#define EIS_ADMA      (1u << 9)
+
+/* ADMA Error Status (§2.2.30) and ADMA2 32-bit descriptors (§1.13.4). */
+#define ADMA_ST_STOP   0u
+#define ADMA_ST_FDS    1u
+#define ADMA_ST_TFR    3u
+#define ADMA_LEN_ERR   (1u << 2)
+#define DESC_VALID     (1u << 0)
+#define DESC_END       (1u << 1)
+#define DESC_INT       (1u << 2)
+#define DESC_ACT(attr) ((attr) >> 4 & 3u)
+#define DESC_ACT_RSV   1u
+#define DESC_ACT_TRAN  2u
+#define DESC_ACT_LINK  3u
 
 /*
  * Capabilities (§2.2.26): timeout clock 50 MHz (unit MHz), base clock 50 MHz, 512-byte max
- * block, high speed, 3.3 V; no 8-bit bus, no SDMA or ADMA2.
+ * block, high speed, 3.3 V; no 8-bit bus, no SDMA; ADMA2 once fake_sdhci_enable_dma is called.
  */
 #define CAPS_VALUE (0x32u | 1u << 7 | 0x32u << 8 | 1u << 21 | 1u << 24)
+#define CAPS_ADMA2 (1u << 19)
 
 /* Card status bits (SD v6.00 §4.10.1). */
 #define ST_OUT_OF_RANGE    (1u << 31)
@@ -136,6 +159,8 @@ struct xfer {
 	unsigned int left;  /* blocks to go unless open */
 	unsigned int fail_block;
 	uint16_t fail_bits;
+	bool dma;          /* moved by ADMA2, not through the data port */
+	uint64_t dma_left; /* bytes the descriptor table may still move (UINT64_MAX if open) */
 	uint8_t buf[BLOCK];
 };
 
@@ -157,6 +182,14 @@ struct fake_sdhci {
 	struct xfer xfer;
 	bool busy, busy_tc; /* DAT0 low; Transfer Complete waits for its end */
 	unsigned int busy_left, busy_armed;
+
+	/* DMA (fake_sdhci_enable_dma): bus addresses [dma_bus, dma_bus + dma_size) are dma_mem */
+	uint8_t *dma_mem;
+	uint64_t dma_bus;
+	size_t dma_size;
+	uint32_t adma_addr, adma_addr_hi; /* ADMA System Address as the last command was issued */
+	bool dma_pending;                 /* the ADMA2 engine runs at the next status read */
+	unsigned int dma_count;
 
 	/* card */
 	bool present;
@@ -770,7 +803,8 @@ static void sdhci_read_next(struct fake_sdhci *f)
 	}
 	x->pos = 0;
 	x->ready = true;
-	sdhci_raise(f, NIS_BRR);
+	if (!x->dma)
+		sdhci_raise(f, NIS_BRR);
 }
 
 /* A whole block went through the port; start the next or finish. */
@@ -797,14 +831,119 @@ static void sdhci_block_done(struct fake_sdhci *f)
 	if (x->counted)
 		put(f, REG_BLKCNT, 2, get(f, REG_BLKCNT, 2) - 1);
 	if (!x->open && --x->left == 0) {
-		sdhci_xfer_finish(f);
+		if (!x->dma) /* a DMA transfer finishes at its table's End (sdhci_dma_run) */
+			sdhci_xfer_finish(f);
 	} else if (x->read) {
 		sdhci_read_next(f);
 	} else {
 		x->pos = 0;
 		x->ready = true;
-		sdhci_raise(f, NIS_BWR);
+		if (!x->dma)
+			sdhci_raise(f, NIS_BWR);
 	}
+}
+
+/* The host memory at bus addresses [addr, addr + len), or NULL if that leaves the DMA window. */
+static uint8_t *dma_ptr(const struct fake_sdhci *f, uint64_t addr, uint64_t len)
+{
+	if (addr < f->dma_bus || addr - f->dma_bus > f->dma_size ||
+	    len > f->dma_size - (addr - f->dma_bus))
+		return NULL;
+	return f->dma_mem + (addr - f->dma_bus);
+}
+
+/* The ADMA stops on a descriptor table error (§2.2.30): the transfer ends as a data error does. */
+static void sdhci_adma_error(struct fake_sdhci *f, uint8_t status)
+{
+	put(f, REG_ADMA_ERR, 1, status);
+	sdhci_data_error(f, EIS_ADMA);
+}
+
+/* Moves len bytes between the card and host memory p through the block buffer, as PIO would. */
+static void sdhci_dma_move(struct fake_sdhci *f, uint8_t *p, uint32_t len)
+{
+	struct xfer *x = &f->xfer;
+
+	while (len > 0 && x->active && x->ready) {
+		uint32_t n = x->len - x->pos < len ? x->len - x->pos : len;
+
+		if (x->read)
+			memcpy(p, x->buf + x->pos, n);
+		else
+			memcpy(x->buf + x->pos, p, n);
+		p += n;
+		len -= n;
+		x->pos += n;
+		x->dma_left -= n;
+		if (x->pos == x->len)
+			sdhci_block_done(f);
+	}
+}
+
+/*
+ * The ADMA2 engine (§1.13.4, 32-bit descriptors) runs a transfer's whole descriptor table at
+ * once: Nop skipped, Link followed, Tran moving data, until End; the ADMA System Address
+ * register follows it as §2.2.31 says (the line after the one fetched, or a Link's target).
+ */
+static void sdhci_dma_run(struct fake_sdhci *f)
+{
+	struct xfer *x = &f->xfer;
+	uint32_t addr = f->adma_addr;
+
+	if (!x->active)
+		return; /* a data error, an abort or a reset came first */
+	put(f, REG_ADMA_LO, 4, addr);
+	if (f->adma_addr_hi != 0) {
+		sdhci_adma_error(f, ADMA_ST_FDS);
+		return;
+	}
+	for (unsigned int n = 0;; n++) {
+		const uint8_t *d = dma_ptr(f, addr, 8);
+		uint32_t attr, len, data;
+		uint8_t *p;
+
+		put(f, REG_ADMA_LO, 4, addr);
+		if (n == FAKE_SDHCI_ADMA_MAX_DESC || addr % 4 || !d) {
+			sdhci_adma_error(f, ADMA_ST_FDS);
+			return;
+		}
+		attr = (uint32_t)d[0] | (uint32_t)d[1] << 8;
+		len = (uint32_t)d[2] | (uint32_t)d[3] << 8;
+		len = len ? len : 65536;
+		data = (uint32_t)d[4] | (uint32_t)d[5] << 8 | (uint32_t)d[6] << 16 |
+		       (uint32_t)d[7] << 24;
+		if (!(attr & DESC_VALID) || DESC_ACT(attr) == DESC_ACT_RSV) {
+			sdhci_adma_error(f, ADMA_ST_FDS);
+			return;
+		}
+		addr = DESC_ACT(attr) == DESC_ACT_LINK ? data : addr + 8;
+		put(f, REG_ADMA_LO, 4, addr);
+		if (DESC_ACT(attr) == DESC_ACT_TRAN) {
+			p = dma_ptr(f, data, len);
+			if (data % 4 || !p) {
+				sdhci_adma_error(f, ADMA_ST_TFR);
+				return;
+			}
+			if (len > x->dma_left) { /* checked before any of it moves */
+				sdhci_adma_error(f, ADMA_ST_TFR | ADMA_LEN_ERR);
+				return;
+			}
+			sdhci_dma_move(f, p, len);
+			if (!x->active)
+				return; /* a data error, reported as PIO would */
+		}
+		if (attr & DESC_INT)
+			sdhci_raise(f, NIS_DMA);
+		if (attr & DESC_END)
+			break;
+	}
+	/* Counted: the table must cover the transfer; open-ended: whole blocks, then CMD12. */
+	if (x->open ? x->pos != 0 : x->dma_left != 0) {
+		sdhci_adma_error(f, ADMA_ST_STOP | ADMA_LEN_ERR);
+		return;
+	}
+	if (!x->open)
+		sdhci_xfer_finish(f);
 }
 
 /* The data phase of a command the card accepted (§3.7.2): PIO through the data port. */
@@ -836,14 +975,24 @@ static void sdhci_xfer_start(struct fake_sdhci *f, const struct card_reply *r)
 	x->fail_block = f->fail_block;
 	x->fail_bits = f->fail_bits;
 	f->fail_bits = 0;
+	x->dma = mode & XFER_DMA;
 	if (!x->open && x->left == 0) {
 		violation(f, "multi-block transfer with Block Count 0");
 		sdhci_xfer_finish(f);
-	} else if (x->read) {
+		return;
+	}
+	if (x->dma) {
+		/* The ADMA moves it all at the first status read after Command Complete. */
+		x->dma_left = x->open ? UINT64_MAX : (uint64_t)x->left * x->len;
+		f->dma_pending = true;
+		f->dma_count++;
+	}
+	if (x->read) {
 		sdhci_read_next(f);
 	} else {
 		x->ready = true;
-		sdhci_raise(f, NIS_BWR);
+		if (!x->dma)
+			sdhci_raise(f, NIS_BWR);
 	}
 }
 
@@ -934,8 +1083,18 @@ static void sdhci_issue(struct fake_sdhci *f, uint32_t cmdreg)
 		return;
 	}
 	if ((cmdreg & CMD_DATA) && (get(f, REG_XFER, 2) & XFER_DMA)) {
-		violation(f, "CMD%u with DMA Enable, and the controller has no DMA", cmd);
-		return;
+		unsigned int sel = HOST1_DMA_SEL(get(f, REG_HOST1, 1));
+
+		if (!f->dma_mem) {
+			violation(f, "CMD%u with DMA Enable, and the controller has no DMA", cmd);
+			return;
+		}
+		if (sel != DMA_SEL_ADMA32) {
+			violation(f,
+			          "CMD%u with DMA Enable and DMA Select %u, not ADMA2 32-bit (2)",
+			          cmd, sel);
+			return;
+		}
 	}
 	put(f, REG_CMD, 2, cmdreg);
 	f->cmd_inhibit = true;
@@ -945,6 +1104,8 @@ static void sdhci_issue(struct fake_sdhci *f, uint32_t cmdreg)
 	f->mode = get(f, REG_XFER, 2);
 	f->arg = get(f, REG_ARG, 4);
 	f->arg2 = get(f, REG_ARG2, 4);
+	f->adma_addr = get(f, REG_ADMA_LO, 4);
+	f->adma_addr_hi = get(f, REG_ADMA_HI, 4);
 	if (f->cmd_delay) {
 		f->cmd_pending = true;
 		f->cmd_wait = f->cmd_delay;
@@ -956,6 +1117,9 @@ static void sdhci_issue(struct fake_sdhci *f, uint32_t cmdreg)
 /* A read of Present State or Normal Interrupt Status: the only clock the fake has. */
 static void sdhci_status_read(struct fake_sdhci *f)
 {
+	/* A DMA started by a command that completes during this read waits for the next one. */
+	bool dma = f->dma_pending;
+
 	if (f->dto_pending) {
 		f->dto_pending = false;
 		sdhci_raise_err(f, EIS_DAT_TIME);
@@ -966,6 +1130,11 @@ static void sdhci_status_read(struct fake_sdhci *f)
 	}
 	if (f->busy && f->busy_left != UINT_MAX && --f->busy_left == 0)
 		sdhci_busy_end(f);
+	/* After the busy count: a write's busy starts counting at the read after this one. */
+	if (dma && f->dma_pending) {
+		f->dma_pending = false;
+		sdhci_dma_run(f);
+	}
 }
 
 static void sdhci_reset(struct fake_sdhci *f, uint8_t bits)
@@ -974,7 +1143,7 @@ static void sdhci_reset(struct fake_sdhci *f, uint8_t bits)
 	if (bits & RESET_ALL) {
 		f->resets[0]++;
 		memset(f->regs, 0, sizeof(f->regs));
-		put(f, REG_CAPS, 4, CAPS_VALUE);
+		put(f, REG_CAPS, 4, CAPS_VALUE | (f->dma_mem ? CAPS_ADMA2 : 0));
 		put(f, REG_MAX_CURRENT, 4, 50); /* 200 mA at 3.3 V */
 		put(f, REG_VERSION, 2, 0x0002); /* v3.00 */
 		f->clock_stable = false;
@@ -991,6 +1160,7 @@ static void sdhci_reset(struct fake_sdhci *f, uint8_t bits)
 	if (bits & RESET_DAT) {
 		f->xfer.active = f->xfer.ready = false;
 		f->dat_inhibit = f->dat_error = f->dto_pending = f->busy_tc = false;
+		f->dma_pending = false;
 		put(f, REG_NIS, 2, get(f, REG_NIS, 2) & ~NIS_DAT_BITS);
 	}
 }
@@ -1002,7 +1172,9 @@ static uint32_t sdhci_present_state(const struct fake_sdhci *f)
 
 	v |= f->cmd_inhibit | f->dat_inhibit << 1 | (x->active || f->busy) << 2;
 	v |= ((x->active && !x->read) || f->busy_tc) << 8 | (x->active && x->read) << 9;
-	v |= (x->active && !x->read && x->ready) << 10 | (x->active && x->read && x->ready) << 11;
+	/* Buffer Write/Read Enable are for PIO only (§2.2.9). */
+	v |= (x->active && !x->dma && !x->read && x->ready) << 10 |
+	     (x->active && !x->dma && x->read && x->ready) << 11;
 	if (f->present)
 		v |= 1u << 16 | 1u << 18 | !f->cfg.write_protect << 19;
 	return v;
@@ -1015,6 +1187,10 @@ static uint32_t sdhci_data_read(struct fake_sdhci *f, unsigned int first, unsign
 	uint32_t v = 0;
 
 	for (unsigned int i = first; i < first + count; i++) {
+		if (x->active && x->dma) {
+			violation(f, "Buffer Data Port read during a DMA transfer");
+			return v;
+		}
 		if (!x->active || !x->read || !x->ready) {
 			violation(f, "Buffer Data Port read with no block ready");
 			return v;
@@ -1033,6 +1209,10 @@ static void sdhci_data_write(struct fake_sdhci *f, uint32_t val, uint32_t mask)
 	for (unsigned int i = 0; i < 4; i++) {
 		if (!(mask >> 8 * i & 0xFF))
 			continue;
+		if (x->active && x->dma) {
+			violation(f, "Buffer Data Port written during a DMA transfer");
+			return;
+		}
 		if (!x->active || x->read || !x->ready) {
 			violation(f, "Buffer Data Port written with no room");
 			return;
@@ -1164,8 +1344,8 @@ static void sdhci_reg_write(struct fake_sdhci *f, uint32_t reg, unsigned int wid
 	case REG_NIS_SIG:
 	case REG_EIS_SIG:
 	case REG_HOST2:
-	case 0x58: /* ADMA System Address, kept but unused */
-	case 0x5C:
+	case REG_ADMA_LO: /* taken when a command is issued (sdhci_issue) */
+	case REG_ADMA_HI:
 		put(f, reg, width, merged);
 		return;
 	default:
@@ -1336,6 +1516,21 @@ void fake_sdhci_set_busy(struct fake_sdhci *f, unsigned int reads)
 void fake_sdhci_set_cmd_delay(struct fake_sdhci *f, unsigned int reads)
 {
 	f->cmd_delay = reads;
+}
+
+void fake_sdhci_enable_dma(struct fake_sdhci *f, void *mem, uint64_t bus, size_t size)
+{
+	if (!mem || size == 0 || bus + size - 1 < bus)
+		die("fake_sdhci_enable_dma: no memory, or a window past the end of the bus");
+	f->dma_mem = mem;
+	f->dma_bus = bus;
+	f->dma_size = size;
+	put(f, REG_CAPS, 4, get(f, REG_CAPS, 4) | CAPS_ADMA2);
+}
+
+unsigned int fake_sdhci_dma_count(const struct fake_sdhci *f)
+{
+	return f->dma_count;
 }
 
 unsigned int fake_sdhci_cmd_count(const struct fake_sdhci *f, unsigned int cmd_index)

@@ -4,22 +4,24 @@
  * Specification v6.00, §4), for host tests of an SDHCI driver and the SD protocol above it.
  * It maps itself with fake_mmio_map(), so the code under test reaches it through arch/mmio.h.
  *
- * The controller does PIO only (Capabilities say no SDMA/ADMA2; a data command with DMA Enable
- * set is refused as a protocol violation). Nothing depends on time: the only delays are
- * counted in "status reads", i.e. reads of Present State (0x24) or Normal Interrupt Status
- * (0x30); an access that covers both registers counts once.
+ * The controller does PIO, and ADMA2 with 32-bit descriptors once the test gives it memory
+ * (fake_sdhci_enable_dma; see "DMA" below); never SDMA or 64-bit ADMA2. Nothing depends on
+ * time: the only delays are counted in "status reads", i.e. reads of Present State (0x24) or
+ * Normal Interrupt Status (0x30); an access that covers both registers counts once.
  *
  * What the fake counts as a protocol violation (a driver bug; tests assert the count stays 0):
- * a Buffer Data Port read with no block ready or write with no room; a command written while
- * Command Inhibit (CMD) is 1, or one that uses DAT (data or busy) while Command Inhibit (DAT)
- * is 1 unless its Command Type is Abort (such commands are dropped); DMA Enable on a data
- * command (dropped); a Response Type Select other than the card's response to the command
- * (when the card answers); Data Present Select, Data Transfer Direction, Multi/Single Block or
- * Block Size not matching the command; Block Count 0 for a counted multi-block transfer; a
- * command sent at an SD clock over the card's limit (400 kHz in idle/ready/ident, then 25 MHz,
- * 50 MHz after the CMD6 switch to high speed); data moved with host and card bus widths that
- * differ; SD Clock Enable set before Internal Clock Stable reads 1; the SDCLK divider changed
- * while SD Clock Enable stays 1 or while either inhibit is 1.
+ * a Buffer Data Port read with no block ready or write with no room, or either during a DMA
+ * transfer; a command written while Command Inhibit (CMD) is 1, or one that uses DAT (data or
+ * busy) while Command Inhibit (DAT) is 1 unless its Command Type is Abort (such commands are
+ * dropped); DMA Enable on a data command without fake_sdhci_enable_dma, or with a DMA Select
+ * (Host Control 1 bits 4:3) other than 10b, ADMA2 32-bit (dropped); a Response Type Select
+ * other than the card's response to the command (when the card answers); Data Present Select,
+ * Data Transfer Direction, Multi/Single Block or Block Size not matching the command; Block
+ * Count 0 for a counted multi-block transfer; a command sent at an SD clock over the card's
+ * limit (400 kHz in idle/ready/ident, then 25 MHz, 50 MHz after the CMD6 switch to high speed);
+ * data moved with host and card bus widths that differ; SD Clock Enable set before Internal
+ * Clock Stable reads 1; the SDCLK divider changed while SD Clock Enable stays 1 or while either
+ * inhibit is 1.
  *
  * Errors behave as the spec says: a command error (timeout, CRC, end bit, index) sets its
  * Error Interrupt Status bit and leaves Command Inhibit (CMD), and Command Inhibit (DAT) for a
@@ -40,11 +42,46 @@
  * write-protected card reports WP_ERASE_SKIP (bit 15, the spec's bit for erase), writes report
  * WP_VIOLATION (bit 26). Resets of the controller leave the card's state alone (a card in data
  * or rcv still wants CMD12); a reset all, or Power Control off, powers the card down.
+ *
+ * DMA (SDHCI v3.00 §1.13, ADMA2 with 32-bit descriptors only). After fake_sdhci_enable_dma,
+ * Capabilities report ADMA2 Support (bit 19; SDMA, bit 22, stays 0) and the controller reaches
+ * bus addresses [bus, bus + size) as the test's memory. A data command with Transfer Mode DMA
+ * Enable (bit 0) and DMA Select 10b runs the same card state machine as PIO (Auto CMD12/CMD23,
+ * Block Count counting down, R1 errors moving no data, fake_sdhci_fail_data), but its blocks
+ * move by the ADMA, all at the first status read after Command Complete; Buffer Read Ready and
+ * Buffer Write Ready are never raised, Buffer Read/Write Enable read 0, and Transfer Complete
+ * follows, after the busy of fake_sdhci_set_busy for a write (its count starts at the next
+ * status read). The engine takes the ADMA System Address (0x58, 0x5C) as it was when the
+ * command was written and walks the table there: each 8-byte little-endian descriptor is bits
+ * 15:0 attribute (bit 0 Valid, 1 End, 2 Int, 5:4 Act: 00 Nop, 10 Tran, 11 Link), 31:16 length
+ * (0 = 65536), 63:32 address. Nop is skipped, Link goes on at its address, Tran moves its bytes
+ * between the card and memory in order (a block's bytes may span descriptors); Int raises DMA
+ * Interrupt (Normal Interrupt Status bit 3) after its descriptor; the walk ends after the
+ * descriptor with End. 0x58 follows the walk (§2.2.31): the line after the one fetched, a
+ * Link's target, or on an error the address the ADMA Error State calls for. An ADMA Error
+ * (Error Interrupt Status bit 9) stops the transfer as a data error does (no Transfer
+ * Complete, no Auto CMD12, Command Inhibit (DAT) 1 until a DAT line reset; data moved before
+ * it stays moved; the card is left in data or rcv, wanting CMD12), with ADMA Error Status
+ * (0x54, kept until the next ADMA error or a reset all) set to:
+ *   01b ST_FDS, 0x58 at the descriptor: 0x5C not 0; a descriptor not 4-byte aligned or not
+ *       wholly inside the window; Valid = 0 (End or not); Act 01b (reserved: an error here,
+ *       though the spec's table lets hardware treat it as Nop); more than
+ *       FAKE_SDHCI_ADMA_MAX_DESC descriptors fetched (a Link loop);
+ *   11b ST_TFR, 0x58 after the descriptor: a Tran address not 4-byte aligned or a range not
+ *       wholly inside the window; with bit 2 (length mismatch), a Tran with more bytes than
+ *       the transfer has left (none of that descriptor's bytes move);
+ *   100b (length mismatch, ST_STOP), 0x58 after the End descriptor: End reached with fewer
+ *       bytes than Block Size * Block Count (single block: Block Size).
+ * A multi-block transfer without Block Count Enable is as long as its table, which must end
+ * on a block boundary (else the ST_STOP length mismatch); as with PIO it then stays open, with
+ * no Transfer Complete, until CMD12. An ADMA error is not a protocol violation. Reset All
+ * clears Host Control 1 (DMA Select back to 00b) and the ADMA registers; the window stays.
  */
 #ifndef TESTS_UNIT_FAKE_SDHCI_H
 #define TESTS_UNIT_FAKE_SDHCI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** Bytes of register space the fake maps (SDHCI v3.00 §2.1: one slot). */
@@ -55,6 +92,8 @@
 #define FAKE_SDHCI_RCA 0x4567u
 /** The index the counters use for application command n (after CMD55): ACMD41 is 64 + 41. */
 #define FAKE_SDHCI_ACMD(n) (64u + (n))
+/** The most descriptors the ADMA fetches for one transfer before it reports an ADMA error. */
+#define FAKE_SDHCI_ADMA_MAX_DESC 4096u
 
 /** The card's state, numbered as CURRENT_STATE in the card status (SD v6.00 §4.10.1). */
 enum fake_card_state {
@@ -130,6 +169,20 @@ void fake_sdhci_set_busy(struct fake_sdhci *f, unsigned int reads);
  * card acts on it, and Command Complete and the response appear, after the last of them.
  */
 void fake_sdhci_set_cmd_delay(struct fake_sdhci *f, unsigned int reads);
+
+/**
+ * Gives the controller DMA (see "DMA" above): Capabilities report ADMA2 Support from now on
+ * (and after a reset all), and the ADMA reaches bus addresses [bus, bus + size) as the host
+ * memory at mem (owned by the test). Without it, DMA Enable on a data command is a protocol
+ * violation. Aborts on no memory or a window past the end of the 64-bit bus.
+ */
+void fake_sdhci_enable_dma(struct fake_sdhci *f, void *mem, uint64_t bus, size_t size);
+/**
+ * How many data commands moved their data by DMA: counted when the card accepted the command
+ * and the data phase began (before the table is walked, so one ending in an ADMA or data error
+ * counts; one whose R1 reports an error, moving no data, does not).
+ */
+unsigned int fake_sdhci_dma_count(const struct fake_sdhci *f);
 
 /**
  * How many times the controller put a command with this index on the bus (ACMD n counted as

@@ -43,6 +43,9 @@
 #define NIS_SIG  0x38
 #define ACMD_ERR 0x3C
 #define CAPS     0x40
+#define ADMA_ERR 0x54
+#define ADMA_LO  0x58
+#define ADMA_HI  0x5C
 #define VERSION  0xFE
 
 /* Command register flags: response type, CRC and index checks, data present, abort. */
@@ -55,6 +58,7 @@
 #define F_ABORT 0xC0
 
 /* Transfer Mode. */
+#define TM_DMA    0x01
 #define TM_BCE    0x02
 #define TM_AUTO12 0x04
 #define TM_READ   0x10
@@ -63,6 +67,8 @@
 /* Present State. */
 #define PS_CMD_INHIBIT (1u << 0)
 #define PS_DAT_INHIBIT (1u << 1)
+#define PS_WRITE_XFER  (1u << 8)
+#define PS_READ_XFER   (1u << 9)
 #define PS_BWE         (1u << 10)
 #define PS_BRE         (1u << 11)
 #define PS_INSERTED    (1u << 16)
@@ -72,6 +78,7 @@
 /* Interrupt status. */
 #define NI_CC   0x0001
 #define NI_TC   0x0002
+#define NI_DMA  0x0008
 #define NI_BWR  0x0010
 #define NI_BRR  0x0020
 #define NI_REM  0x0080
@@ -79,6 +86,21 @@
 #define EI_CTO  0x0001
 #define EI_DCRC 0x0020
 #define EI_DTO  0x0010
+#define EI_ADMA 0x0200
+
+/* Host Control 1 DMA Select; ADMA Error Status; ADMA2 32-bit descriptor attributes (§1.13.4). */
+#define HC_ADMA32  (2u << 3)
+#define AE_ST_STOP 0u
+#define AE_ST_FDS  1u
+#define AE_ST_TFR  3u
+#define AE_LEN     (1u << 2)
+#define D_VALID    0x01
+#define D_END      0x02
+#define D_INT      0x04
+#define D_NOP      0x00
+#define D_RSV      0x10
+#define D_TRAN     0x20
+#define D_LINK     0x30
 
 /* Card status (SD v6.00 §4.10.1). */
 #define CS_STATE(s)     ((uint32_t)(s) << 9)
@@ -92,6 +114,14 @@
 #define BLOCKS 2048u
 static uint8_t card[BLOCKS * 512];
 static struct fake_sdhci *f;
+
+/* DMA tests: the controller reaches bus addresses [DMA_BUS, DMA_BUS + MEM_SIZE) as mem. */
+#define DMA_BUS  0x80000000u
+#define MEM_SIZE (128u * 1024)
+#define TABLE    0x0000u /* offsets in mem: a descriptor table, */
+#define TABLE2   0x0800u /* a second one, */
+#define BUF      0x1000u /* the data */
+static uint8_t mem[MEM_SIZE];
 
 static uint8_t r8(uint32_t off)
 {
@@ -245,6 +275,58 @@ static void write_block(const uint8_t *src)
 		memcpy(&v, src + 4 * i, 4);
 		w32(DATA, v);
 	}
+}
+
+/* Writes an ADMA2 32-bit descriptor at offset off of mem, little-endian (length 65536 as 0). */
+static void desc(uint32_t off, uint16_t attr, uint32_t len, uint32_t addr)
+{
+	uint8_t *d = mem + off;
+
+	d[0] = (uint8_t)attr;
+	d[1] = (uint8_t)(attr >> 8);
+	d[2] = (uint8_t)len;
+	d[3] = (uint8_t)(len >> 8);
+	for (int i = 0; i < 4; i++)
+		d[4 + i] = (uint8_t)(addr >> 8 * i);
+}
+
+/* A card in tran at 25 MHz behind a controller with DMA into mem (0xEE), DMA Select ADMA2. */
+static bool dma_setup(void)
+{
+	struct fake_card_cfg cfg = sdhc_cfg();
+
+	setup(&cfg);
+	memset(mem, 0xEE, sizeof(mem));
+	fake_sdhci_enable_dma(f, mem, DMA_BUS, sizeof(mem));
+	host_init();
+	if (!identify(1u << 30))
+		return false;
+	host_clock(1);
+	w8(HOST1, HC_ADMA32);
+	return true;
+}
+
+/* Writes a DMA data command's registers and the command (no status read yet). */
+static void dma_issue(unsigned int index, uint32_t arg, uint16_t count, uint32_t table,
+                      uint16_t mode)
+{
+	w32(ADMA_LO, table);
+	w16(BLKSZ, 512);
+	w16(BLKCNT, count);
+	w16(XFER, mode | TM_DMA);
+	w32(ARG, arg);
+	w16(CMD, (uint16_t)(index << 8 | R_48 | F_DATA));
+}
+
+/* After an error that holds the DAT line: clear it, reset the line, stop the card with CMD12. */
+static void recover(uint16_t eis)
+{
+	w16(EIS, eis);
+	w8(RESET, 4);
+	EXPECT_FALSE(r32(PRESENT) & PS_DAT_INHIBIT);
+	EXPECT_EQ(cmd(12, 0, R_48B | F_ABORT), 0);
+	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_TRAN);
 }
 
 TEST(fake_sdhci, reset_all_restores_defaults)
@@ -890,5 +972,427 @@ TEST(fake_sdhci, host_mistakes_are_violations)
 	EXPECT_EQ(cmd(8, 0x1AA, R_48), 0);
 	EXPECT_EQ(fake_sdhci_violations(f), 3);
 	EXPECT_CONTAINS(fake_sdhci_last_violation(f), "Hz");
+	teardown();
+}
+
+TEST(fake_sdhci, dma_multi_block_read)
+{
+	uint32_t ps, words[128];
+	uint64_t caps;
+
+	ASSERT_TRUE(dma_setup());
+	caps = mmio_read_64(BASE + CAPS);
+	EXPECT_TRUE(caps & (1u << 19));  /* ADMA2 */
+	EXPECT_FALSE(caps & (1u << 22)); /* no SDMA */
+	desc(TABLE, D_VALID | D_END | D_TRAN, 3 * 512, DMA_BUS + BUF);
+	dma_issue(18, 20, 3, DMA_BUS + TABLE, TM_READ | TM_BCE | TM_AUTO12 | TM_MULTI);
+	EXPECT_EQ(mem[BUF], 0xEE); /* nothing moves before a status read */
+	/* The first status read sees Command Complete and a read under way, then the DMA runs. */
+	ps = r32(PRESENT);
+	EXPECT_TRUE(ps & PS_DAT_INHIBIT);
+	EXPECT_TRUE(ps & PS_READ_XFER);
+	EXPECT_FALSE(ps & PS_BRE); /* Buffer Read Enable is PIO's */
+	EXPECT_MEMEQ(mem + BUF, card + 20 * 512, 3 * 512);
+	EXPECT_EQ(mem[BUF + 3 * 512], 0xEE);
+	EXPECT_EQ(r16(NIS), NI_CC | NI_TC); /* no Buffer Read Ready, ever */
+	w16(NIS, NI_CC | NI_TC);
+	EXPECT_EQ(r32(PRESENT) & (PS_DAT_INHIBIT | PS_READ_XFER), 0);
+	EXPECT_EQ(r16(BLKCNT), 0);
+	EXPECT_EQ(fake_sdhci_cmd_count(f, 12), 1);
+	EXPECT_EQ(r32(RESP3), CS_STATE(5) | CS_READY); /* Auto CMD12 found the card in data */
+	EXPECT_EQ(r32(ADMA_LO), DMA_BUS + TABLE + 8);  /* the line after the End descriptor */
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_TRAN);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+
+	/* PIO (DMA Enable 0) still works with DMA available, and does not count as DMA. */
+	w16(BLKCNT, 1);
+	w16(XFER, TM_READ);
+	EXPECT_EQ(cmd(17, 7, R_48 | F_DATA), 0);
+	ASSERT_TRUE(wait_nis(NI_BRR));
+	read_block(words);
+	EXPECT_MEMEQ(words, card + 7 * 512, 512);
+	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+TEST(fake_sdhci, dma_write_split_over_descriptors_waits_for_busy)
+{
+	unsigned int low = 0;
+	uint32_t ps;
+
+	ASSERT_TRUE(dma_setup());
+	for (unsigned int i = 0; i < 2 * 512; i++)
+		mem[BUF + i] = (uint8_t)(0x3C ^ i);
+	/* Blocks span descriptors; Nops are skipped; End on a trailing Nop (as Linux builds it). */
+	desc(TABLE, D_VALID | D_TRAN, 256, DMA_BUS + BUF);
+	desc(TABLE + 8, D_VALID | D_NOP, 0x1234, 0xDEADBEEC);
+	desc(TABLE + 16, D_VALID | D_TRAN, 512, DMA_BUS + BUF + 256);
+	desc(TABLE + 24, D_VALID | D_TRAN, 256, DMA_BUS + BUF + 768);
+	desc(TABLE + 32, D_VALID | D_END | D_NOP, 0, 0);
+	fake_sdhci_set_busy(f, 4);
+	dma_issue(25, 60, 2, DMA_BUS + TABLE, TM_BCE | TM_AUTO12 | TM_MULTI);
+	ps = r32(PRESENT); /* runs the DMA */
+	EXPECT_TRUE(ps & PS_WRITE_XFER);
+	EXPECT_FALSE(ps & PS_BWE); /* Buffer Write Enable is PIO's */
+	EXPECT_TRUE(ps & PS_DAT0);
+	EXPECT_MEMEQ(card + 60 * 512, mem + BUF, 2 * 512);
+	/* Then the card is busy for 4 status reads, and Transfer Complete follows. */
+	while (!(r32(PRESENT) & PS_DAT0) && low < 100)
+		low++;
+	EXPECT_EQ(low, 4);
+	EXPECT_FALSE(r32(PRESENT) & PS_DAT_INHIBIT);
+	EXPECT_EQ(r16(NIS), NI_CC | NI_TC); /* never Buffer Write Ready */
+	EXPECT_EQ(r32(ADMA_LO), DMA_BUS + TABLE + 40);
+	EXPECT_EQ(fake_sdhci_cmd_count(f, 12), 1);
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_TRAN);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+TEST(fake_sdhci, dma_table_with_a_link_and_an_interrupt)
+{
+	ASSERT_TRUE(dma_setup());
+	desc(TABLE, D_VALID | D_TRAN, 512, DMA_BUS + BUF);
+	desc(TABLE + 8, D_VALID | D_LINK, 0, DMA_BUS + TABLE2);
+	desc(TABLE + 16, 0, 0, 0); /* never fetched */
+	desc(TABLE2, D_VALID | D_NOP, 0, 0);
+	desc(TABLE2 + 8, D_VALID | D_INT | D_END | D_TRAN, 512, DMA_BUS + BUF + 2048);
+	dma_issue(18, 100, 2, DMA_BUS + TABLE, TM_READ | TM_BCE | TM_AUTO12 | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r16(NIS), NI_DMA | NI_TC); /* Int: DMA Interrupt */
+	EXPECT_MEMEQ(mem + BUF, card + 100 * 512, 512);
+	EXPECT_MEMEQ(mem + BUF + 2048, card + 101 * 512, 512);
+	EXPECT_EQ(mem[BUF + 512], 0xEE);
+	EXPECT_EQ(r32(ADMA_LO), DMA_BUS + TABLE2 + 16);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+
+	/* A descriptor length of 0 is 65536 bytes: 128 blocks. */
+	w16(NIS, 0xFFFF);
+	desc(TABLE, D_VALID | D_END | D_TRAN, 65536, DMA_BUS + BUF);
+	dma_issue(18, 200, 128, DMA_BUS + TABLE, TM_READ | TM_BCE | TM_AUTO12 | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_MEMEQ(mem + BUF, card + 200 * 512, 65536);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 2);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+TEST(fake_sdhci, dma_runs_at_the_read_after_a_delayed_command_complete)
+{
+	ASSERT_TRUE(dma_setup());
+	fake_sdhci_set_cmd_delay(f, 2);
+	desc(TABLE, D_VALID | D_END | D_TRAN, 512, DMA_BUS + BUF);
+	dma_issue(17, 9, 1, DMA_BUS + TABLE, TM_READ);
+	EXPECT_EQ(r16(NIS), 0);
+	EXPECT_EQ(r16(NIS), 0); /* the command completes at this read */
+	EXPECT_EQ(mem[BUF], 0xEE);
+	EXPECT_EQ(r16(NIS), NI_CC); /* the first read after Command Complete runs the DMA */
+	EXPECT_MEMEQ(mem + BUF, card + 9 * 512, 512);
+	EXPECT_EQ(r16(NIS), NI_CC | NI_TC);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+/* One wrongly built table for a 3-block DMA write to card block 30 from mem + BUF. */
+struct adma_case {
+	const char *name;
+	uint32_t table, table_hi; /* ADMA System Address */
+	struct {
+		uint16_t attr;
+		uint32_t len, addr;
+	} d[3];               /* at mem + TABLE */
+	unsigned int written; /* blocks that reach the card */
+	uint8_t status;       /* ADMA Error Status */
+	uint32_t adma_after;  /* ADMA System Address after the error */
+};
+
+#define T0        (DMA_BUS + TABLE)
+#define TRAN(len) D_VALID | D_TRAN, (len), DMA_BUS + BUF
+static const struct adma_case adma_cases[] = {
+    {"table past the window", DMA_BUS + MEM_SIZE, 0, {{0}}, 0, AE_ST_FDS, DMA_BUS + MEM_SIZE},
+    {"table below the window", DMA_BUS - 8, 0, {{0}}, 0, AE_ST_FDS, DMA_BUS - 8},
+    {"descriptor crossing the window's end",
+     DMA_BUS + MEM_SIZE - 4,
+     0,
+     {{0}},
+     0,
+     AE_ST_FDS,
+     DMA_BUS + MEM_SIZE - 4},
+    {"ADMA address bits 63:32 not 0",
+     T0,
+     1,
+     {{D_VALID | D_TRAN | D_END, 1536, DMA_BUS + BUF}},
+     0,
+     AE_ST_FDS,
+     T0},
+    {"table misaligned",
+     T0 + 2,
+     0,
+     {{D_VALID | D_TRAN | D_END, 1536, DMA_BUS + BUF}},
+     0,
+     AE_ST_FDS,
+     T0 + 2},
+    {"Valid 0 before End",
+     T0,
+     0,
+     {{TRAN(512)}, {D_TRAN | D_END, 1024, DMA_BUS + BUF + 512}},
+     1,
+     AE_ST_FDS,
+     T0 + 8},
+    {"reserved Act",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_RSV, 0, 0}, {D_VALID | D_TRAN | D_END, 1024, DMA_BUS + BUF}},
+     1,
+     AE_ST_FDS,
+     T0 + 8},
+    {"data past the window",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_TRAN | D_END, 1024, DMA_BUS + MEM_SIZE}},
+     1,
+     AE_ST_TFR,
+     T0 + 16},
+    {"data crossing the window's end",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_TRAN | D_END, 1024, DMA_BUS + MEM_SIZE - 512}},
+     1,
+     AE_ST_TFR,
+     T0 + 16},
+    {"data misaligned",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_TRAN | D_END, 1024, DMA_BUS + BUF + 514}},
+     1,
+     AE_ST_TFR,
+     T0 + 16},
+    {"error in the middle of a block",
+     T0,
+     0,
+     {{TRAN(768)}, {D_VALID | D_TRAN | D_END, 768, DMA_BUS + 2}},
+     1,
+     AE_ST_TFR,
+     T0 + 16},
+    {"End with too few bytes",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_TRAN | D_END, 512, DMA_BUS + BUF + 512}},
+     2,
+     AE_ST_STOP | AE_LEN,
+     T0 + 16},
+    {"more bytes than the transfer",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_TRAN | D_END, 1536, DMA_BUS + BUF + 512}},
+     1,
+     AE_ST_TFR | AE_LEN,
+     T0 + 16},
+    {"Link to a misaligned table",
+     T0,
+     0,
+     {{TRAN(512)}, {D_VALID | D_LINK, 0, DMA_BUS + TABLE2 + 2}},
+     1,
+     AE_ST_FDS,
+     DMA_BUS + TABLE2 + 2},
+    {"Link loop", T0, 0, {{TRAN(512)}, {D_VALID | D_LINK, 0, T0 + 8}}, 1, AE_ST_FDS, T0 + 8},
+};
+#undef TRAN
+#undef T0
+
+TEST(fake_sdhci, adma_errors_stop_the_transfer)
+{
+	for (size_t i = 0; i < sizeof(adma_cases) / sizeof(adma_cases[0]); i++) {
+		const struct adma_case *c = &adma_cases[i];
+		bool failed = test_current_failed();
+		uint8_t before[3 * 512];
+
+		ASSERT_TRUE(dma_setup());
+		for (unsigned int b = 0; b < 3 * 512; b++)
+			mem[BUF + b] = (uint8_t)(0x96 ^ b ^ b >> 9);
+		memcpy(before, card + 30 * 512, sizeof(before));
+		for (int d = 0; d < 3; d++)
+			desc(TABLE + 8 * d, c->d[d].attr, c->d[d].len, c->d[d].addr);
+		w32(ADMA_HI, c->table_hi);
+		dma_issue(25, 30, 3, c->table, TM_BCE | TM_AUTO12 | TM_MULTI);
+		EXPECT_TRUE(wait_nis(NI_CC));
+		EXPECT_TRUE(r16(NIS) & NI_ERR);
+		EXPECT_EQ(r16(EIS), EI_ADMA);
+		EXPECT_EQ(r8(ADMA_ERR), c->status);
+		EXPECT_EQ(r32(ADMA_LO), c->adma_after);
+		EXPECT_FALSE(r16(NIS) & NI_TC);
+		EXPECT_TRUE(r32(PRESENT) & PS_DAT_INHIBIT);
+		EXPECT_MEMEQ(card + 30 * 512, mem + BUF, c->written * 512);
+		EXPECT_MEMEQ(card + (30 + c->written) * 512, before + c->written * 512,
+		             (3 - c->written) * 512);
+		EXPECT_EQ(fake_sdhci_cmd_count(f, 12), 0); /* no Auto CMD12 after an error */
+		EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+		EXPECT_EQ(fake_sdhci_violations(f), 0);
+		EXPECT_TRUE(r32(PRESENT) & PS_DAT_INHIBIT); /* until the DAT line reset */
+		recover(EI_ADMA);
+		if (!failed && test_current_failed())
+			test_fail(__FILE__, __LINE__, "in case \"%s\"", c->name);
+	}
+	teardown();
+}
+
+TEST(fake_sdhci, adma_error_on_a_read_leaves_memory_past_it)
+{
+	ASSERT_TRUE(dma_setup());
+	desc(TABLE, D_VALID | D_TRAN, 512, DMA_BUS + BUF);
+	desc(TABLE + 8, D_VALID | D_TRAN | D_END, 1024, DMA_BUS + MEM_SIZE - 512);
+	dma_issue(18, 40, 3, DMA_BUS + TABLE, TM_READ | TM_BCE | TM_AUTO12 | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r16(EIS), EI_ADMA);
+	EXPECT_EQ(r8(ADMA_ERR), AE_ST_TFR);
+	EXPECT_MEMEQ(mem + BUF, card + 40 * 512, 512);
+	EXPECT_EQ(mem[BUF + 512], 0xEE);
+	EXPECT_EQ(mem[MEM_SIZE - 512], 0xEE);
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_DATA);
+	recover(EI_ADMA);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+TEST(fake_sdhci, dma_mistakes_are_violations)
+{
+	static const uint8_t selects[] = {0, 1, 3}; /* SDMA, reserved, ADMA2 64-bit */
+
+	ASSERT_TRUE(dma_setup());
+	desc(TABLE, D_VALID | D_END | D_TRAN, 512, DMA_BUS + BUF);
+	for (unsigned int i = 0; i < sizeof(selects); i++) {
+		w8(HOST1, (uint8_t)(selects[i] << 3));
+		dma_issue(17, 0, 1, DMA_BUS + TABLE, TM_READ);
+		EXPECT_EQ(fake_sdhci_violations(f), i + 1);
+		EXPECT_CONTAINS(fake_sdhci_last_violation(f), "DMA Select");
+		EXPECT_EQ(r32(PRESENT) & (PS_CMD_INHIBIT | PS_DAT_INHIBIT), 0);
+	}
+	EXPECT_EQ(fake_sdhci_cmd_count(f, 17), 0);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 0);
+	EXPECT_EQ(mem[BUF], 0xEE);
+
+	/* The Buffer Data Port during a DMA transfer. */
+	w8(HOST1, HC_ADMA32);
+	dma_issue(24, 0, 1, DMA_BUS + TABLE, 0);
+	w32(DATA, 0);
+	EXPECT_EQ(fake_sdhci_violations(f), 4);
+	EXPECT_CONTAINS(fake_sdhci_last_violation(f), "during a DMA");
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_MEMEQ(card, mem + BUF, 512);
+
+	/* An R1 error: no data moves, a data timeout as with PIO, and no DMA counted. */
+	memset(mem + BUF, 0xEE, 512);
+	dma_issue(17, BLOCKS, 1, DMA_BUS + TABLE, TM_READ);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r16(EIS), EI_DTO);
+	EXPECT_EQ(mem[BUF], 0xEE);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+	EXPECT_EQ(fake_sdhci_violations(f), 4);
+	teardown();
+}
+
+TEST(fake_sdhci, dma_data_crc_error_behaves_like_pio)
+{
+	uint8_t before[3 * 512];
+
+	/* Read: block 0 lands, block 1 fails, nothing after it; no ADMA error. */
+	ASSERT_TRUE(dma_setup());
+	fake_sdhci_fail_data(f, 1, EI_DCRC);
+	desc(TABLE, D_VALID | D_END | D_TRAN, 3 * 512, DMA_BUS + BUF);
+	dma_issue(18, 0, 3, DMA_BUS + TABLE, TM_READ | TM_BCE | TM_AUTO12 | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r16(EIS), EI_DCRC);
+	EXPECT_FALSE(r16(NIS) & NI_TC);
+	EXPECT_TRUE(r32(PRESENT) & PS_DAT_INHIBIT);
+	EXPECT_MEMEQ(mem + BUF, card, 512);
+	EXPECT_EQ(mem[BUF + 512], 0xEE);
+	EXPECT_EQ(mem[BUF + 1024], 0xEE);
+	EXPECT_EQ(fake_sdhci_cmd_count(f, 12), 0);
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_DATA);
+	recover(EI_DCRC);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
+
+	/* Write: block 0 stored, block 1 not, nor block 2. */
+	for (unsigned int i = 0; i < 3 * 512; i++)
+		mem[BUF + i] = (uint8_t)(0x69 ^ i);
+	memcpy(before, card + 50 * 512, sizeof(before));
+	fake_sdhci_fail_data(f, 1, EI_DCRC);
+	dma_issue(25, 50, 3, DMA_BUS + TABLE, TM_BCE | TM_AUTO12 | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r16(EIS), EI_DCRC);
+	EXPECT_FALSE(r16(NIS) & NI_TC);
+	EXPECT_MEMEQ(card + 50 * 512, mem + BUF, 512);
+	EXPECT_MEMEQ(card + 51 * 512, before + 512, 2 * 512);
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_RCV);
+	recover(EI_DCRC);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 2);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+TEST(fake_sdhci, dma_open_ended_read_waits_for_cmd12)
+{
+	ASSERT_TRUE(dma_setup());
+	desc(TABLE, D_VALID | D_END | D_TRAN, 2 * 512, DMA_BUS + BUF);
+	dma_issue(18, 10, 0, DMA_BUS + TABLE, TM_READ | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_FALSE(wait_nis(NI_TC)); /* the table's blocks moved; the card still sends */
+	EXPECT_MEMEQ(mem + BUF, card + 10 * 512, 2 * 512);
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_DATA);
+	EXPECT_EQ(cmd(12, 0, R_48B | F_ABORT), 0);
+	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_EQ(fake_sdhci_card_state(f), FAKE_CARD_TRAN);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+
+	/* A table that does not end on a block boundary: length mismatch. */
+	desc(TABLE, D_VALID | D_END | D_TRAN, 700, DMA_BUS + BUF);
+	dma_issue(18, 10, 0, DMA_BUS + TABLE, TM_READ | TM_MULTI);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r16(EIS), EI_ADMA);
+	EXPECT_EQ(r8(ADMA_ERR), AE_ST_STOP | AE_LEN);
+	recover(EI_ADMA);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
+	teardown();
+}
+
+TEST(fake_sdhci, reset_all_clears_dma_select)
+{
+	ASSERT_TRUE(dma_setup());
+	desc(TABLE, D_VALID | D_END | D_TRAN, 512, DMA_BUS + BUF);
+	dma_issue(17, 3, 1, DMA_BUS + MEM_SIZE, TM_READ); /* an ADMA error, to set 0x54 */
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_EQ(r8(ADMA_ERR), AE_ST_FDS);
+	w32(ADMA_LO, 0x12345678);
+	w32(ADMA_HI, 0x9);
+	EXPECT_EQ(r8(HOST1), HC_ADMA32);
+	EXPECT_EQ(r32(ADMA_HI), 0x9);
+
+	w8(RESET, 1);
+	while (r8(RESET) & 1)
+		;
+	EXPECT_EQ(r8(HOST1), 0);
+	EXPECT_EQ(r32(ADMA_LO), 0);
+	EXPECT_EQ(r32(ADMA_HI), 0);
+	EXPECT_EQ(r8(ADMA_ERR), 0);
+	EXPECT_TRUE(mmio_read_64(BASE + CAPS) & (1u << 19));
+
+	/* The window stays: after initialising again, DMA works. */
+	host_init();
+	ASSERT_TRUE(identify(1u << 30));
+	host_clock(1);
+	w8(HOST1, HC_ADMA32);
+	dma_issue(17, 3, 1, DMA_BUS + TABLE, TM_READ);
+	EXPECT_TRUE(wait_nis(NI_CC));
+	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_MEMEQ(mem + BUF, card + 3 * 512, 512);
+	EXPECT_EQ(fake_sdhci_dma_count(f), 2);
+	EXPECT_EQ(fake_sdhci_violations(f), 0);
 	teardown();
 }

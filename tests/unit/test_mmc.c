@@ -1,8 +1,9 @@
 /*
  * blk/sdhci.c, blk/mmc.c and blk/mmcdisk.c against the fake controller and card
  * (tests/unit/fake_sdhci.c): identification of SDHC and SDSC cards, requests through the disk
- * interface with the card's bytes checked, a range (partition) that requests cannot leave,
- * durability (a write completes after programming), and every error the fake can inject. Each
+ * interface with the card's bytes checked, by PIO and by ADMA2, a range (partition) that
+ * requests cannot leave, durability (a write completes after programming), and every error
+ * the fake can inject. Each
  * test also asserts the fake counted no protocol violation.
  */
 #include <errno.h>
@@ -241,6 +242,95 @@ TEST(mmc, reads_and_writes_reach_the_right_blocks)
 	EXPECT_EQ(card[4999 * 512 + 511], pattern(4999 * 512 + 511));
 	EXPECT_EQ(card[5064 * 512], pattern(5064 * 512));
 	EXPECT_EQ(run(DISK_FLUSH, 0, 0, NULL), 0);
+	no_violations();
+}
+
+/* ---- ADMA2 (sdhci_use_dma): the controller reaches dma_mem at bus address DMA_BUS ---- */
+
+#define DMA_BUS  0x80000000u
+#define DMA_SIZE (4096u + MMCDISK_MAX_BLOCKS * 512u)
+
+static uint8_t dma_mem[DMA_SIZE] __attribute__((aligned(4096)));
+
+/* setup() with the DMA buffer given to the driver, and `window` bytes of it to the fake. */
+static bool setup_dma(const struct fake_card_cfg *cfg, uint32_t window)
+{
+	make(cfg);
+	fake_sdhci_enable_dma(fake, dma_mem, DMA_BUS, window);
+	if (sdhci_init(&host, BASE, NULL, 0) ||
+	    sdhci_use_dma(&host, dma_mem, DMA_BUS, sizeof(dma_mem)) ||
+	    mmc_card_init(&sd, &host.host))
+		return false;
+	return mmcdisk_init(&md, &sd, 0, sd.block_count, false, clock_now) == 0;
+}
+
+TEST(mmc, adma2_moves_the_data_of_requests_and_pio_the_small_reads)
+{
+	static uint8_t buf[MMCDISK_MAX_BLOCKS * 512], want[sizeof(buf)];
+
+	ASSERT_TRUE(setup_dma(&sdhc, DMA_SIZE));
+	EXPECT_CONTAINS(log_text, "data by ADMA2 through 132 KiB at bus address 0x80000000");
+	EXPECT_EQ(fake_sdhci_dma_count(fake), 0); /* SCR and switch status: 8 and 64 bytes */
+	EXPECT_EQ(run(DISK_READ, 100, 1, buf), 0);
+	EXPECT_MEMEQ(buf, card + 100 * 512, 512);
+	/* The largest request: four descriptors of 32 KiB. */
+	EXPECT_EQ(run(DISK_READ, 1000, MMCDISK_MAX_BLOCKS, buf), 0);
+	EXPECT_MEMEQ(buf, card + 1000 * 512, sizeof(buf));
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = want[i] = (uint8_t)(i ^ 0xa5);
+	EXPECT_EQ(run(DISK_WRITE, 5000, MMCDISK_MAX_BLOCKS, buf), 0);
+	EXPECT_MEMEQ(card + 5000 * 512, want, sizeof(want));
+	EXPECT_EQ(card[4999 * 512 + 511], pattern(4999 * 512 + 511));
+	EXPECT_EQ(card[(5000 + MMCDISK_MAX_BLOCKS) * 512],
+	          pattern((5000 + MMCDISK_MAX_BLOCKS) * 512));
+	EXPECT_EQ(fake_sdhci_dma_count(fake), 3);
+	EXPECT_EQ(fake_sdhci_cmd_count(fake, 12), 2); /* Auto CMD12 after each multi-block */
+	/* Each transfer's table and data out of the cache before it, a read's data again after. */
+	EXPECT_EQ(fake_dcache_bytes, 3 * 4096 + 2 * 512 + 3 * sizeof(buf));
+	no_violations();
+}
+
+TEST(mmc, without_adma2_or_with_a_buffer_it_cannot_use_data_moves_by_pio)
+{
+	uint8_t buf[512];
+
+	make(&sdhc); /* no DMA window: no ADMA2 in the capabilities */
+	ASSERT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	EXPECT_EQ(sdhci_use_dma(&host, dma_mem, DMA_BUS, sizeof(dma_mem)), -ENOTSUP);
+	EXPECT_CONTAINS(log_text, "data by PIO: the controller has no ADMA2");
+	make(&sdhc);
+	fake_sdhci_enable_dma(fake, dma_mem, 0xfffff000u, DMA_SIZE);
+	ASSERT_EQ(sdhci_init(&host, BASE, NULL, 0), 0);
+	EXPECT_EQ(sdhci_use_dma(&host, dma_mem, 0xfffff000u, sizeof(dma_mem)), -ENOTSUP);
+	EXPECT_CONTAINS(log_text, "above 4 GiB");
+	EXPECT_EQ(sdhci_use_dma(&host, dma_mem + 512, DMA_BUS + 512, 8192), -ENOTSUP);
+	EXPECT_CONTAINS(log_text, "not 4 KiB aligned");
+	ASSERT_EQ(mmc_card_init(&sd, &host.host), 0);
+	ASSERT_EQ(mmcdisk_init(&md, &sd, 0, sd.block_count, false, clock_now), 0);
+	EXPECT_EQ(run(DISK_READ, 7, 1, buf), 0);
+	EXPECT_MEMEQ(buf, card + 7 * 512, 512);
+	EXPECT_EQ(fake_sdhci_dma_count(fake), 0);
+	no_violations();
+}
+
+TEST(mmc, an_adma_error_fails_the_request_and_the_card_goes_on)
+{
+	static uint8_t buf[64 * 512];
+
+	/* The controller reaches only the table and 16 KiB of data: a 32 KiB transfer faults. */
+	ASSERT_TRUE(setup_dma(&sdhc, 4096 + 16384));
+	memset(buf, 0x77, sizeof(buf));
+	EXPECT_EQ(run(DISK_WRITE, 2000, 64, buf), -EIO);
+	EXPECT_CONTAINS(log_text, "ADMA error status");
+	EXPECT_EQ(card[2000 * 512 + 16384], pattern(2000 * 512 + 16384)); /* past the fault */
+	EXPECT_EQ(fake_sdhci_card_state(fake), FAKE_CARD_TRAN);           /* stopped with CMD12 */
+	EXPECT_EQ(run(DISK_READ, 2000, 16, buf), 0);                      /* within the window */
+	EXPECT_MEMEQ(buf, card + 2000 * 512, 16 * 512);
+	/* A data CRC error during DMA: the same as by PIO. */
+	fake_sdhci_fail_data(fake, 1, 1u << 5);
+	EXPECT_EQ(run(DISK_READ, 64, 16, buf), -EIO);
+	EXPECT_EQ(run(DISK_READ, 64, 16, buf), 0);
+	EXPECT_MEMEQ(buf, card + 64 * 512, 16 * 512);
 	no_violations();
 }
 
