@@ -163,6 +163,8 @@ if want sd; then
 	echo "dom0's driver: $(sed -n 's/.*RIG-METRIC: dom0_sdhci_driver=//p' <<<"$clean" | tail -n 1)"
 	# shellcheck disable=SC2086 # one job a word
 	per_job "$csv" bench-sd-vdisk.vdisk_ $sd_jobs
+	echo "(share takes one request per fio I/O; a 1 MiB I/O becomes about 9 requests here, the card's"
+	echo "largest command being 128 KiB, so for those jobs it is about 9 times what the column says)"
 	echo "csv: $csv"
 	echo "log: $out/bench-sd-gic$GIC.log"
 	want ram || exit 0
