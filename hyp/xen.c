@@ -242,6 +242,8 @@ int xen_grant_map(uint16_t domid, struct xen_grant_map *maps, unsigned int count
 
 int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count)
 {
+	int first_err = 0;
+
 	while (count) {
 		unsigned int n = count < XEN_GRANT_BATCH_MAX ? count : XEN_GRANT_BATCH_MAX;
 		long rc;
@@ -254,20 +256,20 @@ int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count)
 			};
 		}
 		rc = hypercall_grant_table_op(GNTTABOP_unmap_grant_ref, unmap_ops, n);
-		if (rc < 0) {
-			/* Xen did none of this batch: say so in each op left, for the caller. */
-			for (unsigned int i = 0; i < count; i++) {
-				unmaps[i].status = GNTST_general_error;
-				unmaps[i].err = xen_errno(rc);
-			}
-			return xen_errno(rc);
-		}
+		/*
+		 * A failed call did none of its batch: say so in each of its ops. The next batch is
+		 * still tried: ops never sent would otherwise look failed to a caller that forgets
+		 * failed unmaps, and stay mapped for good.
+		 */
 		for (unsigned int i = 0; i < n; i++) {
-			unmaps[i].status = unmap_ops[i].status;
-			unmaps[i].err = xen_gntst_errno(unmap_ops[i].status);
+			unmaps[i].status = rc < 0 ? GNTST_general_error : unmap_ops[i].status;
+			unmaps[i].err =
+			    rc < 0 ? xen_errno(rc) : xen_gntst_errno(unmap_ops[i].status);
 		}
+		if (rc < 0 && first_err == 0)
+			first_err = xen_errno(rc);
 		unmaps += n;
 		count -= n;
 	}
-	return 0;
+	return first_err;
 }

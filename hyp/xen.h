@@ -99,9 +99,9 @@ int xen_gntst_errno(int16_t status);
  */
 int xen_grant_map(uint16_t domid, struct xen_grant_map *maps, unsigned int count);
 /**
- * GNTTABOP_unmap_grant_ref of `count` mappings, in one hypercall per XEN_GRANT_BATCH_MAX;
- * each op gets its status and err. Returns 0, or -errno when a hypercall failed (the ops
- * not done carry that error).
+ * GNTTABOP_unmap_grant_ref of `count` mappings, in one hypercall per XEN_GRANT_BATCH_MAX,
+ * every batch tried; each op gets its status and err. Returns 0, or the -errno of the first
+ * hypercall that failed (its batch's ops carry that error and are still mapped).
  */
 int xen_grant_unmap(struct xen_grant_unmap *unmaps, unsigned int count);
 /**

@@ -297,6 +297,8 @@ seed("ioreq", "raw_page", io_header() + struct.pack("<BHB", IO_RAW, 0x14, 4) + b
 
 
 # ---- gmem: u16 domid, then actions (op, guest, fate, ...); see fuzz_gmem.c ------------------
+# (corpus/gmem/regress-* are inputs of the fuzzer's findings, kept as found, not written here:
+# a release of more grant mappings than one unmap hypercall takes, its first call failing)
 GM_MAP, GM_RELEASE, GM_RESET, GM_INVALIDATE, GM_FINI, GM_INIT, GM_GRANT, GM_BURST = range(8)
 GM_W, GM_RING = 4, 8
 
