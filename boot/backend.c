@@ -451,6 +451,7 @@ static void start_serving(void *arg)
 		fail_device(d, msg);
 		return;
 	}
+	d->ioreq.limit = &d->blk.mmio.limit;
 	log_info("backend: %s: %s%s at %#llx irq %u", d->name, d->params,
 		 d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
 	set_state(d, BACKEND_INIT_WAIT);
@@ -513,6 +514,8 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 	vblk_set_host(&d->blk, serve_policy,
 	              &(struct vblk_host){.kick = kick, .kick_at = kick_at, .ctx = d});
 	vmmio_set_irq(&d->blk.mmio, raise_irq, d);
+	/* One budget of log lines for everything a guest can make vdisk say about its device. */
+	d->gmem.limit = &d->blk.mmio.limit;
 	snprintf(d->params, sizeof(d->params), "%s", params);
 	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
 	start_serving(d);

@@ -21,6 +21,16 @@ static struct xen_grant_unmap batch[GMEM_SLOTS];
 static struct gmem_slot *batch_slot[GMEM_SLOTS];
 static unsigned int mapped_count; /* pages of every guest mapped now (gmem_mapped_count) */
 
+/*
+ * A line about an address the guest gave that cannot be used, or a failed unmap: counted in
+ * `refused`, and held to the device's budget of lines (g->limit) like its other complaints.
+ */
+#define gmem_log(g, level, ...)                                                                    \
+	do {                                                                                       \
+		(g)->refused++;                                                                    \
+		log_limited((g)->limit, level, __VA_ARGS__);                                       \
+	} while (0)
+
 /* Unmaps the grant mappings `pick` selects, in one batched hypercall. */
 static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot *one)
 {
@@ -50,12 +60,12 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 		 * Xen fails an unmap only for a handle or address it does not know, i.e. a bug
 		 * of ours: say so and forget the slot, as there is nothing better to do.
 		 */
-		if (batch[i].err && g->refused++ < GMEM_LOG_MAX)
-			log_error(
-			    "gmem: dom%u: unmapping grant %u at frame %#llx failed (GNTST %d, "
-			    "%d; call %d)",
-			    g->domid, s->ref.n, (unsigned long long)s->own.n, batch[i].status,
-			    batch[i].err, rc);
+		if (batch[i].err)
+			gmem_log(g, LOG_ERROR,
+			         "gmem: dom%u: unmapping grant %u at frame %#llx failed (GNTST %d, "
+			         "%d; call %d)",
+			         g->domid, s->ref.n, (unsigned long long)s->own.n, batch[i].status,
+			         batch[i].err, rc);
 		if (!s->ring)
 			g->buffer_grants--;
 		s->mapped = false;
@@ -75,9 +85,11 @@ static void unmap_slot(struct gmem *g, struct gmem_slot *s)
 	}
 	rc = xen_unmap_frame(s->own);
 	/* As for a grant: a failure is a bug of ours (or Xen's); say so and forget the slot. */
-	if (rc && g->refused++ < GMEM_LOG_MAX)
-		log_error("gmem: dom%u: unmapping guest frame %#llx at frame %#llx failed (%d)",
-		          g->domid, (unsigned long long)s->guest.n, (unsigned long long)s->own.n, rc);
+	if (rc)
+		gmem_log(g, LOG_ERROR,
+		         "gmem: dom%u: unmapping guest frame %#llx at frame %#llx failed (%d)",
+		         g->domid, (unsigned long long)s->guest.n, (unsigned long long)s->own.n,
+		         rc);
 	s->mapped = false;
 	mapped_count--;
 }
@@ -153,10 +165,10 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 	int rc;
 
 	if (gpa & GMEM_GPA_RESERVED) {
-		if (g->refused++ < GMEM_LOG_MAX)
-			log_warn("gmem: dom%u: address %#llx has bits 62..48 set: neither "
-			         "guest-physical nor a grant; refused",
-			         g->domid, (unsigned long long)gpa);
+		gmem_log(g, LOG_WARN,
+		         "gmem: dom%u: address %#llx has bits 62..48 set: neither "
+		         "guest-physical nor a grant; refused",
+		         g->domid, (unsigned long long)gpa);
 		return NULL;
 	}
 	s = lookup(g, frame.n, false);
@@ -171,9 +183,8 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 	if (rc == 0 && err != 0)
 		rc = xen_errno(err);
 	if (rc) {
-		if (g->refused++ < GMEM_LOG_MAX)
-			log_warn("gmem: dom%u: guest frame %#llx cannot be mapped (%d)", g->domid,
-			         (unsigned long long)frame.n, rc);
+		gmem_log(g, LOG_WARN, "gmem: dom%u: guest frame %#llx cannot be mapped (%d)",
+		         g->domid, (unsigned long long)frame.n, rc);
 		return NULL;
 	}
 	*s = (struct gmem_slot){.own = s->own, .mapped = true, .guest = frame};
@@ -190,10 +201,10 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	int rc;
 
 	if (ref > UINT32_MAX) {
-		if (g->refused++ < GMEM_LOG_MAX)
-			log_warn("gmem: dom%u: grant address %#llx names reference %#llx, past "
-			         "32 bits; refused",
-			         g->domid, (unsigned long long)gpa, (unsigned long long)ref);
+		gmem_log(g, LOG_WARN,
+		         "gmem: dom%u: grant address %#llx names reference %#llx, past "
+		         "32 bits; refused",
+		         g->domid, (unsigned long long)gpa, (unsigned long long)ref);
 		return NULL;
 	}
 	s = lookup(g, ref, true);
@@ -216,10 +227,8 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	if (rc == 0)
 		rc = m.err;
 	if (rc) {
-		if (g->refused++ < GMEM_LOG_MAX)
-			log_warn("gmem: dom%u: grant %u cannot be mapped %s (GNTST %d, %d)",
-			         g->domid, m.ref.n, writable ? "writable" : "read-only", m.status,
-			         rc);
+		gmem_log(g, LOG_WARN, "gmem: dom%u: grant %u cannot be mapped %s (GNTST %d, %d)",
+		         g->domid, m.ref.n, writable ? "writable" : "read-only", m.status, rc);
 		return NULL;
 	}
 	*s = (struct gmem_slot){

@@ -36,14 +36,14 @@
 #include "hyp/xen.h"
 #include "virtio/vq.h"
 
+struct log_limit;
+
 /** Pages of one guest kept mapped at once (also the guest's share of vdisk's frames). */
 #define GMEM_SLOTS 512
 /** Bit 63 of an address marks a grant-DMA address (Linux XEN_GRANT_DMA_ADDR_OFF). */
 #define GMEM_GRANT_BIT (1ull << 63)
 /** Bits that a guest-physical (non-grant) address must not have. */
 #define GMEM_GPA_RESERVED (0x7fffull << 48)
-/** How many refused addresses and failed unmaps of one guest get a log line (per gmem_init). */
-#define GMEM_LOG_MAX 16
 
 /** One mapped page: which guest frame or grant sits in which of our frames. */
 struct gmem_slot {
@@ -71,6 +71,7 @@ struct gmem {
 	uint16_t hint[GMEM_HINTS];  /* slot to look at first, by hash of frame or reference */
 	struct gmem_slot slots[GMEM_SLOTS];
 	uint64_t hits, misses, refused;
+	struct log_limit *limit; /* lines about this guest: its device's budget (NULL: none) */
 	struct vq_mem mem; /* what virtio/ uses: ops + this cache */
 };
 

@@ -25,12 +25,6 @@ _Static_assert(sizeof(struct ioreq) * IOREQ_VCPU_MAX == XEN_PAGE_SIZE, "ioreq sl
 static uint64_t answered_count;
 static uint64_t busy_ns;
 
-/* Log the first rejections of a guest in full, then only now and then. */
-static bool worth_logging(uint64_t count)
-{
-	return count <= 16 || (count & 1023) == 0;
-}
-
 static bool valid_copy(const struct ioreq_server *s, const struct ioreq *req)
 {
 	uint64_t size = req->size;
@@ -99,12 +93,14 @@ static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 		s->handled++;
 	} else {
 		/* Reads of what we cannot serve return all ones, as an absent device would. */
-		if (worth_logging(++s->rejected))
-			log_warn("ioreq: dom%u vcpu%u: rejected type %u %s of %u x %u bytes at %#llx "
-				 "(window %#llx+%#llx, ptr %u)", s->domid, vcpu, req.type,
-				 req.dir == IOREQ_READ ? "read" : "write", req.count, req.size,
-				 (unsigned long long)req.addr, (unsigned long long)s->base,
-				 (unsigned long long)s->size, req.data_is_ptr);
+		s->rejected++;
+		log_limited(s->limit, LOG_WARN,
+		            "ioreq: dom%u vcpu%u: rejected type %u %s of %u x %u bytes at %#llx "
+		            "(window %#llx+%#llx, ptr %u)",
+		            s->domid, vcpu, req.type, req.dir == IOREQ_READ ? "read" : "write",
+		            req.count, req.size, (unsigned long long)req.addr,
+		            (unsigned long long)s->base, (unsigned long long)s->size,
+		            req.data_is_ptr);
 		if (req.dir != IOREQ_READ)
 			data = req.data;
 	}

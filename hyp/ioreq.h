@@ -12,6 +12,8 @@
 
 #include "hyp/xen.h"
 
+struct log_limit;
+
 struct shared_iopage;
 
 /** Slots in one ioreq page (struct ioreq is 32 bytes): the most vCPUs a guest may have here. */
@@ -44,6 +46,8 @@ struct ioreq_server {
 	void *ctx;
 	uint64_t handled;
 	uint64_t rejected;
+	struct log_limit
+	    *limit; /* lines about rejected accesses: the device's budget (NULL: none) */
 };
 
 /**

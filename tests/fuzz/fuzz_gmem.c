@@ -19,7 +19,8 @@
  *   except mappings Xen refused to unmap, which gmem gives up as it says it does;
  * - release leaves no buffer grant mapped, reset no grant, invalidate and fini nothing; fini
  *   gives the frames back;
- * - each guest gets at most GMEM_LOG_MAX log lines about refusals and failed unmaps.
+ * - each guest's lines about refusals and failed unmaps stay within its device's budget
+ *   (LOG_LIMIT_LINES per format; the fuzzer's clock does not move, so one period).
  *
  * Input: u16 domid (the second guest has the next), then actions (see the OP_* list); each
  * action that may reach Xen has a fate byte (see `act`).
@@ -90,7 +91,11 @@ static struct guest {
 	int run;   /* which run of frames it holds, or -1 */
 	enum { GRANT_RW, GRANT_RO, GRANT_ENDED } grants[REFS];
 	unsigned int log_lines;
+	struct log_limit limit; /* as the backend gives each device's gmem */
 } guests[GUESTS];
+
+/* The formats hyp/gmem.c logs with gmem_log(): each may use the budget once over. */
+#define GMEM_FORMATS 6u
 
 /*
  * How the fake Xen answers during one action. Fate byte: bits 0-1 the first map hypercall
@@ -388,7 +393,8 @@ static void count_lines(const char *buf, size_t len)
 NO_COVERAGE static void check_guest(struct guest *gu, const char *after, bool grants_ok,
                                     bool rings_ok, bool foreign_ok)
 {
-	FUZZ_CHECK(gu->log_lines <= GMEM_LOG_MAX, "dom%u: %u log lines", gu->domid, gu->log_lines);
+	FUZZ_CHECK(gu->log_lines <= GMEM_FORMATS * LOG_LIMIT_LINES, "dom%u: %u log lines",
+	           gu->domid, gu->log_lines);
 	if (gu->run < 0)
 		return;
 	for (unsigned int s = 0; s < GMEM_SLOTS; s++) {
@@ -544,6 +550,8 @@ static void init(struct guest *gu)
 	gu->log_lines = 0;
 	gu->live = gmem_init(&gu->g, gu->domid) == 0;
 	gu->log_lines = 0;
+	log_limit_init(&gu->limit, "guest");
+	gu->g.limit = &gu->limit;
 	initing = -1;
 	FUZZ_CHECK(gu->live == (gu->run >= 0), "dom%u: gmem_init %d with run %d", gu->domid,
 	           gu->live, gu->run);

@@ -21,12 +21,14 @@
 #include <xen/grant_table.h>
 #include <xen/memory.h>
 
+#include "arch/fake.h"
 #include "arch/hypercall.h"
 #include "blk/disk.h"
 #include "blk/ramdisk.h"
 #include "blk/vblk.h"
 #include "hyp/frames.h"
 #include "hyp/gmem.h"
+#include "lib/log.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 #include "virtio/vmmio.h"
@@ -82,6 +84,7 @@ static int memfd = -1;
 static uint8_t *gm;          /* the guest's memory, as the guest sees it */
 static uint8_t *frames_base; /* our GMEM_SLOTS frames */
 static struct gmem g;
+static struct log_limit limit; /* the device's budget of log lines, where a test gives one */
 
 static uint8_t *page_of(unsigned int p)
 {
@@ -490,10 +493,17 @@ TEST(gmem, non_grant_address_with_bits_62_to_48_is_refused)
 	EXPECT_EQ(log_lines(), 1);
 	EXPECT_TRUE(map(GPA(1, 0) | 1ull << 62, 4, false, VQ_AREA_RING) == NULL);
 	EXPECT_EQ(hv.foreign_maps + hv.map_ops, 0);
-	/* Rate-limited like every refused line. */
+	/* Held to the device's budget, as every line about the guest is. */
+	g.limit = &limit;
+	log_limit_init(&limit, "dom7");
+	log_capture_reset();
 	for (int i = 0; i < 40; i++)
 		EXPECT_TRUE(map(GPA(1, 0) | 1ull << 50, 4, false, VQ_AREA_BUFFER) == NULL);
-	EXPECT_EQ(log_lines(), 16);
+	EXPECT_EQ(log_lines(), LOG_LIMIT_LINES);
+	EXPECT_EQ(g.refused, 42);
+	fake_time_ns += LOG_LIMIT_PERIOD_NS;
+	EXPECT_TRUE(map(GPA(1, 0) | 1ull << 50, 4, false, VQ_AREA_BUFFER) == NULL);
+	EXPECT_CONTAINS(log_text, "dom7: 30 more line(s) about it were not logged");
 	/* A grant address whose reference does not fit in 32 bits. */
 	setup();
 	EXPECT_TRUE(map(GMEM_GRANT_BIT | 1ull << 44, 4, false, VQ_AREA_BUFFER) == NULL);

@@ -21,6 +21,7 @@
 #include "hyp/evtchn.h"
 #include "hyp/frames.h"
 #include "hyp/ioreq.h"
+#include "lib/log.h"
 #include "tests/unit/log_capture.h"
 #include "tests/unit/test.h"
 
@@ -246,6 +247,25 @@ TEST(ioreq, refused_read_answers_all_ones_of_its_size_only)
 	EXPECT_EQ(model.reads, 0);
 	EXPECT_EQ(srv.rejected, 4);
 	EXPECT_CONTAINS(log_text, "rejected type 1 read of 1 x 4 bytes at 0x2000200");
+	ioreq_server_stop(&srv);
+}
+
+/* A guest poking outside its window gets lines from the device's budget, not a flood. */
+TEST(ioreq, rejected_accesses_are_held_to_the_devices_log_budget)
+{
+	static struct log_limit limit;
+	unsigned int lines = 0;
+
+	ASSERT_EQ(setup(WINDOW), 0);
+	log_limit_init(&limit, "dom3/51712");
+	srv.limit = &limit;
+	log_capture_reset();
+	for (unsigned int i = 0; i < 100; i++)
+		post(0, true, BASE + WINDOW, 4, 0);
+	EXPECT_EQ(srv.rejected, 100);
+	for (const char *p = log_text; (p = strstr(p, "rejected type")); p++)
+		lines++;
+	EXPECT_EQ(lines, LOG_LIMIT_LINES);
 	ioreq_server_stop(&srv);
 }
 
