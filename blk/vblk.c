@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/vblk.h"
 #include "lib/log.h"
@@ -190,6 +191,7 @@ static void finish(struct vblk_req *r, uint8_t status)
 		return;
 	}
 	completed_count++;
+	hist_add(&blk->service, arch_timer_now_ns() - r->picked_ns);
 	blk->completed |= 1u << r->queue;
 	/* A pass stopped for want of a free request goes on now. */
 	if ((blk->pending & 1u << r->queue) && !blk->in_pass && blk->host.kick)
@@ -476,6 +478,7 @@ static unsigned int serve_queue(struct vblk *blk, uint32_t q)
 			break;
 		r->blk = blk;
 		r->queue = (uint16_t)q;
+		r->picked_ns = arch_timer_now_ns();
 		blk->pass_bytes += (uint64_t)r->chain.readable_len + r->chain.writable_len;
 		taken++;
 		start(blk, r);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "blk/disk.h"
+#include "lib/hist.h"
 #include "virtio/vmmio.h"
 #include "virtio/vq.h"
 
@@ -110,6 +111,7 @@ struct vblk_req {
 	uint16_t queue;
 	uint32_t type;
 	uint32_t written;     /* bytes of data put in the device-writable part */
+	uint64_t picked_ns;   /* when it was taken from the available ring */
 	uint8_t seg_next;     /* discard/write-zeroes: the next segment to submit */
 	uint8_t seg_count;
 	uint8_t seg[VBLK_DWZ_SEG_MAX][VBLK_DWZ_SEG_BYTES];
@@ -189,6 +191,8 @@ struct vblk {
 	uint64_t pass_bytes;  /* what the requests of this pass moved or cleared */
 	struct vblk_queue_stats qstats[VMMIO_QUEUE_MAX];
 	struct vblk_req req[VBLK_REQ_MAX];
+	/* Service time: taken from the available ring to put in the used ring (not reset). */
+	struct hist service;
 };
 
 /** The most requests one pass over a queue takes (a full queue of the largest size). */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xen/io/xs_wire.h>
+
 #include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/mmcdisk.h"
@@ -23,6 +25,7 @@
 #include "hyp/gmem.h"
 #include "hyp/ioreq.h"
 #include "hyp/xs.h"
+#include "lib/hist.h"
 #include "lib/log.h"
 #include "virtio/vmmio.h"
 
@@ -583,6 +586,33 @@ static void reap(void)
 			remove_device(&devs[i], false);
 		else if (rc >= 0 && strcmp(online, "0") == 0)
 			remove_device(&devs[i], true);
+	}
+}
+
+void backend_publish_latency(void)
+{
+	static char text[XENSTORE_PAYLOAD_MAX]; /* a histogram's text: 2 KiB at most */
+	char path[64];
+	int rc;
+
+	xs_rm(XS_TXN_NONE, "data/vdisk/latency");
+	for (unsigned int i = 0; i < DEV_MAX; i++) {
+		struct dev *d = &devs[i];
+		const struct {
+			const char *name;
+			const struct hist *h;
+		} hists[] = {{"service", &d->blk.service}, {"ioreq", &d->ioreq.turnaround}};
+
+		if (!d->used || d->gone)
+			continue;
+		for (unsigned int k = 0; k < sizeof(hists) / sizeof(hists[0]); k++) {
+			snprintf(path, sizeof(path), "data/vdisk/latency/dom%u-%u/%s", d->fe,
+			         d->devid, hists[k].name);
+			if (hist_format(hists[k].h, text, sizeof(text)) < 0)
+				log_warn("backend: %s: %s cut short", d->name, path);
+			if ((rc = xs_write(XS_TXN_NONE, path, text)))
+				log_warn("backend: %s: writing %s failed (%d)", d->name, path, rc);
+		}
 	}
 }
 

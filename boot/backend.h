@@ -54,4 +54,12 @@ bool backend_parse_u64(const char *s, int base, uint64_t max, uint64_t *out);
  */
 int backend_start(enum vblk_policy policy);
 
+/**
+ * Writes each device's latency histograms (lib/hist.h's text) to
+ * data/vdisk/latency/domFE-DEVID/service (request service time: taken from the available ring
+ * to put in the used ring) and .../ioreq (IOREQ turnaround: read to answered), replacing what
+ * the last call wrote: devices gone since are gone there too.
+ */
+void backend_publish_latency(void);
+
 #endif

@@ -14,6 +14,7 @@
 #include "arch/hypercall.h"
 #include "arch/timer.h"
 #include "blk/vblk.h"
+#include "boot/backend.h"
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/loop.h"
@@ -153,6 +154,8 @@ static void stats_requested(const char *path, void *arg)
 	s.now_ns = arch_timer_now_ns();
 	s.mapped = gmem_mapped_count();
 	s.frames_free = frames_free_count();
+	/* The histograms first: dom0 reads them once the stats say this id. */
+	backend_publish_latency();
 	len = snprintf(buf, sizeof(buf), "id=%s ", id); /* at most 67 of the 512 bytes */
 	if ((rc = stats_format(&s, buf + len, sizeof(buf) - (size_t)len)) < 0)
 		log_warn("diag: data/vdisk/stats cut short (%d)", rc);

@@ -63,7 +63,7 @@ static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 {
 	struct ioreq *slot = &s->page->vcpu_ioreq[vcpu];
 	struct ioreq req;
-	uint64_t mask, data, start;
+	uint64_t mask, data, start, elapsed;
 
 	if (((volatile struct ioreq *)slot)->state != STATE_IOREQ_READY)
 		return;
@@ -105,7 +105,9 @@ static void handle_slot(struct ioreq_server *s, uint32_t vcpu)
 			data = req.data;
 	}
 	/* vdisk's own time: what Xen does for the notify below (waking the vCPU) is not. */
-	busy_ns += arch_timer_now_ns() - start;
+	elapsed = arch_timer_now_ns() - start;
+	busy_ns += elapsed;
+	hist_add(&s->turnaround, elapsed);
 	complete(s, vcpu, slot, data);
 }
 

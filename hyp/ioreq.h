@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hyp/xen.h"
+#include "lib/hist.h"
 
 struct log_limit;
 
@@ -46,8 +47,9 @@ struct ioreq_server {
 	void *ctx;
 	uint64_t handled;
 	uint64_t rejected;
-	struct log_limit
-	    *limit; /* lines about rejected accesses: the device's budget (NULL: none) */
+	/* Lines about rejected accesses: the device's budget (NULL: none). */
+	struct log_limit *limit;
+	struct hist turnaround; /* from reading an IOREQ to answering it */
 };
 
 /**

@@ -216,5 +216,10 @@ while read -r k; do
 	[ "$n" != 0 ] && printf '  %-24s %10s %8s\n' "$k" "$n" "$(div "$n" "$total")"
 done < <(sed -n 's/.*RIG-METRIC: vdisk_delta_[a-z0-9]*_qd[0-9]*_hc_\([a-z_]*\)=.*/\1/p' <<<"$clean" | sort -u)
 echo
+echo "vdisk's own latency histograms of the first guest's device (fill and the four jobs with their"
+echo "verify reads; vdisk's virtual counter, ns): service = taken from the available ring to put"
+echo "in the used ring, ioreq = an IOREQ read to answered"
+sed -n 's/.*BENCH-LATENCY: [^ ]* \([a-z]*\) \(.*\) buckets=.*/  \1: \2/p' <<<"$clean"
+echo
 echo "csv: $csv"
 echo "log: $log"

@@ -58,6 +58,9 @@ rig_metric bench_ios "$BENCH_IOS"
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=10000 \
 	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
 rig_stop_snapper
+# vdisk's own histograms of the device, as of the last snapshot (the vdisk jobs, verify
+# included; the fill too): service time and IOREQ turnaround
+rig_vdisk_latency - | sed 's/^/BENCH-LATENCY: /'
 
 # ---- a 2-vCPU guest: a polled queue, and two queues at QD32 (tests/rig/guest/bench-mq.sh) ----
 rig_snapper /tmp/rig-guest-bench-mq/console.raw vdisk-poll_qd1:vdisk_poll_qd1 \

@@ -4,6 +4,7 @@
 # started on time, its fio passed with no verify error and ran that long, vdisk is still
 # running and logged nothing bad, and no guest was starved: each guest's IOPS within 50% of
 # the four's mean (vdisk serves each queue a budget per pass, between the others' turns).
+# Halfway through, dom0 reads vdisk's latency histograms of the four devices.
 # FLASK: vdisk_t serves the four domU_t guests. Needs /rig/domu/Image, /rig/domu/blk.cpio.zst,
 # tests/rig/guest at /rig/guest.
 set -u
@@ -18,9 +19,10 @@ rig_vdisk_flask evtchn_bench=0 128
 
 # The four start together, LOAD_LEAD seconds from now (creating and booting four guests at
 # once takes about 45 s here), and run LOAD_SECONDS side by side.
+LOAD_START=$(($(date +%s) + ${LOAD_LEAD:-90}))
 {
 	echo "LOAD_SECONDS=$LOAD_SECONDS"
-	echo "LOAD_START=$(($(date +%s) + ${LOAD_LEAD:-90}))"
+	echo "LOAD_START=$LOAD_START"
 	cat /rig/guest/load.sh
 } >/tmp/load-guest.sh
 export RIG_GUEST_INITRD=/rig/domu/blk.cpio.zst RIG_GUEST_MEMORY=320
@@ -30,6 +32,19 @@ for n in 1 2 3 4; do
 	rig_guest_run "load$n" /tmp/load-guest.sh "$DISK" >"/tmp/load$n.out" 2>&1 &
 	pids="$pids $!"
 done
+# Halfway through, vdisk's own latency histograms (data/vdisk/latency): one set per guest's
+# device, with requests and IOREQs counted and quantiles in order.
+while [ "$(date +%s)" -lt $((LOAD_START + LOAD_SECONDS / 2)) ]; do sleep 1; done
+rig_vdisk_latency halfway >/tmp/latency.txt
+cat /tmp/latency.txt
+rig_check latency_of_four_devices test "$(awk '$2 == "service"' /tmp/latency.txt | wc -l)" = 4
+rig_check latency_counted awk '
+	{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+	!(v["count"] > 0 && v["p50_ns"] <= v["p99_ns"] && v["p99_ns"] <= v["max_ns"] && v["max_ns"] > 0) { bad = 1 }
+	END { exit bad || NR != 8 }' /tmp/latency.txt
+awk '$2 == "service" { for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	printf "RIG-METRIC: latency_%s_service_p50_us=%d\nRIG-METRIC: latency_%s_service_p99_us=%d\n",
+		$1, v["p50_ns"] / 1000, $1, v["p99_ns"] / 1000 }' /tmp/latency.txt
 # shellcheck disable=SC2086 # one pid a word
 wait $pids
 for n in 1 2 3 4; do

@@ -263,6 +263,7 @@ TEST(ioreq, rejected_accesses_are_held_to_the_devices_log_budget)
 	for (unsigned int i = 0; i < 100; i++)
 		post(0, true, BASE + WINDOW, 4, 0);
 	EXPECT_EQ(srv.rejected, 100);
+	EXPECT_EQ(srv.turnaround.count, 100); /* refused ones are answered too */
 	for (const char *p = log_text; (p = strstr(p, "rejected type")); p++)
 		lines++;
 	EXPECT_EQ(lines, LOG_LIMIT_LINES);

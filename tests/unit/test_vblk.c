@@ -1205,6 +1205,37 @@ TEST(vblk, a_disk_with_a_due_time_is_run_again_then)
 	ramdisk_set_latency(&rd, 0, NULL);
 }
 
+static uint64_t arch_clock(void)
+{
+	return fake_time_ns;
+}
+
+/* Service time: from taking the chain off the available ring to putting it in the used one. */
+TEST(vblk, service_time_is_counted_from_pick_up_to_the_used_ring)
+{
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_INLINE, false));
+	ASSERT_EQ(ramdisk_set_latency(&rd, 2000000, arch_clock), 0);
+	fake_time_ns = 1000;
+	simple(0, VBLK_T_IN, 0, DATA, 1024, true);
+	kick();
+	EXPECT_EQ(blk.service.count, 0); /* at the disk */
+	fake_time_ns += 2000000;
+	vblk_run(&blk);
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(blk.service.count, 1);
+	EXPECT_EQ(blk.service.max_ns, 2000000);
+	EXPECT_EQ(hist_quantile(&blk.service, 50000), 2000000);
+	/* A request cancelled by a reset is not served: not counted. */
+	simple(0, VBLK_T_IN, 0, DATA, 1024, true);
+	kick();
+	wr_reg(VMMIO_REG_STATUS, 0);
+	fake_time_ns += 2000000;
+	vblk_run(&blk);
+	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 0);
+	EXPECT_EQ(blk.service.count, 1);
+	ramdisk_set_latency(&rd, 0, NULL);
+}
+
 TEST(vblk, a_deferred_notify_is_served_after_the_driver_added_more)
 {
 	ASSERT_TRUE(setup_engine(VBLK_SERVE_DEFER, false));

@@ -136,6 +136,20 @@ rig_vdisk_stats() {
 	return 1
 }
 
+# rig_vdisk_latency ID: asks vdisk for its counters (rig_vdisk_stats), which also has it write
+# each device's latency histograms (data/vdisk/latency/domFE-DEVID/{service,ioreq}), and prints
+# one line a histogram:  DEV KIND count=N mean_ns=N p50_ns=N ... max_ns=N buckets=MAX:N,...
+# ID "-": prints what the last request left there, without asking (its devices may be gone).
+rig_vdisk_latency() {
+	[ "$1" = - ] || rig_vdisk_stats "$1" >/dev/null || return 1
+	_vl_d=/local/domain/$VDISK_DOMID/data/vdisk/latency
+	for _vl_dev in $(xenstore-list "$_vl_d" 2>/dev/null); do
+		for _vl_k in service ioreq; do
+			echo "$_vl_dev $_vl_k $(xenstore-read "$_vl_d/$_vl_dev/$_vl_k")"
+		done
+	done
+}
+
 # rig_stat KEY STATS: the value of KEY=N in a rig_vdisk_stats line, empty if absent.
 rig_stat() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
