@@ -5,6 +5,14 @@
  *       Binds to vdisk's echo port (data/vdisk/evtchn-port) through /dev/xen/evtchn,
  *       sends COUNT events, waits for each to come back, and prints the round trips.
  *
+ *   vdisk-dom0 latency DOMID
+ *       Asks vdisk in domain DOMID for its counters (data/vdisk/stats-request), which has it
+ *       write each device's latency histograms first, and prints them, one line each:
+ *       "DEVICE KIND count=N mean_ns=N p50_ns=N p90_ns=N p99_ns=N p999_ns=N max_ns=N
+ *       buckets=MAX:N,..." with KIND service (a request from the available ring to the used
+ *       ring) or ioreq (an IOREQ read to answered). Talks to xenstore through
+ *       /dev/xen/xenbus (the xenstore wire protocol, io/xs_wire.h).
+ *
  *   vdisk-dom0 set-target BACKEND_DOMID FRONTEND_DOMID
  *       XEN_DOMCTL_set_target(BACKEND, FRONTEND) through /dev/xen/privcmd: under Xen's dummy XSM
  *       policy this is what lets a driver domain (vdisk) use dm_op, acquire_resource and
@@ -40,6 +48,11 @@ typedef uint16_t domid_t; /* <xen/evtchn.h> uses it without defining it */
 #else /* built without -idirafter build/include: take libxen-dev's headers directly */
 #include "/usr/include/xen/domctl.h"
 #include "/usr/include/xen/sys/privcmd.h"
+#endif
+#if __has_include(<xen/io/xs_wire.h>)
+#include <xen/io/xs_wire.h>
+#else
+#include "/usr/include/xen/io/xs_wire.h"
 #endif
 _Static_assert(XEN_DOMCTL_INTERFACE_VERSION == 0x15, "Xen 4.17's domctl interface (0x15) expected");
 
@@ -273,16 +286,98 @@ static int set_target(unsigned int backend, unsigned int frontend)
 	return 1;
 }
 
+/* ---- latency: xenstore through /dev/xen/xenbus ---- */
+
+/*
+ * One xenstore request (`args`: `len` bytes, NUL-separated fields) and its reply, NUL-ended,
+ * in `out`. Returns the reply's length, or -1 (printed) for an XS_ERROR or a broken channel.
+ */
+static int xs_call(int fd, enum xsd_sockmsg_type type, const char *args, size_t len, char *out,
+                   size_t size)
+{
+	struct xsd_sockmsg msg = {.type = type, .req_id = 1, .len = (uint32_t)len};
+	char buf[sizeof(msg) + XENSTORE_PAYLOAD_MAX];
+	ssize_t n;
+
+	if (len > XENSTORE_PAYLOAD_MAX)
+		return -1;
+	memcpy(buf, &msg, sizeof(msg));
+	memcpy(buf + sizeof(msg), args, len);
+	if (write(fd, buf, sizeof(msg) + len) != (ssize_t)(sizeof(msg) + len) ||
+	    read(fd, &msg, sizeof(msg)) != sizeof(msg) || msg.len >= size ||
+	    (n = read(fd, out, msg.len)) != (ssize_t)msg.len) {
+		fprintf(stderr, "vdisk-dom0: /dev/xen/xenbus: %s\n", strerror(errno));
+		return -1;
+	}
+	out[msg.len] = '\0';
+	if (msg.type == XS_ERROR) {
+		if (strcmp(out, "ENOENT") != 0) /* a key or directory not there: the caller decides */
+			fprintf(stderr, "vdisk-dom0: xenstore answered %s for %s\n", out, args);
+		return -1;
+	}
+	return (int)msg.len;
+}
+
+static int latency(unsigned int domid)
+{
+	char base[64], path[160], args[256], id[48], reply[XENSTORE_PAYLOAD_MAX + 1];
+	char names[XENSTORE_PAYLOAD_MAX + 1];
+	int fd = open("/dev/xen/xenbus", O_RDWR), len, got = 0;
+	uint64_t deadline = now_ns() + (uint64_t)REPLY_TIMEOUT_MS * 1000000u;
+
+	if (fd < 0) {
+		fprintf(stderr, "vdisk-dom0: /dev/xen/xenbus: %s (is xenfs mounted, are we dom0?)\n",
+		        strerror(errno));
+		return 1;
+	}
+	snprintf(base, sizeof(base), "/local/domain/%u/data/vdisk", domid);
+	snprintf(id, sizeof(id), "latency-%d-%llu", (int)getpid(), (unsigned long long)now_ns());
+	/* XS_WRITE: the path, its NUL, then the value without one */
+	len = snprintf(args, sizeof(args), "%s/stats-request%c%s", base, '\0', id);
+	if (xs_call(fd, XS_WRITE, args, (size_t)len, reply, sizeof(reply)) < 0)
+		return 1;
+	/* vdisk writes the histograms, then the stats naming this id */
+	snprintf(path, sizeof(path), "%s/stats", base);
+	while (!got) {
+		if (xs_call(fd, XS_READ, path, strlen(path) + 1, reply, sizeof(reply)) > 0 &&
+		    strncmp(reply, "id=", 3) == 0 && strncmp(reply + 3, id, strlen(id)) == 0 &&
+		    reply[3 + strlen(id)] == ' ')
+			got = 1;
+		else if (now_ns() > deadline) {
+			fprintf(stderr, "vdisk-dom0: domain %u did not answer in %d ms (is it vdisk?)\n",
+			        domid, REPLY_TIMEOUT_MS);
+			return 1;
+		} else
+			usleep(20000);
+	}
+	snprintf(path, sizeof(path), "%s/latency", base);
+	len = xs_call(fd, XS_DIRECTORY, path, strlen(path) + 1, names, sizeof(names));
+	for (int at = 0; len > 0 && at < len; at += (int)strlen(names + at) + 1) {
+		static const char *const kinds[] = {"service", "ioreq"};
+
+		for (unsigned int k = 0; k < 2; k++) {
+			snprintf(path, sizeof(path), "%s/latency/%s/%s", base, names + at, kinds[k]);
+			if (xs_call(fd, XS_READ, path, strlen(path) + 1, reply, sizeof(reply)) >= 0)
+				printf("%s %s %s\n", names + at, kinds[k], reply);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "evtchn-ping") == 0)
 		return evtchn_ping((unsigned int)parse("DOMID", argv[2], 0x7fef),
 				   (unsigned int)parse("PORT", argv[3], 4095),
 				   (unsigned int)parse("COUNT", argv[4], 1000000));
+	if (argc == 3 && strcmp(argv[1], "latency") == 0)
+		return latency((unsigned int)parse("DOMID", argv[2], 0x7fef));
 	if (argc == 4 && strcmp(argv[1], "set-target") == 0)
 		return set_target((unsigned int)parse("BACKEND_DOMID", argv[2], 0x7fef),
 				  (unsigned int)parse("FRONTEND_DOMID", argv[3], 0x7fef));
 	fprintf(stderr, "usage: vdisk-dom0 evtchn-ping DOMID PORT COUNT\n"
+			"       vdisk-dom0 latency DOMID\n"
 			"       vdisk-dom0 set-target BACKEND_DOMID FRONTEND_DOMID\n");
 	return 2;
 }
