@@ -91,6 +91,10 @@ hdr='%-15s | %7s %6s %6s %6s %6s | %7s %6s %6s %6s %6s | %5s %5s %5s\n'
 missing=0
 declare -A row
 CSV_HEAD=job,vdisk_iops,vdisk_p50_us,vdisk_p99_us,vdisk_p999_us,vdisk_max_us,blkback_iops,blkback_p50_us,blkback_p99_us,blkback_p999_us,blkback_max_us,iops_ratio,p50_ratio,max_ratio,requests,ioreqs_per_req,hypercalls_per_req,yields_per_req,vdisk_us_per_req,ioreq_us_per_ioreq,vdisk_share
+table_head() {
+	printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
+	printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
+}
 # line JOB VDISK-PREFIX BLKBACK-PREFIX: one row of the table and of the CSV
 line() {
 	local v=() b=() x ratio p50r maxr
@@ -152,8 +156,7 @@ if want sd; then
 	echo "fio 4 KiB jobs of $SD_IOS I/Os, 1 MiB jobs over the whole partition (IOPS = MiB/s there);"
 	echo "QEMU -icount guest time, microseconds; GICv$GIC, Xen FLASK, rig boot ${wall}s wall"
 	echo
-	printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
-	printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
+	table_head
 	echo "$CSV_HEAD" >"$csv"
 	sd_jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32 seqwrite_1m seqread_1m"
 	for job in $sd_jobs; do
@@ -181,8 +184,7 @@ echo "times are QEMU -icount guest time (shift=0: 1 instruction = 1 ns), not wal
 echo "p50/p99/p99.9/max: fio's total latency (submission + completion) in microseconds;"
 echo "GICv$GIC, Xen FLASK, vdisk serve=$SERVE, rig boot ${wall}s wall"
 echo
-printf "$hdr" "" vdisk "" "" "" "" blkback "" "" "" "" ratio ratio ratio
-printf "$hdr" job IOPS p50 p99 p99.9 max IOPS p50 p99 p99.9 max IOPS p50 max
+table_head
 jobs="randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32"
 for job in $jobs; do
 	line "$job" "bench.vdisk_$job" "bench.blkback_$job"
