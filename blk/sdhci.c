@@ -571,6 +571,9 @@ int sdhci_use_dma(struct sdhci *h, void *buf, uint64_t bus, uint32_t size)
 		log_info("sdhci: %s: data by PIO: %s", h->name, why);
 		return -ENOTSUP;
 	}
+	/* The table has room for 512 descriptors: what they move is the most data a command has. */
+	if (size > ADMA_TABLE_BYTES + ADMA_TABLE_BYTES / 8 * ADMA_CHUNK)
+		size = ADMA_TABLE_BYTES + ADMA_TABLE_BYTES / 8 * ADMA_CHUNK;
 	h->dma_buf = buf;
 	h->dma_bus = (uint32_t)bus;
 	h->dma_size = size;

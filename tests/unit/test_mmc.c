@@ -305,6 +305,10 @@ TEST(mmc, without_adma2_or_with_a_buffer_it_cannot_use_data_moves_by_pio)
 	EXPECT_CONTAINS(log_text, "above 4 GiB");
 	EXPECT_EQ(sdhci_use_dma(&host, dma_mem + 512, DMA_BUS + 512, 8192), -ENOTSUP);
 	EXPECT_CONTAINS(log_text, "not 4 KiB aligned");
+	/* More than 512 descriptors of the table can move: used up to that. */
+	EXPECT_EQ(sdhci_use_dma(&host, dma_mem, DMA_BUS, 64u << 20), 0);
+	EXPECT_EQ(host.dma_size, 4096u + 512u * 32768u);
+	host.dma_buf = NULL; /* PIO below: dma_mem is not that big */
 	ASSERT_EQ(mmc_card_init(&sd, &host.host), 0);
 	ASSERT_EQ(mmcdisk_init(&md, &sd, 0, sd.block_count, false, clock_now), 0);
 	EXPECT_EQ(run(DISK_READ, 7, 1, buf), 0);
