@@ -49,8 +49,10 @@ struct backing {
 	bool attached;
 	enum target_kind kind;
 	uint32_t devid;
-	struct ramdisk rd;  /* TARGET_RAM */
-	struct mmcdisk md;  /* TARGET_MMC */
+	union {
+		struct ramdisk rd; /* TARGET_RAM */
+		struct mmcdisk md; /* TARGET_MMC */
+	};
 	unsigned int card;  /* TARGET_MMC: card, partition, blocks, and who has it */
 	unsigned int part;
 	uint64_t first, count;

@@ -267,6 +267,19 @@ static void read_block(uint32_t *words)
 		words[i] = r32(DATA);
 }
 
+/* Block 7 read by PIO, single-block; whether it came right and the transfer completed. */
+static bool pio_read_block_7(void)
+{
+	uint32_t words[128];
+
+	w16(BLKCNT, 1);
+	w16(XFER, TM_READ);
+	if (cmd(17, 7, R_48 | F_DATA) != 0 || !wait_nis(NI_BRR))
+		return false;
+	read_block(words);
+	return memcmp(words, card + 7 * 512, 512) == 0 && wait_nis(NI_TC);
+}
+
 static void write_block(const uint8_t *src)
 {
 	for (int i = 0; i < 128; i++) {
@@ -585,13 +598,7 @@ TEST(fake_sdhci, data_crc_error_stops_the_transfer)
 	EXPECT_EQ(fake_sdhci_violations(f), 0);
 
 	/* The injection was one-shot. */
-	w16(BLKCNT, 1);
-	w16(XFER, TM_READ);
-	EXPECT_EQ(cmd(17, 7, R_48 | F_DATA), 0);
-	ASSERT_TRUE(wait_nis(NI_BRR));
-	read_block(words);
-	EXPECT_MEMEQ(words, card + 7 * 512, 512);
-	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_TRUE(pio_read_block_7());
 	teardown();
 }
 
@@ -977,7 +984,7 @@ TEST(fake_sdhci, host_mistakes_are_violations)
 
 TEST(fake_sdhci, dma_multi_block_read)
 {
-	uint32_t ps, words[128];
+	uint32_t ps;
 	uint64_t caps;
 
 	ASSERT_TRUE(dma_setup());
@@ -1006,13 +1013,7 @@ TEST(fake_sdhci, dma_multi_block_read)
 	EXPECT_EQ(fake_sdhci_violations(f), 0);
 
 	/* PIO (DMA Enable 0) still works with DMA available, and does not count as DMA. */
-	w16(BLKCNT, 1);
-	w16(XFER, TM_READ);
-	EXPECT_EQ(cmd(17, 7, R_48 | F_DATA), 0);
-	ASSERT_TRUE(wait_nis(NI_BRR));
-	read_block(words);
-	EXPECT_MEMEQ(words, card + 7 * 512, 512);
-	EXPECT_TRUE(wait_nis(NI_TC));
+	EXPECT_TRUE(pio_read_block_7());
 	EXPECT_EQ(fake_sdhci_dma_count(f), 1);
 	EXPECT_EQ(fake_sdhci_violations(f), 0);
 	teardown();
