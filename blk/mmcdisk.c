@@ -167,10 +167,9 @@ static void step(struct mmcdisk *md, int rc)
 	switch (md->stage) {
 	case MMCDISK_XFER:
 		if (req->op == DISK_WRITE) {
+			/* Asked with CMD13 by the poll, at once (its loop goes on) and then once a poll. */
 			md->status_deadline = md->now() + PROGRAM_TIMEOUT_NS;
-			if (issue(md, MMCDISK_STATUS, 13, (uint32_t)md->card->rca << 16,
-			          MMC_RESP_R1, NULL))
-				complete(md, -EIO);
+			md->stage = MMCDISK_STATUS_NEXT;
 			return;
 		}
 		complete(md, 0);

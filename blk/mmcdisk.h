@@ -29,7 +29,7 @@ enum mmcdisk_stage {
 	MMCDISK_IDLE,
 	MMCDISK_XFER,        /* CMD17/18/24/25 */
 	MMCDISK_STATUS,      /* CMD13 after a write, until the card is back in tran */
-	MMCDISK_STATUS_NEXT, /* the card still programs: CMD13 again at the next poll */
+	MMCDISK_STATUS_NEXT, /* a write is sent: the poll asks with CMD13 (once a poll) */
 	MMCDISK_STOP,        /* CMD12 after a failed multi-block transfer */
 	MMCDISK_ERASE_START, /* CMD32 */
 	MMCDISK_ERASE_END,   /* CMD33 */
