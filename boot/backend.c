@@ -594,13 +594,9 @@ static void reap(void)
 void backend_publish_latency(void)
 {
 	static char text[XENSTORE_PAYLOAD_MAX]; /* a histogram's text: 2 KiB at most */
-	static bool busy; /* a stats request coming while xenstore answers this one: skipped */
 	char path[64];
 	int rc;
 
-	if (busy)
-		return;
-	busy = true;
 	xs_rm(XS_TXN_NONE, "data/vdisk/latency");
 	for (unsigned int i = 0; i < DEV_MAX; i++) {
 		struct dev *d = &devs[i];
@@ -620,7 +616,6 @@ void backend_publish_latency(void)
 				log_warn("backend: %s: writing %s failed (%d)", d->name, path, rc);
 		}
 	}
-	busy = false;
 }
 
 static void changed(const char *path, void *arg)
