@@ -46,6 +46,7 @@ BASE_SRCS := \
 	hyp/xen.c \
 	hyp/evtchn.c \
 	hyp/console.c \
+	lib/fields.c \
 	lib/hist.c \
 	lib/log.c \
 	boot/dt.c \
@@ -186,18 +187,18 @@ unit_dt_SRCS      := boot/dt.c blk/sdhci.c arch/fake/fake.c arch/fake/fake_mmio.
 	tests/unit/log_capture.c
 unit_log_SRCS     := lib/log.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
-unit_stats_SRCS   := boot/stats.c
-unit_hist_SRCS    := lib/hist.c
+unit_stats_SRCS   := boot/stats.c lib/fields.c
+unit_hist_SRCS    := lib/hist.c lib/fields.c
 unit_backend_check_SRCS := boot/backend_check.c blk/target.c
 unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c tests/unit/disk_io.c
-unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c lib/hist.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
+unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
 	tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
-unit_ioreq_SRCS   := hyp/ioreq.c lib/hist.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
+unit_ioreq_SRCS   := hyp/ioreq.c lib/hist.c lib/fields.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
 	arch/fake/fake.c lib/log.c tests/unit/log_capture.c
-unit_vblk_SRCS    := blk/vblk.c lib/hist.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
+unit_vblk_SRCS    := blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_part_SRCS    := blk/part.c
 unit_pci_SRCS     := boot/pci.c arch/fake/fake_mmio.c arch/fake/fake.c lib/log.c \
@@ -243,9 +244,9 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__
 FUZZ_HDRS    := $(wildcard */*.h arch/*/include/arch/*.h tests/unit/*.h)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-fuzz_vq_blk_SRCS  := blk/vblk.c lib/hist.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
+fuzz_vq_blk_SRCS  := blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
 	lib/log.c tests/unit/fake_guest.c
-fuzz_vmmio_SRCS   := blk/vblk.c lib/hist.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
+fuzz_vmmio_SRCS   := blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c \
 	lib/log.c tests/unit/fake_guest.c
 fuzz_xs_reply_SRCS := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c
 fuzz_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c
@@ -254,7 +255,7 @@ fuzz_part_SRCS    := blk/part.c
 fuzz_mmc_SRCS     := blk/mmc.c blk/mmcdisk.c arch/fake/fake.c lib/log.c
 fuzz_backend_check_SRCS := boot/backend_check.c blk/target.c
 fuzz_gmem_SRCS    := hyp/gmem.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c
-fuzz_ioreq_SRCS   := hyp/ioreq.c lib/hist.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
+fuzz_ioreq_SRCS   := hyp/ioreq.c lib/hist.c lib/fields.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
 	arch/fake/fake.c lib/log.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
@@ -271,7 +272,7 @@ fuzz: $(FUZZ_BINS)
 # tests/perf/serve.c drives vdisk's real request path (gmem, walker, virtio-mmio, vblk, RAM
 # disk) on the host; `make profile` runs it under valgrind's callgrind and lists the
 # functions by instructions. Built like the firmware (-O2), without sanitizers.
-PERF_SRCS := tests/perf/serve.c hyp/gmem.c hyp/xen.c blk/vblk.c lib/hist.c blk/ramdisk.c virtio/vmmio.c \
+PERF_SRCS := tests/perf/serve.c hyp/gmem.c hyp/xen.c blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c \
 	virtio/vq.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c
 PROFILE_REQUESTS ?= 20000
 $(B)/perf/serve: $(PERF_SRCS) $(FUZZ_HDRS) Makefile | $(DEPS_STAMP)

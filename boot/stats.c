@@ -1,12 +1,12 @@
 /* Formatting of vdisk's activity counters (see stats.h). */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <xen/xen.h>
 
 #include "boot/stats.h"
+#include "lib/fields.h"
 
 static const char *hypercall_name(unsigned int nr)
 {
@@ -34,44 +34,30 @@ static const char *hypercall_name(unsigned int nr)
 	}
 }
 
-/* Appends " key=n" (no space first) at buf + *len; on overflow, notes it, buf unchanged. */
-static void append(char *buf, size_t size, size_t *len, bool *full, const char *key, uint64_t n)
+/* Appends " key=n" (no space first). */
+static void append(struct fields *f, const char *key, uint64_t n)
 {
-	int rc;
-
-	if (*full)
-		return;
-	rc = snprintf(buf + *len, size - *len, "%s%s=%llu", *len ? " " : "", key,
-	              (unsigned long long)n);
-	if (rc < 0 || (size_t)rc >= size - *len) {
-		buf[*len] = '\0'; /* whole fields only */
-		*full = true;
-		return;
-	}
-	*len += (size_t)rc;
+	fields_add(f, "%s%s=%llu", f->len ? " " : "", key, (unsigned long long)n);
 }
 
 int stats_format(const struct stats *s, char *buf, size_t size)
 {
 	uint64_t total = 0;
-	size_t len = 0;
-	bool full = false;
+	struct fields f;
 	char key[32];
 
-	if (size == 0)
-		return -ENOSPC;
-	buf[0] = '\0';
+	fields_start(&f, buf, size);
 	for (unsigned int i = 0; i < STATS_HYPERCALL_NR_MAX; i++)
 		total += s->hypercall_counts[i];
-	append(buf, size, &len, &full, "hypercalls", total);
-	append(buf, size, &len, &full, "ioreqs", s->ioreq_count);
-	append(buf, size, &len, &full, "requests", s->request_count);
-	append(buf, size, &len, &full, "yields", s->yield_count);
-	append(buf, size, &len, &full, "ioreq_ns", s->ioreq_ns);
-	append(buf, size, &len, &full, "idle_ns", s->idle_ns);
-	append(buf, size, &len, &full, "now_ns", s->now_ns);
-	append(buf, size, &len, &full, "mapped", s->mapped);
-	append(buf, size, &len, &full, "frames_free", s->frames_free);
+	append(&f, "hypercalls", total);
+	append(&f, "ioreqs", s->ioreq_count);
+	append(&f, "requests", s->request_count);
+	append(&f, "yields", s->yield_count);
+	append(&f, "ioreq_ns", s->ioreq_ns);
+	append(&f, "idle_ns", s->idle_ns);
+	append(&f, "now_ns", s->now_ns);
+	append(&f, "mapped", s->mapped);
+	append(&f, "frames_free", s->frames_free);
 	for (unsigned int i = 0; i < STATS_HYPERCALL_NR_MAX; i++) {
 		const char *name = hypercall_name(i);
 
@@ -81,7 +67,7 @@ int stats_format(const struct stats *s, char *buf, size_t size)
 			snprintf(key, sizeof(key), "hc_%s", name);
 		else
 			snprintf(key, sizeof(key), "hc_%u", i);
-		append(buf, size, &len, &full, key, s->hypercall_counts[i]);
+		append(&f, key, s->hypercall_counts[i]);
 	}
-	return full ? -ENOSPC : (int)len;
+	return f.full ? -ENOSPC : (int)f.len;
 }

@@ -1,9 +1,8 @@
 /* Latency histograms (see hist.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 
+#include "lib/fields.h"
 #include "lib/hist.h"
 
 unsigned int hist_bucket(uint64_t ns)
@@ -56,25 +55,6 @@ uint64_t hist_quantile(const struct hist *h, uint32_t per_100k)
 	return h->max_ns;
 }
 
-/* Appends at buf + *len; a field that does not fit is not written, and nothing after it. */
-static void add(char *buf, size_t size, size_t *len, bool *full, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	if (*full)
-		return;
-	va_start(ap, fmt);
-	rc = vsnprintf(buf + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (rc < 0 || (size_t)rc >= size - *len) {
-		buf[*len] = '\0';
-		*full = true;
-		return;
-	}
-	*len += (size_t)rc;
-}
-
 int hist_format(const struct hist *h, char *buf, size_t size)
 {
 	static const struct {
@@ -82,24 +62,22 @@ int hist_format(const struct hist *h, char *buf, size_t size)
 		uint32_t per_100k;
 	} quantiles[] = {
 	    {"p50_ns", 50000}, {"p90_ns", 90000}, {"p99_ns", 99000}, {"p999_ns", 99900}};
-	size_t len = 0;
-	bool full = false, first = true;
+	struct fields f;
+	bool first = true;
 
-	if (size == 0)
-		return -ENOSPC;
-	buf[0] = '\0';
-	add(buf, size, &len, &full, "count=%llu mean_ns=%llu", (unsigned long long)h->count,
-	    (unsigned long long)(h->count ? h->sum_ns / h->count : 0));
+	fields_start(&f, buf, size);
+	fields_add(&f, "count=%llu mean_ns=%llu", (unsigned long long)h->count,
+	           (unsigned long long)(h->count ? h->sum_ns / h->count : 0));
 	for (unsigned int i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++)
-		add(buf, size, &len, &full, " %s=%llu", quantiles[i].name,
-		    (unsigned long long)hist_quantile(h, quantiles[i].per_100k));
-	add(buf, size, &len, &full, " max_ns=%llu buckets=", (unsigned long long)h->max_ns);
+		fields_add(&f, " %s=%llu", quantiles[i].name,
+		           (unsigned long long)hist_quantile(h, quantiles[i].per_100k));
+	fields_add(&f, " max_ns=%llu buckets=", (unsigned long long)h->max_ns);
 	for (unsigned int i = 0; i < HIST_BUCKETS; i++) {
 		if (!h->bucket[i])
 			continue;
-		add(buf, size, &len, &full, first ? "%llu:%u" : ",%llu:%u",
-		    (unsigned long long)hist_bucket_max(i), h->bucket[i]);
+		fields_add(&f, first ? "%llu:%u" : ",%llu:%u",
+		           (unsigned long long)hist_bucket_max(i), h->bucket[i]);
 		first = false;
 	}
-	return full ? -ENOSPC : (int)len;
+	return f.full ? -ENOSPC : (int)f.len;
 }
