@@ -9,7 +9,7 @@ PACKAGES="
 make gcc libc6-dev clang llvm libclang-rt-14-dev
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
 picolibc-aarch64-linux-gnu libxen-dev libfdt-dev device-tree-compiler
-qemu-system-arm ipxe-qemu u-boot-qemu u-boot-tools
+qemu-system-arm ipxe-qemu u-boot-qemu u-boot-tools mtools python3-matplotlib
 cpio flex bison bc python3 xz-utils zstd dpkg-dev
 checkpolicy m4 valgrind
 "

@@ -75,8 +75,47 @@ tools/rig/mk-domu-initrd.sh build/rig/guest-blk.cpio --script tests/rig/guest-bl
 tools/rig/mk-domu-initrd.sh build/rig/probe.cpio --script tests/rig/guest/probe.sh \
 	--add tests/rig/lib/guest-lib.sh:/rig/glib.sh >/dev/null
 
+# Layout A's vdisk: dom0's init creates it at boot from /etc/xen/auto (FLASK label vdisk_t).
+sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' \
+	-e '/^seclabel/d' tests/rig/vdisk.cfg >build/rig/vdisk-auto.cfg
+echo 'seclabel = "system_u:system_r:vdisk_t"' >>build/rig/vdisk-auto.cfg
+
+# uboot_checks GIC LOG: what the console shows of U-Boot, its distro boot and the script of
+# tools/mkboot.py, and Xen taking its modules from the device tree the script wrote.
+uboot_checks() {
+	local gic=$1 clean name pattern
+	clean=$(tr -d '\r' <"$2")
+	while IFS='|' read -r name pattern; do
+		if grep -q -- "$pattern" <<<"$clean"; then
+			passed=$((passed + 1)); echo "PASS gic$gic.uboot.$name"
+		else
+			failed=$((failed + 1)); echo "FAIL gic$gic.uboot.$name (no '$pattern' in $2)"
+		fi
+	done <<-EOF
+		uboot_started|^U-Boot 20[0-9][0-9]
+		distro_boot_found_script|Found U-Boot script /boot.scr
+		script_loaded_dom0|vdisk-boot: dom0-kernel: 0x[0-9a-f]* bytes at
+		script_booted_xen|vdisk-boot: booting Xen
+		xen_dom0_kernel_module|Loading d0 kernel from boot module
+		xen_dom0_initrd_module|Loading ramdisk from boot module
+		dom0_started_vdisk|RIG: started /etc/xen/auto/vdisk.cfg
+	EOF
+	if grep -q "vdisk-boot: FAILED" <<<"$clean"; then
+		failed=$((failed + 1)); echo "FAIL gic$gic.uboot.script_no_failure ($(grep -m 1 "vdisk-boot: FAILED" <<<"$clean"))"
+	else
+		passed=$((passed + 1)); echo "PASS gic$gic.uboot.script_no_failure"
+	fi
+}
+
 for gic in ${@:-3 2}; do
 	scenario "$gic" foundation tests/rig/foundation.sh
+	# Layout A booted as a board boots: U-Boot runs the script of tools/mkboot.py from a FAT
+	# boot disk, Xen and dom0 come up, dom0's init starts vdisk, a guest does verified I/O.
+	if wanted uboot; then
+		scenario "$gic" uboot tests/rig/uboot.sh --uboot --xsm flask "${guest_adds[@]}" \
+			--add build/rig/vdisk-auto.cfg:/etc/xen/auto/vdisk.cfg
+		uboot_checks "$gic" "build/rig/uboot-gic$gic.log"
+	fi
 	# Dummy XSM policy: dom0 grants vdisk the guest with set_target.
 	scenario "$gic" virtio tests/rig/virtio.sh --add "$cache/dom0/Image:/rig/Image" \
 		--add build/rig/guest-blk.cpio:/rig/domu.cpio

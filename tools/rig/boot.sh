@@ -21,6 +21,10 @@
 #   --log FILE      console log (default: $CACHE/logs/boot-<time>-gic<N>.log); output also on stdout
 #   --timeout SECS  kill QEMU after SECS (default 300; scenario runs only)
 #   --no-prepare    do not run fetch/build-xen/mk-dom0 (use what is in the cache)
+#   --uboot         boot as a board does: QEMU runs U-Boot (u-boot-qemu, -bios), whose distro
+#                   boot finds boot.scr on a virtio disk made by tools/mkboot.py (Xen, dom0's
+#                   kernel and initramfs on a FAT partition) and boots Xen with booti; without
+#                   it QEMU loads Xen and dom0 itself (-kernel, guest-loader)
 # Env: RIG_XEN_ARGS   Xen command line, used as is (default "dom0_mem=768M dom0_max_vcpus=1
 #        console=dtuart dtuart=/pl011@9000000" + "xsm=dummy" or, with --xsm flask,
 #        "xsm=flask flask=enforcing")
@@ -37,7 +41,7 @@ set -eu -o pipefail
 . "$(dirname -- "$0")/common.sh"
 
 usage() { sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-GIC=3 ICOUNT=0 SCENARIO="" LOG="" TIMEOUT=300 PREPARE=1 XSM=dummy
+GIC=3 ICOUNT=0 SCENARIO="" LOG="" TIMEOUT=300 PREPARE=1 XSM=dummy UBOOT=0
 ADDS=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	--no-prepare) PREPARE=0; shift ;;
+	--uboot) UBOOT=1; shift ;;
 	-h | --help) usage ;;
 	*) echo "boot.sh: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -122,11 +127,35 @@ else
 fi
 # shellcheck disable=SC2206
 EXTRA=(${RIG_QEMU_ARGS:-})
+if [ "$UBOOT" = 1 ]; then
+	# The board description of QEMU's virt machine as this boot configures it; mkboot.py makes
+	# the script and the disk, U-Boot's distro boot finds and runs the script.
+	UBOOT_BIN=/usr/lib/u-boot/qemu_arm64/u-boot.bin
+	[ -f "$UBOOT_BIN" ] || die "$UBOOT_BIN missing: run tools/deps.sh (u-boot-qemu)"
+	cat >"$work/qemu-virt.board" <<EOF
+[board]
+name = qemu-virt-rig
+ram_start = 0x40000000
+ram_size = ${RIG_MEM:-2048}M
+device_tree = firmware
+[xen]
+image = $XEN
+bootargs = $XEN_ARGS
+[dom0]
+kernel = $IMAGE
+ramdisk = $work/initrd.cpio
+bootargs = $DOM0_ARGS
+EOF
+	"$RIG_DIR/../mkboot.py" "$work/qemu-virt.board" "$work/boot" >&2 || die "tools/mkboot.py failed"
+	LOADER=(-bios "$UBOOT_BIN" -drive "if=none,id=bootdisk,format=raw,file=$work/boot/boot.img"
+		-device virtio-blk-device,drive=bootdisk)
+else
+	LOADER=(-kernel "$XEN" -append "$XEN_ARGS"
+		-device "guest-loader,addr=0x50000000,kernel=$(q "$IMAGE"),bootargs=$(q "$DOM0_ARGS")"
+		-device "guest-loader,addr=0x54000000,initrd=$(q "$work/initrd.cpio")")
+fi
 QEMU=(qemu-system-aarch64 -machine "virt,gic-version=$GIC,virtualization=on" -cpu cortex-a57
-	"${SMP[@]}" -m "${RIG_MEM:-2048}" -nographic -no-reboot
-	-kernel "$XEN" -append "$XEN_ARGS"
-	-device "guest-loader,addr=0x50000000,kernel=$(q "$IMAGE"),bootargs=$(q "$DOM0_ARGS")"
-	-device "guest-loader,addr=0x54000000,initrd=$(q "$work/initrd.cpio")"
+	"${SMP[@]}" -m "${RIG_MEM:-2048}" -nographic -no-reboot "${LOADER[@]}"
 	"${EXTRA[@]+"${EXTRA[@]}"}")
 
 if [ -z "$SCENARIO" ]; then
@@ -140,7 +169,7 @@ if [ -z "$LOG" ]; then
 	LOG=$CACHE/logs/boot-$(date +%Y%m%d-%H%M%S)-gic$GIC-$$.log
 fi
 mkdir -p "$(dirname "$LOG")"
-msg "booting: gic $GIC, $([ "$ICOUNT" = 1 ] && echo "icount, smp 1" || echo "smp 2"), xsm $XSM, scenario $SCENARIO, timeout ${TIMEOUT}s, log $LOG"
+msg "booting: gic $GIC, $([ "$ICOUNT" = 1 ] && echo "icount, smp 1" || echo "smp 2"), xsm $XSM,$([ "$UBOOT" = 1 ] && echo " through U-Boot,") scenario $SCENARIO, timeout ${TIMEOUT}s, log $LOG"
 t0=$(date +%s.%N)
 set +e
 : >"$LOG"
@@ -148,7 +177,7 @@ if [ -n "${RIG_KILL_ON:-}" ]; then
 	(
 		# grep reads through a process substitution: the kill must not wait for tail.
 		grep -q -m 1 -- "$RIG_KILL_ON" < <(tail -n +1 -f --pid=$$ "$LOG" 2>/dev/null) &&
-			pkill -KILL -f -- "initrd=$work/initrd.cpio"
+			pkill -KILL -f -- "^qemu-system-aarch64 .*$work/"
 	) &
 	killer=$!
 fi

@@ -5,7 +5,8 @@
 #   $CACHE/dom0/base.cpio   newc initramfs: busybox, Xen tools + libs, Xen/virtio modules, /init
 #   $CACHE/dom0/kernel-version
 #   (also /usr/bin/rig-now in dom0: CLOCK_MONOTONIC in ns, built from tools/rig/dom0/rig-now.c)
-# /init brings up the Xen toolstack, prints "RIG: dom0 ready", runs /rig/scenario.sh if present
+# /init brings up the Xen toolstack, prints "RIG: dom0 ready", creates the domains of
+# /etc/xen/auto/*.cfg (xendomains' directory), runs /rig/scenario.sh if present
 # (overlay cpio from boot.sh) and prints "RIG: scenario exit N", then powers off; with no
 # scenario it gives a shell on the console.
 # Usage: tools/rig/mk-dom0.sh
@@ -186,6 +187,17 @@ xen-init-dom0 >/var/log/xen/xen-init-dom0.log 2>&1 || { cat /var/log/xen/xen-ini
 xenconsoled --pid-file=/run/xen/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console ||
 	fail "xenconsoled"
 echo "RIG: dom0 ready"
+
+# Domains to start at boot, as Xen's xendomains service does on a Debian dom0: every xl
+# configuration in /etc/xen/auto (layout A: vdisk's domain comes up with dom0).
+for cfg in /etc/xen/auto/*.cfg; do
+	[ -f "$cfg" ] || continue
+	if xl create "$cfg" >/var/log/xen/autostart.log 2>&1; then
+		echo "RIG: started $cfg"
+	else
+		echo "RIG: xl create $cfg FAILED: $(tail -n 3 /var/log/xen/autostart.log)"
+	fi
+done
 
 if [ -f /rig/scenario.sh ]; then
 	chmod +x /rig/scenario.sh
