@@ -62,6 +62,7 @@ FW_SRCS := $(BASE_SRCS) \
 	hyp/frames.c \
 	hyp/ioreq.c \
 	hyp/gmem.c \
+	hyp/upcall.c \
 	virtio/vq.c \
 	virtio/vmmio.c \
 	blk/ramdisk.c \
@@ -74,6 +75,7 @@ FW_SRCS := $(BASE_SRCS) \
 	boot/config.c \
 	boot/loop.c \
 	boot/diag.c \
+	boot/latency.c \
 	boot/stats.c \
 	boot/backend.c \
 	boot/backend_check.c \
@@ -182,13 +184,17 @@ UNIT_TESTS := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 unit_xs_ring_SRCS := hyp/xs_ring.c
 unit_xs_SRCS      := hyp/xs.c hyp/xs_ring.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_evtchn_SRCS  := hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_upcall_SRCS  := hyp/upcall.c hyp/evtchn.c hyp/xen.c lib/hist.c lib/fields.c \
+	tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_config_SRCS  := boot/config.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
 unit_dt_SRCS      := boot/dt.c blk/sdhci.c arch/fake/fake.c arch/fake/fake_mmio.c lib/log.c \
 	tests/unit/log_capture.c
-unit_log_SRCS     := lib/log.c arch/fake/fake.c
+unit_log_SRCS     := lib/log.c lib/fields.c arch/fake/fake.c
 unit_target_SRCS  := blk/target.c
 unit_stats_SRCS   := boot/stats.c lib/fields.c
 unit_hist_SRCS    := lib/hist.c lib/fields.c
+unit_latency_SRCS := boot/latency.c lib/hist.c lib/fields.c arch/fake/fake.c lib/log.c \
+	tests/unit/log_capture.c
 unit_backend_check_SRCS := boot/backend_check.c blk/target.c
 unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \

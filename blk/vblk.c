@@ -192,6 +192,10 @@ static void finish(struct vblk_req *r, uint8_t status)
 	}
 	completed_count++;
 	hist_add(&blk->service, arch_timer_now_ns() - r->picked_ns);
+	if (!blk->read_logged && r->type == VBLK_T_IN && status == VBLK_S_OK) {
+		blk->read_logged = true;
+		log_info("%s: first read completed", blk->mmio.cfg.name);
+	}
 	blk->completed |= 1u << r->queue;
 	/* A pass stopped for want of a free request goes on now. */
 	if ((blk->pending & 1u << r->queue) && !blk->in_pass && blk->host.kick)

@@ -193,6 +193,7 @@ struct vblk {
 	struct vblk_req req[VBLK_REQ_MAX];
 	/* Service time: taken from the available ring to put in the used ring (not reset). */
 	struct hist service;
+	bool read_logged; /* the first read was logged: the end of a boot-timing run */
 };
 
 /** The most requests one pass over a queue takes (a full queue of the largest size). */

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xen/io/xs_wire.h>
-
 #include "arch/timer.h"
 #include "blk/disk.h"
 #include "blk/mmcdisk.h"
@@ -25,11 +23,10 @@
 #include "hyp/gmem.h"
 #include "hyp/ioreq.h"
 #include "hyp/xs.h"
-#include "lib/hist.h"
 #include "lib/log.h"
 #include "virtio/vmmio.h"
 
-#define DEV_MAX  8
+#define DEV_MAX  BACKEND_DEV_MAX
 #define DISK_MAX 8
 #define PATH_LEN 96
 #define LIST_LEN 1024
@@ -68,12 +65,14 @@ struct dev {
 	enum backend_layout layout;
 	uint16_t fe;
 	uint32_t devid;
-	char path[PATH_LEN]; /* backend directory, relative to our domain */
+	char path[PATH_LEN]; /* backend directory, relative to our domain; "" for vdisk.disk= */
 	char name[32];       /* "dom3/51712", for log lines */
 	struct backend_config cfg;
 	char params[64];
 	bool waiting_for_rights;
 	uint64_t rights_deadline;
+	uint64_t serving_ns; /* when the IOREQ server started: the guest's first access is timed */
+	bool accessed;
 	struct backing *disk;
 	struct gmem gmem;
 	struct ioreq_server ioreq;
@@ -92,6 +91,8 @@ static int read_key(const struct dev *d, const char *key, char *buf, size_t size
 {
 	char path[PATH_LEN + 32];
 
+	if (!d->path[0])
+		return -ENOENT; /* a vdisk.disk= device has no directory */
 	snprintf(path, sizeof(path), "%s/%s", d->path, key);
 	return xs_read(XS_TXN_NONE, path, buf, size);
 }
@@ -101,6 +102,8 @@ static void write_key(const struct dev *d, const char *key, const char *value)
 	char path[PATH_LEN + 32];
 	int rc;
 
+	if (!d->path[0])
+		return;
 	snprintf(path, sizeof(path), "%s/%s", d->path, key);
 	rc = xs_write(XS_TXN_NONE, path, value);
 	if (rc)
@@ -151,6 +154,16 @@ static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
 	struct dev *d = ctx;
 	uint64_t val;
 
+	/*
+	 * How long before the guest's driver came vdisk was ready for it: with nothing that
+	 * orders them (dom0less guests start with vdisk), this margin is all there is.
+	 */
+	if (!d->accessed) {
+		d->accessed = true;
+		log_info("backend: %s: first access by the guest, %llu us after serving began",
+		         d->name,
+		         (unsigned long long)((arch_timer_now_ns() - d->serving_ns) / 1000));
+	}
 	vmmio_read(&d->blk.mmio, offset, size, &val);
 	return val;
 }
@@ -457,45 +470,40 @@ static void start_serving(void *arg)
 		return;
 	}
 	d->ioreq.limit = &d->blk.mmio.limit;
+	d->serving_ns = arch_timer_now_ns();
 	log_info("backend: %s: %s%s at %#llx irq %u", d->name, d->params,
 		 d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
 	set_state(d, BACKEND_INIT_WAIT);
 }
 
-static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
+/* A free device slot, cleared and named, or NULL (logged). */
+static struct dev *new_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
 	struct dev *d = NULL;
-	char params[64], mode[4], base[24], irq[8], feid[8], msg[160];
-	uint32_t queues;
-	const char *key, *value, *why;
-	int rc;
 
 	for (unsigned int i = 0; i < DEV_MAX && !d; i++)
 		if (!devs[i].used)
 			d = &devs[i];
 	if (!d) {
 		log_error("backend: dom%u disk %u: already serving %d devices", fe, devid, DEV_MAX);
-		return;
+		return NULL;
 	}
 	memset(d, 0, sizeof(*d));
 	d->used = true;
 	d->layout = layout;
 	d->fe = fe;
 	d->devid = devid;
-	snprintf(d->path, sizeof(d->path), "%s/%u/%u", roots[layout], fe, devid);
 	snprintf(d->name, sizeof(d->name), "dom%u/%u", fe, devid);
+	return d;
+}
 
-#define KEY(k, buf) (read_key(d, k, buf, sizeof(buf)) >= 0 ? buf : NULL)
-	rc = backend_check(layout, fe, devid, KEY("frontend-id", feid), KEY("params", params),
-			   KEY("mode", mode), KEY("base", base), KEY("irq", irq), &d->cfg, &key, &value,
-			   &why);
-#undef KEY
-	if (rc) {
-		snprintf(msg, sizeof(msg), "key '%s' = '%s' %s", key, value ? value : "(missing)",
-			 why);
-		fail_device(d, msg);
-		return; /* stays listed so that we do not retry it on every change */
-	}
+/* Serves d, whose settings are checked: its disk, guest memory, virtio-blk device, IOREQ server. */
+static void attach_device(struct dev *d, const char *params)
+{
+	uint32_t queues;
+	uint16_t fe = d->fe;
+	int rc;
+
 	d->disk = find_disk(&d->cfg, d->name, params);
 	if (!d->disk) {
 		fail_device(d, "no disk (see vdisk's console)");
@@ -524,6 +532,31 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 	snprintf(d->params, sizeof(d->params), "%s", params);
 	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
 	start_serving(d);
+}
+
+static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
+{
+	struct dev *d = new_device(layout, fe, devid);
+	char params[64], mode[4], base[24], irq[8], feid[8], msg[160];
+	const char *key, *value, *why;
+	int rc;
+
+	if (!d)
+		return;
+	snprintf(d->path, sizeof(d->path), "%s/%u/%u", roots[layout], fe, devid);
+
+#define KEY(k, buf) (read_key(d, k, buf, sizeof(buf)) >= 0 ? buf : NULL)
+	rc = backend_check(layout, fe, devid, KEY("frontend-id", feid), KEY("params", params),
+	                   KEY("mode", mode), KEY("base", base), KEY("irq", irq), &d->cfg, &key,
+	                   &value, &why);
+#undef KEY
+	if (rc) {
+		snprintf(msg, sizeof(msg), "key '%s' = '%s' %s", key, value ? value : "(missing)",
+		         why);
+		fail_device(d, msg);
+		return; /* stays listed so that we do not retry it on every change */
+	}
+	attach_device(d, params);
 }
 
 static struct dev *find_dev(enum backend_layout layout, uint16_t fe, uint32_t devid)
@@ -591,31 +624,21 @@ static void reap(void)
 	}
 }
 
-void backend_publish_latency(void)
+unsigned int backend_latency(struct backend_latency *out)
 {
-	static char text[XENSTORE_PAYLOAD_MAX]; /* a histogram's text: 2 KiB at most */
-	char path[64];
-	int rc;
+	unsigned int n = 0;
 
-	xs_rm(XS_TXN_NONE, "data/vdisk/latency");
 	for (unsigned int i = 0; i < DEV_MAX; i++) {
 		struct dev *d = &devs[i];
-		const struct {
-			const char *name;
-			const struct hist *h;
-		} hists[] = {{"service", &d->blk.service}, {"ioreq", &d->ioreq.turnaround}};
 
 		if (!d->used || d->gone)
 			continue;
-		for (unsigned int k = 0; k < sizeof(hists) / sizeof(hists[0]); k++) {
-			snprintf(path, sizeof(path), "data/vdisk/latency/dom%u-%u/%s", d->fe,
-			         d->devid, hists[k].name);
-			if (hist_format(hists[k].h, text, sizeof(text)) < 0)
-				log_warn("backend: %s: %s cut short", d->name, path);
-			if ((rc = xs_write(XS_TXN_NONE, path, text)))
-				log_warn("backend: %s: writing %s failed (%d)", d->name, path, rc);
-		}
+		snprintf(out[n].name, sizeof(out[n].name), "dom%u-%u", d->fe, d->devid);
+		out[n].service = &d->blk.service;
+		out[n].ioreq = &d->ioreq.turnaround;
+		n++;
 	}
+	return n;
 }
 
 static void changed(const char *path, void *arg)
@@ -637,5 +660,27 @@ int backend_start(enum vblk_policy policy)
 		return rc;
 	}
 	log_info("backend: watching %s and %s", roots[BACKEND_VIRTIO_DISK], roots[BACKEND_VIRTIO]);
+	return 0;
+}
+
+int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid)
+{
+	char buf[128];
+	struct backend_config cfg;
+	struct dev *d;
+	const char *params, *key, *value, *why;
+
+	serve_policy = policy;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	if (backend_parse_disk(buf, devid, &cfg, &params, &key, &value, &why)) {
+		log_error("bootargs: vdisk.disk='%s': key '%s' = '%s' %s", spec, key,
+		          value ? value : "(missing)", why);
+		return -EINVAL;
+	}
+	d = new_device(BACKEND_VIRTIO, cfg.frontend, devid);
+	if (!d)
+		return -ENOSPC;
+	d->cfg = cfg;
+	attach_device(d, params);
 	return 0;
 }

@@ -45,6 +45,16 @@ int backend_check(enum backend_layout layout, uint16_t frontend_dir, uint32_t de
 		  const char *frontend_id, const char *params, const char *mode, const char *base,
 		  const char *irq, struct backend_config *out, const char **key, const char **value,
 		  const char **why);
+/**
+ * Parses one disk of the vdisk.disk= bootarg (a domain with no xenstore: vdisk as dom0 of a
+ * dom0less system), "domain=ID,base=ADDR,irq=SPI[,access=ro|rw],target=TARGET": the
+ * guest's domain id, its virtio-mmio window (hex, 0x prefix allowed), the window's SPI, and
+ * the target as in xl's disk syntax, last (it keeps the rest of the string). `spec` is split
+ * in place; *params points at the target in it. Returns 0, or -EINVAL with *key (the
+ * vdisk.disk key), *value (NULL if missing) and *why, as backend_check.
+ */
+int backend_parse_disk(char *spec, uint32_t devid, struct backend_config *out, const char **params,
+                       const char **key, const char **value, const char **why);
 /** Parses a whole unsigned number in `base` up to `max` (no sign, no blanks); false if not. */
 bool backend_parse_u64(const char *s, int base, uint64_t max, uint64_t *out);
 
@@ -55,11 +65,28 @@ bool backend_parse_u64(const char *s, int base, uint64_t max, uint64_t *out);
 int backend_start(enum vblk_policy policy);
 
 /**
- * Writes each device's latency histograms (lib/hist.h's text) to
- * data/vdisk/latency/domFE-DEVID/service (request service time: taken from the available ring
- * to put in the used ring) and .../ioreq (IOREQ turnaround: read to answered), replacing what
- * the last call wrote: devices gone since are gone there too.
+ * Serves one disk of the vdisk.disk= bootarg (see backend_parse_disk) as device `devid`, for
+ * a domain with no xenstore: no directory, no states, the guest's window served from now on.
+ * A bad setting is logged with its key and value. Returns 0 or -errno.
  */
-void backend_publish_latency(void);
+int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid);
+
+/** Most devices vdisk serves at once. */
+#define BACKEND_DEV_MAX 8
+
+struct hist;
+
+/** One device's latency histograms (lib/hist.h), as backend_latency lists them. */
+struct backend_latency {
+	char name[24];              /* "domFE-DEVID" */
+	const struct hist *service; /* request service time: from the available to the used ring */
+	const struct hist *ioreq;   /* IOREQ turnaround: read to answered */
+};
+
+/**
+ * Lists the histograms of each device served now (not those removed) in out[], which has room
+ * for BACKEND_DEV_MAX; returns how many.
+ */
+unsigned int backend_latency(struct backend_latency *out);
 
 #endif

@@ -49,16 +49,46 @@ static bool set_loglevel(const char *value, struct config *cfg)
 	return true;
 }
 
+/* A number from 0 to max for `key`; a bad one is logged as not being `what` ("a number"). */
+static bool set_uint(const char *key, const char *value, unsigned long max, const char *what,
+                     unsigned long *out)
+{
+	if (!parse_uint(value, max, out)) {
+		log_error("bootargs: %s='%s' is not %s from 0 to %lu", key, value, what, max);
+		return false;
+	}
+	return true;
+}
+
 static bool set_evtchn_bench(const char *value, struct config *cfg)
 {
 	unsigned long n;
 
-	if (!parse_uint(value, CONFIG_EVTCHN_BENCH_MAX, &n)) {
-		log_error("bootargs: evtchn_bench='%s' is not a number from 0 to %u", value,
-			  CONFIG_EVTCHN_BENCH_MAX);
+	if (!set_uint("evtchn_bench", value, CONFIG_EVTCHN_BENCH_MAX, "a number", &n))
 		return false;
-	}
 	cfg->evtchn_bench = (unsigned int)n;
+	return true;
+}
+
+static bool set_upcall_sample_ms(const char *value, struct config *cfg)
+{
+	unsigned long n;
+
+	if (!set_uint("upcall_sample_ms", value, CONFIG_UPCALL_SAMPLE_MS_MAX,
+	              "a number of milliseconds", &n))
+		return false;
+	cfg->upcall_sample_ms = (unsigned int)n;
+	return true;
+}
+
+static bool set_latency_period(const char *value, struct config *cfg)
+{
+	unsigned long n;
+
+	if (!set_uint("latency_period", value, CONFIG_LATENCY_PERIOD_MAX, "a number of seconds",
+	              &n))
+		return false;
+	cfg->latency_period = (unsigned int)n;
 	return true;
 }
 
@@ -100,12 +130,24 @@ static bool set_sd_selftest(const char *value, struct config *cfg)
 {
 	unsigned long n;
 
-	if (!parse_uint(value, 0xffffffffu, &n)) {
-		log_error("bootargs: sd_selftest='%s' is not a sector number from 0 to 4294967295",
-		          value);
+	if (!set_uint("sd_selftest", value, 0xffffffffu, "a sector number", &n))
+		return false;
+	cfg->sd_selftest = n;
+	return true;
+}
+
+static bool add_disk(const char *value, struct config *cfg)
+{
+	if (cfg->disk_count == CONFIG_DISK_MAX) {
+		log_error("bootargs: vdisk.disk='%s': more than %u disks", value, CONFIG_DISK_MAX);
 		return false;
 	}
-	cfg->sd_selftest = n;
+	if (strlen(value) >= CONFIG_DISK_LEN) {
+		log_error("bootargs: vdisk.disk='%s' is longer than %u bytes", value,
+		          CONFIG_DISK_LEN - 1);
+		return false;
+	}
+	strcpy(cfg->disks[cfg->disk_count++], value);
 	return true;
 }
 
@@ -124,12 +166,18 @@ static bool apply(char *word, struct config *cfg)
 		return set_loglevel(value, cfg);
 	if (strcmp(word, "evtchn_bench") == 0)
 		return set_evtchn_bench(value, cfg);
+	if (strcmp(word, "upcall_sample_ms") == 0)
+		return set_upcall_sample_ms(value, cfg);
+	if (strcmp(word, "latency_period") == 0)
+		return set_latency_period(value, cfg);
 	if (strcmp(word, "debug_fault") == 0)
 		return set_debug_fault(value, cfg);
 	if (strcmp(word, "serve") == 0)
 		return set_serve(value, cfg);
 	if (strcmp(word, "sd_selftest") == 0)
 		return set_sd_selftest(value, cfg);
+	if (strcmp(word, "vdisk.disk") == 0)
+		return add_disk(value, cfg);
 	log_error("bootargs: unknown key '%s' (value '%s') ignored", word, value);
 	return false;
 }
@@ -140,9 +188,12 @@ int config_parse(const char *bootargs, struct config *cfg)
 
 	cfg->loglevel = LOG_INFO;
 	cfg->evtchn_bench = 200;
+	cfg->upcall_sample_ms = 1000;
+	cfg->latency_period = 0;
 	cfg->debug_fault = CONFIG_FAULT_NONE;
 	cfg->serve = VBLK_SERVE_ADAPTIVE;
 	cfg->sd_selftest = CONFIG_SD_SELFTEST_OFF;
+	cfg->disk_count = 0;
 	while (*bootargs) {
 		char word[WORD_MAX];
 		size_t len;

@@ -14,9 +14,9 @@
 #include "arch/hypercall.h"
 #include "arch/timer.h"
 #include "blk/vblk.h"
-#include "boot/backend.h"
 #include "boot/config.h"
 #include "boot/diag.h"
+#include "boot/latency.h"
 #include "boot/loop.h"
 #include "boot/stats.h"
 #include "hyp/evtchn.h"
@@ -58,37 +58,28 @@ static int compare_u64(const void *a, const void *b)
 
 int diag_evtchn_latency(uint16_t self, unsigned int samples, struct diag_latency *out)
 {
-	int rx, tx;
-	int rc = 0;
+	uint32_t rx, tx;
+	int rc;
 	unsigned int n;
 
 	if (samples == 0 || samples > CONFIG_EVTCHN_BENCH_MAX)
 		return -EINVAL;
-	rx = evtchn_alloc_unbound(self);
-	if (rx < 0)
-		return rx;
-	tx = evtchn_bind_interdomain(self, (uint32_t)rx);
-	if (tx < 0) {
-		evtchn_close((uint32_t)rx);
-		return tx;
-	}
-	evtchn_bind((uint32_t)rx, loopback_event, NULL);
-	/* Xen marks a freshly bound interdomain port pending, in case events were lost. */
-	evtchn_bind((uint32_t)tx, evtchn_ignore, NULL);
-
+	rc = evtchn_bind_loopback(self, loopback_event, NULL, &rx, &tx);
+	if (rc)
+		return rc;
 	for (n = 0; n < samples && rc == 0; n++) {
 		uint64_t deadline = arch_timer_now_ns() + SAMPLE_TIMEOUT_NS;
 		uint64_t sent;
 
 		loopback.arrived = false;
 		sent = arch_timer_counter();
-		rc = evtchn_send((uint32_t)tx);
+		rc = evtchn_send(tx);
 		while (rc == 0 && !loopback.arrived)
 			rc = loop_wait(deadline);
 		samples_buf[n] = loopback.at - sent;
 	}
-	evtchn_close((uint32_t)tx);
-	evtchn_close((uint32_t)rx);
+	evtchn_close(tx);
+	evtchn_close(rx);
 	if (rc) {
 		log_error("evtchn: loopback event %u of %u lost (%d)", n, samples, rc);
 		return rc;
@@ -155,7 +146,7 @@ static void stats_requested(const char *path, void *arg)
 	s.mapped = gmem_mapped_count();
 	s.frames_free = frames_free_count();
 	/* The histograms first: dom0 reads them once the stats say this id. */
-	backend_publish_latency();
+	latency_publish();
 	len = snprintf(buf, sizeof(buf), "id=%s ", id); /* at most 67 of the 512 bytes */
 	if ((rc = stats_format(&s, buf + len, sizeof(buf) - (size_t)len)) < 0)
 		log_warn("diag: data/vdisk/stats cut short (%d)", rc);

@@ -11,6 +11,7 @@
 #include "arch/timer.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
+#include "hyp/upcall.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
 #include "lib/log.h"
@@ -154,6 +155,14 @@ int loop_defer_after_yield(loop_work_fn fn, void *arg)
 	return defer(fn, arg, 0, pass + 1);
 }
 
+/* The earlier of two deadlines, 0 meaning none. */
+static uint64_t soonest(uint64_t a, uint64_t b)
+{
+	if (!a || !b)
+		return a ? a : b;
+	return a < b ? a : b;
+}
+
 /* Runs the work that is due; returns the earliest time still pending (0: none). */
 static uint64_t run_deferred(void)
 {
@@ -187,7 +196,7 @@ static uint64_t run_deferred(void)
 unsigned int loop_run(void)
 {
 	while (!stopping) {
-		uint64_t next;
+		uint64_t next, now;
 
 		dispatch();
 		if (yield_wanted) {
@@ -212,7 +221,17 @@ unsigned int loop_run(void)
 		/* Deferred work may have queued watch events while it talked to xenstore. */
 		if (xs_available() && xs_watches_pending())
 			continue;
-		loop_wait(work_count && !next ? 1 : next);
+		now = arch_timer_now_ns();
+		if ((work_count && !next) || (next && next <= now))
+			continue; /* work due now or in the next pass (next == 1): no sleep */
+		/*
+		 * Nothing to do before `next` or an event: the one moment the upcall sampler may
+		 * send, so that a sample never runs inside a pass that serves a request. Its event
+		 * is then pending and the wait dispatches it without sleeping.
+		 */
+		if (!evtchn_upcall_pending() && !evtchn_deferred())
+			upcall_idle(now);
+		loop_wait(soonest(next, upcall_due_ns()));
 	}
 	return stop_reason;
 }

@@ -25,11 +25,13 @@
 #include "boot/config.h"
 #include "boot/diag.h"
 #include "boot/dt.h"
+#include "boot/latency.h"
 #include "boot/loop.h"
 #include "boot/main.h"
 #include "boot/ram.h"
 #include "boot/xenboot.h"
 #include "hyp/frames.h"
+#include "hyp/upcall.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
 #include "lib/log.h"
@@ -310,7 +312,7 @@ static int storage_start(void)
 static void __attribute__((noreturn)) run_xen(void)
 {
 	struct loop_irqs irqs = {.upcall = dt.upcall_irq, .timer = dt.timer_irq};
-	bool have_xenstore;
+	bool have_xenstore, know_self;
 	unsigned int reason;
 	int rc;
 
@@ -341,8 +343,9 @@ static void __attribute__((noreturn)) run_xen(void)
 	loop_init(&irqs);
 	have_xenstore = xenstore_start() == 0;
 
-	/* The loopback channel names our own domain id: dom0 is 0, a domU learns it from xenstore. */
-	if (cfg.evtchn_bench && !xen.dom0 && !have_xenstore) {
+	/* A loopback channel names our own domain id: dom0 is 0, a domU learns it from xenstore. */
+	know_self = xen.dom0 || have_xenstore;
+	if (cfg.evtchn_bench && !know_self) {
 		log_warn("evtchn: latency measurement skipped: own domain id unknown without xenstore");
 	} else if (cfg.evtchn_bench) {
 		rc = diag_evtchn_latency(self.domid, cfg.evtchn_bench, &latency);
@@ -356,11 +359,30 @@ static void __attribute__((noreturn)) run_xen(void)
 		else
 			log_error("evtchn: latency measurement failed (%d)", rc);
 	}
+	if (cfg.upcall_sample_ms && !know_self) {
+		log_warn("evtchn: upcall latency not sampled while serving: own domain id unknown "
+		         "without xenstore");
+	} else if (cfg.upcall_sample_ms) {
+		rc = upcall_start(self.domid, cfg.upcall_sample_ms * 1000000ull);
+		if (rc == 0)
+			log_info("evtchn: upcall latency sampled every %u ms while serving",
+			         cfg.upcall_sample_ms);
+		else
+			log_error("evtchn: no loopback channel to sample the upcall latency (%d)",
+			          rc);
+	}
+	latency_log_every(cfg.latency_period);
 	if (have_xenstore) {
 		control_start();
 		diag_start(latency.sample_count ? &latency : NULL);
 		if (storage_start() == 0)
 			backend_start(cfg.serve);
+	} else if (cfg.disk_count) {
+		/* No xenstore (vdisk as dom0 of a dom0less system): the disks come from bootargs.
+		 */
+		if (storage_start() == 0)
+			for (unsigned int i = 0; i < cfg.disk_count; i++)
+				backend_add_fixed(cfg.serve, cfg.disks[i], i);
 	}
 	log_info("vdisk: ready");
 	raise_debug_fault();
@@ -377,7 +399,7 @@ static void __attribute__((noreturn)) run_xen(void)
 void main_start(uint64_t dtb_pa)
 {
 	const void *fdt = (const void *)(uintptr_t)dtb_pa;
-	uint64_t img_start, img_end;
+	uint64_t img_start, img_end, clock_start;
 	int bad;
 
 	dtb_base = dtb_pa;
@@ -385,6 +407,14 @@ void main_start(uint64_t dtb_pa)
 	log_info("vdisk %s starting: image at %#llx-%#llx, device tree at %#llx, entered at EL%u",
 		 VDISK_VERSION, (unsigned long long)img_start, (unsigned long long)img_end,
 		 (unsigned long long)dtb_pa, arch_cpu_entry_el());
+	/*
+	 * Log times are this domain's clock (the virtual counter, from its creation under Xen);
+	 * this puts them on the system counter Xen's raw console timestamps use (boot timing).
+	 */
+	clock_start = arch_timer_ticks_to_ns(arch_timer_system_counter() - arch_timer_counter());
+	log_info("time: this domain's clock started at %llu.%06llu s of the system counter",
+	         (unsigned long long)(clock_start / 1000000000ull),
+	         (unsigned long long)(clock_start % 1000000000ull / 1000));
 	if (dt_parse(fdt, &dt))
 		main_crash("unusable device tree");
 	for (unsigned int i = 0; i < dt.memory_count; i++)

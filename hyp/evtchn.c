@@ -92,6 +92,29 @@ void evtchn_ignore(uint32_t port, void *arg)
 {
 }
 
+int evtchn_bind_loopback(uint16_t self, evtchn_handler_fn fn, void *arg, uint32_t *rx, uint32_t *tx)
+{
+	int r = evtchn_alloc_unbound(self);
+	int t, rc;
+
+	if (r < 0)
+		return r;
+	t = evtchn_bind_interdomain(self, (uint32_t)r);
+	if (t < 0) {
+		evtchn_close((uint32_t)r);
+		return t;
+	}
+	if ((rc = evtchn_bind((uint32_t)r, fn, arg)) ||
+	    (rc = evtchn_bind((uint32_t)t, evtchn_ignore, NULL))) {
+		evtchn_close((uint32_t)t);
+		evtchn_close((uint32_t)r);
+		return rc;
+	}
+	*rx = (uint32_t)r;
+	*tx = (uint32_t)t;
+	return 0;
+}
+
 void evtchn_mask(uint32_t port)
 {
 	if (port >= PORT_COUNT)

@@ -26,6 +26,14 @@ int evtchn_close(uint32_t port);
  * -ENODEV before evtchn_init.
  */
 int evtchn_bind(uint32_t port, evtchn_handler_fn fn, void *arg);
+/**
+ * Opens an interdomain channel from domain `self` to itself (EVTCHNOP_alloc_unbound, then
+ * EVTCHNOP_bind_interdomain) and binds it: an event sent on *tx runs fn(*rx, arg). Xen marks
+ * the freshly bound *tx pending, so *tx gets evtchn_ignore. Returns 0, or -errno with nothing
+ * left open.
+ */
+int evtchn_bind_loopback(uint16_t self, evtchn_handler_fn fn, void *arg, uint32_t *rx,
+                         uint32_t *tx);
 /** Masks `port` so that it raises no upcall (ports past the 2-level limit are ignored). */
 void evtchn_mask(uint32_t port);
 /** Unmasks `port`; asks Xen to re-deliver an event that arrived while it was masked. */

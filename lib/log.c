@@ -12,6 +12,10 @@
 
 #define LINE_MAX_LEN 256
 #define EARLY_SIZE   8192
+/* "[%5llu.%06llu] " at its widest: 2^64 ns is 18446744073 s */
+#define STAMP_MAX_LEN 21
+/* The least of a piece log_long puts on a line, whatever the key's length. */
+#define PIECE_MIN_LEN 16
 
 static log_sink_fn sink;
 static enum log_level max_level = LOG_INFO;
@@ -62,6 +66,35 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	}
 	memcpy(early + early_len, line, (size_t)len);
 	early_len += (size_t)len;
+}
+
+/* Where log_long cuts a text of `len` bytes for a piece of at most `room`: before a separator. */
+static size_t long_cut(const char *text, size_t len, size_t room)
+{
+	if (len <= room)
+		return len;
+	for (size_t i = room; i > 0; i--)
+		if (text[i] == ' ' || text[i] == ',')
+			return i;
+	return room;
+}
+
+void log_long(enum log_level level, const char *key, const char *text)
+{
+	/* A line: stamp, level prefix, key, " +", piece, "\n" and the NUL. */
+	size_t fixed = STAMP_MAX_LEN + strlen(prefixes[level]) + strlen(key) + 2 + 2;
+	size_t room = fixed + PIECE_MIN_LEN < LINE_MAX_LEN ? LINE_MAX_LEN - fixed : PIECE_MIN_LEN;
+	size_t len = strlen(text);
+	const char *mark = "";
+
+	do {
+		size_t n = long_cut(text, len, room);
+
+		log_printf(level, "%s %s%.*s", key, mark, (int)n, text);
+		text += n;
+		len -= n;
+		mark = "+";
+	} while (len);
 }
 
 void log_set_sink(log_sink_fn fn)

@@ -19,6 +19,13 @@ typedef void (*log_sink_fn)(const char *buf, size_t len);
 
 /** Formats one line "[seconds.micros] message" and sends it to the console. */
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/**
+ * Logs "KEY TEXT" at `level`, over as many lines as the console's line length needs: the first
+ * "KEY TEXT1", each further one "KEY +TEXTn", where TEXT1 TEXT2 ... joined as they are give
+ * `text` back. Each piece but the last ends just before a space or a comma of `text` (at the
+ * line's end if it has none), so the pieces after the first start with one.
+ */
+void log_long(enum log_level level, const char *key, const char *text);
 /** Sets the console backend and flushes what was logged before there was one. */
 void log_set_sink(log_sink_fn sink);
 /** Sets the most verbose level that is printed. */

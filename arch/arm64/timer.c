@@ -28,6 +28,12 @@ uint64_t arch_timer_counter(void)
 	return read_sysreg(cntvct_el0);
 }
 
+uint64_t arch_timer_system_counter(void)
+{
+	isb();
+	return read_sysreg(cntpct_el0); /* Xen sets CNTHCTL_EL2.EL1PCTEN: readable at EL1 */
+}
+
 uint64_t arch_timer_ticks_to_ns(uint64_t ticks)
 {
 	return (ticks / frequency) * 1000000000ull + (ticks % frequency) * 1000000000ull / frequency;

@@ -36,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(cfg.loglevel <= LOG_DEBUG, "loglevel %d", cfg.loglevel);
 	FUZZ_CHECK(cfg.evtchn_bench <= CONFIG_EVTCHN_BENCH_MAX, "evtchn_bench %u",
 	           cfg.evtchn_bench);
+	FUZZ_CHECK(cfg.upcall_sample_ms <= CONFIG_UPCALL_SAMPLE_MS_MAX, "upcall_sample_ms %u",
+	           cfg.upcall_sample_ms);
+	FUZZ_CHECK(cfg.latency_period <= CONFIG_LATENCY_PERIOD_MAX, "latency_period %u",
+	           cfg.latency_period);
 	FUZZ_CHECK(cfg.debug_fault == CONFIG_FAULT_NONE ||
 	               cfg.debug_fault == CONFIG_FAULT_DATA_ABORT ||
 	               cfg.debug_fault == CONFIG_FAULT_UNDEFINED,

@@ -112,6 +112,7 @@ seed("config", "all_keys", "loglevel=debug evtchn_bench=0 debug_fault=none")
 seed("config", "numbers", "loglevel=2\tevtchn_bench=10000\n")
 seed("config", "bad_words", "  loglevel=loud foo evtchn_bench=10001 debug_fault=data-abort x=")
 seed("config", "long_word", "loglevel=" + "9" * 140 + " debug_fault=undefined")
+seed("config", "latency_keys", "upcall_sample_ms=250 latency_period=10 upcall_sample_ms=3600001")
 
 # ---- target: xenstore params ---------------------------------------------------------------
 for name, s in [("bytes", "ram:512"), ("kib", "ram:64K"), ("mib", "ram:64M"), ("gib", "ram:1G"),

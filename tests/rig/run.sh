@@ -151,6 +151,26 @@ for gic in ${@:-3 2}; do
 	fi
 done
 
+# Layout B from U-Boot: vdisk is dom0, the guest a dom0less domU, the disks from vdisk's
+# bootargs; the guest checks its disks (tests/rig/layout-b.sh).
+for gic in ${@:-3 2}; do
+	wanted layout_b || continue
+	echo "rig: GICv$gic: layout_b (log: build/rig/layout-b-gic$gic.log)"
+	start=$(date +%s)
+	while read -r verdict rest; do
+		case $verdict in
+		PASS) passed=$((passed + 1)); echo "PASS $rest" ;;
+		FAIL) failed=$((failed + 1)); echo "FAIL $rest" ;;
+		metric) echo "    metric $rest" ;;
+		esac
+	done < <(tests/rig/layout-b.sh "$gic" "build/rig/layout-b-gic$gic.log" build/rig/guest-blk.cpio)
+	if ! grep -q "DOMU: script exit" "build/rig/layout-b-gic$gic.log"; then
+		echo "    tail of build/rig/layout-b-gic$gic.log:"
+		tr -d '\r' <"build/rig/layout-b-gic$gic.log" | tail -n 30 | sed 's/^/    /'
+	fi
+	echo "rig: GICv$gic layout_b took $(($(date +%s) - start)) s"
+done
+
 # vdisk as Xen's dom0 (the dom0less/driver-domain-free case): no PV console ring and no
 # xenstore, so it must log through CONSOLE_IO and still measure its event channels.
 for gic in ${@:-3 2}; do

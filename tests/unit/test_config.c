@@ -33,6 +33,8 @@ TEST(config, defaults)
 	EXPECT_EQ(cfg.loglevel, LOG_INFO);
 	EXPECT_EQ(cfg.evtchn_bench, 200);
 	EXPECT_EQ(cfg.sd_selftest, CONFIG_SD_SELFTEST_OFF);
+	EXPECT_EQ(cfg.upcall_sample_ms, 1000);
+	EXPECT_EQ(cfg.latency_period, 0);
 	EXPECT_STREQ(log_text, "");
 
 	EXPECT_EQ(parse(" \t \n", &cfg), 0);
@@ -232,4 +234,78 @@ TEST(config, sd_selftest_takes_a_sector)
 	EXPECT_EQ(cfg.sd_selftest, CONFIG_SD_SELFTEST_OFF);
 	EXPECT_CONTAINS(log_text, "sd_selftest='4294967296' is not a sector number");
 	EXPECT_EQ(parse("sd_selftest=-1", &cfg), 1);
+}
+
+TEST(config, vdisk_disk_once_per_disk_kept_as_written)
+{
+	struct config cfg;
+	char args[1024] = "";
+
+	EXPECT_EQ(parse("loglevel=debug", &cfg), 0);
+	EXPECT_EQ(cfg.disk_count, 0);
+	EXPECT_EQ(parse("vdisk.disk=domain=1,base=0x2000000,irq=33,target=ram:16M "
+	                "vdisk.disk=domain=2,base=0x2000000,irq=33,access=ro,target=mmc:0:2",
+	                &cfg),
+	          0);
+	EXPECT_EQ(cfg.disk_count, 2);
+	EXPECT_STREQ(cfg.disks[0], "domain=1,base=0x2000000,irq=33,target=ram:16M");
+	EXPECT_STREQ(cfg.disks[1], "domain=2,base=0x2000000,irq=33,access=ro,target=mmc:0:2");
+
+	/* a ninth is refused by name and value, the eight stay */
+	for (unsigned int i = 0; i <= CONFIG_DISK_MAX; i++)
+		snprintf(args + strlen(args), sizeof(args) - strlen(args),
+		         "vdisk.disk=domain=%u,base=0x2000000,irq=33,target=ram:1M ", i + 1);
+	EXPECT_EQ(parse(args, &cfg), 1);
+	EXPECT_EQ(cfg.disk_count, CONFIG_DISK_MAX);
+	EXPECT_STREQ(cfg.disks[CONFIG_DISK_MAX - 1],
+	             "domain=8,base=0x2000000,irq=33,target=ram:1M");
+	EXPECT_CONTAINS(log_text, "ERROR: bootargs: vdisk.disk='domain=9,base=0x2000000,irq=33,"
+	                          "target=ram:1M': more than 8 disks");
+	EXPECT_EQ(count_lines(log_text), 1);
+}
+
+TEST(config, upcall_sample_ms_and_latency_period)
+{
+	struct config cfg;
+
+	EXPECT_EQ(parse("upcall_sample_ms=250 latency_period=10", &cfg), 0);
+	EXPECT_EQ(cfg.upcall_sample_ms, 250);
+	EXPECT_EQ(cfg.latency_period, 10);
+	EXPECT_EQ(parse("upcall_sample_ms=0 latency_period=0", &cfg), 0);
+	EXPECT_EQ(cfg.upcall_sample_ms, 0);
+	EXPECT_EQ(cfg.latency_period, 0);
+	EXPECT_EQ(parse("upcall_sample_ms=3600000 latency_period=86400", &cfg), 0);
+	EXPECT_EQ(cfg.upcall_sample_ms, CONFIG_UPCALL_SAMPLE_MS_MAX);
+	EXPECT_EQ(cfg.latency_period, CONFIG_LATENCY_PERIOD_MAX);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(config, bad_upcall_sample_ms_and_latency_period_keep_the_defaults)
+{
+	static const char *const bad[] = {"-1", "3600001", "1s", "", "+5", "0x10", "9999999999999"};
+	struct config cfg;
+	char args[128];
+	char expect[160];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* one past each maximum */
+		const char *period = strcmp(bad[i], "3600001") == 0 ? "86401" : bad[i];
+
+		snprintf(args, sizeof(args), "upcall_sample_ms=%s latency_period=%s", bad[i],
+		         period);
+		EXPECT_EQ(parse(args, &cfg), 2);
+		EXPECT_EQ(cfg.upcall_sample_ms, 1000);
+		EXPECT_EQ(cfg.latency_period, 0);
+		EXPECT_EQ(count_lines(log_text), 2);
+		snprintf(expect, sizeof(expect),
+		         "ERROR: bootargs: upcall_sample_ms='%s' "
+		         "is not a number of milliseconds from 0 to 3600000\n",
+		         bad[i]);
+		EXPECT_CONTAINS(log_text, expect);
+		snprintf(expect, sizeof(expect),
+		         "ERROR: bootargs: latency_period='%s' "
+		         "is not a number of seconds from 0 to 86400\n",
+		         period);
+		EXPECT_CONTAINS(log_text, expect);
+	}
 }

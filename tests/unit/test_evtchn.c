@@ -36,6 +36,8 @@ static struct {
 	struct evtchn_call calls[64];
 	unsigned int count;
 	long rc;             /* what the next calls return */
+	int fail_cmd;        /* this op returns fail_rc instead, when that is not 0 */
+	long fail_rc;
 	uint32_t alloc_port; /* EVTCHNOP_alloc_unbound's answer */
 	uint32_t local_port; /* EVTCHNOP_bind_interdomain's answer */
 } hv;
@@ -57,6 +59,7 @@ static void xen_2l_unmask(uint32_t port)
 long hypercall_event_channel_op(int cmd, void *arg)
 {
 	struct evtchn_call *c = &hv.calls[hv.count < 64 ? hv.count : 63];
+	long rc = hv.fail_rc && cmd == hv.fail_cmd ? hv.fail_rc : hv.rc;
 
 	hv.count++;
 	memset(c, 0, sizeof(*c));
@@ -67,7 +70,7 @@ long hypercall_event_channel_op(int cmd, void *arg)
 
 		c->dom = op->dom;
 		c->remote_dom = op->remote_dom;
-		if (hv.rc == 0)
+		if (rc == 0)
 			op->port = hv.alloc_port;
 		break;
 	}
@@ -76,7 +79,7 @@ long hypercall_event_channel_op(int cmd, void *arg)
 
 		c->remote_dom = op->remote_dom;
 		c->port = op->remote_port;
-		if (hv.rc == 0)
+		if (rc == 0)
 			op->local_port = hv.local_port;
 		break;
 	}
@@ -88,11 +91,11 @@ long hypercall_event_channel_op(int cmd, void *arg)
 		break;
 	case EVTCHNOP_unmask:
 		c->port = ((struct evtchn_unmask *)arg)->port;
-		if (hv.rc == 0)
+		if (rc == 0)
 			xen_2l_unmask(c->port);
 		break;
 	}
-	return hv.rc;
+	return rc;
 }
 
 /* hyp/xen.c is linked for xen_errno(); its other hypercalls are not used here. */
@@ -426,6 +429,69 @@ TEST(evtchn, bind_interdomain)
 	EXPECT_EQ(hv.calls[0].port, 44);
 	hv.rc = -22;
 	EXPECT_EQ(evtchn_bind_interdomain(4, 44), -EINVAL);
+}
+
+TEST(evtchn, bind_loopback_opens_a_channel_to_ourselves)
+{
+	uint32_t rx = 0, tx = 0;
+	int arg;
+
+	setup();
+	hv.alloc_port = 7;
+	hv.local_port = 8;
+	ASSERT_EQ(evtchn_bind_loopback(2, record, &arg, &rx, &tx), 0);
+	EXPECT_EQ(rx, 7);
+	EXPECT_EQ(tx, 8);
+	ASSERT_EQ(hv.count, 2);
+	EXPECT_EQ(hv.calls[0].cmd, EVTCHNOP_alloc_unbound);
+	EXPECT_EQ(hv.calls[0].remote_dom, 2);
+	EXPECT_EQ(hv.calls[1].cmd, EVTCHNOP_bind_interdomain);
+	EXPECT_EQ(hv.calls[1].remote_dom, 2);
+	EXPECT_EQ(hv.calls[1].port, 7);
+	/* Xen's pending bit on the freshly bound tx runs nothing and is no stray event. */
+	xen_raise(8);
+	xen_raise(7);
+	EXPECT_EQ(evtchn_dispatch(), 2);
+	ASSERT_EQ(handled.count, 1);
+	EXPECT_EQ(handled.ports[0], 7);
+	EXPECT_TRUE(handled.args[0] == &arg);
+	EXPECT_STREQ(log_text, "");
+}
+
+TEST(evtchn, bind_loopback_leaves_nothing_open_when_it_fails)
+{
+	uint32_t rx = 0, tx = 0;
+
+	setup();
+	hv.fail_cmd = EVTCHNOP_alloc_unbound;
+	hv.fail_rc = -28;
+	EXPECT_EQ(evtchn_bind_loopback(2, record, NULL, &rx, &tx), -ENOSPC);
+	EXPECT_EQ(hv.count, 1);
+
+	setup();
+	hv.alloc_port = 7;
+	hv.fail_cmd = EVTCHNOP_bind_interdomain;
+	hv.fail_rc = -1; /* Xen's EPERM */
+	EXPECT_EQ(evtchn_bind_loopback(2, record, NULL, &rx, &tx), -EPERM);
+	ASSERT_EQ(hv.count, 3);
+	EXPECT_EQ(hv.calls[2].cmd, EVTCHNOP_close);
+	EXPECT_EQ(hv.calls[2].port, 7);
+
+	/* A port past the 2-level limit cannot be bound: both are closed. */
+	setup();
+	hv.alloc_port = 7;
+	hv.local_port = PORTS;
+	EXPECT_EQ(evtchn_bind_loopback(2, record, NULL, &rx, &tx), -EINVAL);
+	ASSERT_EQ(hv.count, 4);
+	EXPECT_EQ(hv.calls[2].cmd, EVTCHNOP_close);
+	EXPECT_EQ(hv.calls[2].port, PORTS);
+	EXPECT_EQ(hv.calls[3].cmd, EVTCHNOP_close);
+	EXPECT_EQ(hv.calls[3].port, 7);
+	EXPECT_EQ(rx, 0);
+	EXPECT_EQ(tx, 0);
+	xen_raise(7);
+	EXPECT_EQ(evtchn_dispatch(), 0); /* rx closed: masked, no handler */
+	EXPECT_EQ(handled.count, 0);
 }
 
 TEST(evtchn, send)

@@ -3,10 +3,12 @@
  * and the early buffer that holds lines until there is a console. log.c keeps its state in
  * statics; log_set_sink(NULL) returns it to buffering, and lost bytes are compared as deltas.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arch/fake.h"
+#include "lib/fields.h"
 #include "lib/log.h"
 #include "tests/unit/test.h"
 
@@ -179,6 +181,111 @@ TEST(log, each_line_is_one_sink_call)
 	log_info("a");
 	log_info("b");
 	EXPECT_EQ(sink_calls, 2);
+}
+
+/*
+ * Takes log_long's lines back apart, as a script would: each line must hold at most 255 bytes
+ * with its newline, have no "..." of a cut line, and read "STAMP PREFIXKEY PIECE" for the first
+ * and "STAMP PREFIXKEY +PIECE" for the others. Puts the pieces joined in `text`; returns the
+ * count of lines, or 0 (after a failed check) when one is not like that.
+ */
+static unsigned int rejoin(const char *prefix, const char *key, char *text, size_t size)
+{
+	unsigned int lines = 0;
+	size_t len = 0;
+
+	text[0] = '\0';
+	for (const char *line = out; *line;) {
+		const char *end = strchr(line, '\n');
+		const char *p = strstr(line, "] ");
+		size_t n;
+
+		if (!end || !p || p > end) {
+			test_fail(__FILE__, __LINE__, "line %u has no stamp or no newline", lines);
+			return 0;
+		}
+		EXPECT_LE(end + 1 - line, 255);
+		p += 2;
+		EXPECT_EQ(strncmp(p, prefix, strlen(prefix)), 0);
+		p += strlen(prefix);
+		if (strncmp(p, key, strlen(key)) != 0 || p[strlen(key)] != ' ') {
+			test_fail(__FILE__, __LINE__, "line %u is not of key '%s': %.*s", lines,
+			          key, (int)(end - line), line);
+			return 0;
+		}
+		p += strlen(key) + 1;
+		EXPECT_EQ(*p == '+', lines > 0);
+		p += lines > 0;
+		n = (size_t)(end - p);
+		EXPECT_FALSE(n >= 3 && memcmp(end - 3, "...", 3) == 0);
+		if (len + n >= size) {
+			test_fail(__FILE__, __LINE__, "more text than %zu bytes", size);
+			return 0;
+		}
+		memcpy(text + len, p, n);
+		len += n;
+		text[len] = '\0';
+		lines++;
+		line = end + 1;
+	}
+	return lines;
+}
+
+TEST(log, a_long_text_goes_over_lines_that_join_back_into_it)
+{
+	static char text[4096], joined[4096];
+	struct fields f;
+	unsigned int lines;
+
+	/* A histogram's text: fields, then buckets by the hundred. */
+	fields_start(&f, text, sizeof(text));
+	fields_add(&f, "count=123456 mean_ns=4567 p50_ns=4095 p90_ns=8191 p99_ns=16383 "
+	               "p999_ns=32767 max_ns=40000 buckets=");
+	for (unsigned int i = 0; i < 150; i++)
+		fields_add(&f, i ? ",%u:%u" : "%u:%u", 1000 * i + 999, 7 * i);
+	ASSERT_TRUE(!f.full);
+
+	setup();
+	log_long(LOG_INFO, "latency: dom32751-4294967295 service", text);
+	lines = rejoin("", "latency: dom32751-4294967295 service", joined, sizeof(joined));
+	EXPECT_GT(lines, 8);
+	EXPECT_STREQ(joined, text);
+	/* Cut before a comma: each line but the first starts with one, no bucket is split. */
+	EXPECT_CONTAINS(out, "service count=123456 mean_ns=4567 ");
+	EXPECT_CONTAINS(out, "service +,");
+	EXPECT_NOT_CONTAINS(out, "service +9");
+	EXPECT_EQ(sink_calls, lines);
+
+	/* At the widest stamp and as a warning, the lines still fit. */
+	clear_output();
+	fake_time_ns = UINT64_MAX;
+	log_long(LOG_WARN, "latency: upcall", text);
+	EXPECT_CONTAINS(out, "[18446744073.709551] WARNING: latency: upcall count=");
+	EXPECT_GT(rejoin("WARNING: ", "latency: upcall", joined, sizeof(joined)), 8);
+	EXPECT_STREQ(joined, text);
+}
+
+TEST(log, a_short_text_is_one_line_and_a_text_without_separators_is_cut_anywhere)
+{
+	static char text[1024], joined[1024];
+
+	setup();
+	log_long(LOG_INFO, "latency: upcall", "count=0 mean_ns=0 buckets=");
+	EXPECT_STREQ(out, "[    0.000000] latency: upcall count=0 mean_ns=0 buckets=\n");
+
+	clear_output();
+	memset(text, 'x', 600);
+	text[600] = '\0';
+	log_long(LOG_INFO, "k", text);
+	EXPECT_EQ(rejoin("", "k", joined, sizeof(joined)), 3);
+	EXPECT_STREQ(joined, text);
+
+	/* Filtered out by level: no line at all. */
+	clear_output();
+	log_set_level(LOG_WARN);
+	log_long(LOG_INFO, "k", text);
+	EXPECT_EQ(sink_calls, 0);
+	log_set_level(LOG_INFO);
 }
 
 /* Distinct format pointers for the log_limit tests (compared by address, never printed). */

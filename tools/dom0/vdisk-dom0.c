@@ -7,10 +7,12 @@
  *
  *   vdisk-dom0 latency DOMID
  *       Asks vdisk in domain DOMID for its counters (data/vdisk/stats-request), which has it
- *       write each device's latency histograms first, and prints them, one line each:
- *       "DEVICE KIND count=N mean_ns=N p50_ns=N p90_ns=N p99_ns=N p999_ns=N max_ns=N
- *       buckets=MAX:N,..." with KIND service (a request from the available ring to the used
- *       ring) or ioreq (an IOREQ read to answered). Talks to xenstore through
+ *       write its latency histograms first, and prints them, one line each: first
+ *       "upcall count=N mean_ns=N p50_ns=N p90_ns=N p99_ns=N p999_ns=N max_ns=N
+ *       buckets=MAX:N,..." (the event-channel upcall, sampled on a loopback channel), then
+ *       "DEVICE KIND count=N ..." for each device, with KIND service (a request from the
+ *       available ring to the used ring) or ioreq (an IOREQ read to answered): the lines vdisk
+ *       logs with latency_period=, without their "latency: ". Talks to xenstore through
  *       /dev/xen/xenbus (the xenstore wire protocol, io/xs_wire.h).
  *
  *   vdisk-dom0 set-target BACKEND_DOMID FRONTEND_DOMID
@@ -350,11 +352,16 @@ static int latency(unsigned int domid)
 		} else
 			usleep(20000);
 	}
+	snprintf(path, sizeof(path), "%s/latency/upcall", base);
+	if (xs_call(fd, XS_READ, path, strlen(path) + 1, reply, sizeof(reply)) >= 0)
+		printf("upcall %s\n", reply);
 	snprintf(path, sizeof(path), "%s/latency", base);
 	len = xs_call(fd, XS_DIRECTORY, path, strlen(path) + 1, names, sizeof(names));
 	for (int at = 0; len > 0 && at < len; at += (int)strlen(names + at) + 1) {
 		static const char *const kinds[] = {"service", "ioreq"};
 
+		if (strcmp(names + at, "upcall") == 0)
+			continue; /* a key, not a device's directory */
 		for (unsigned int k = 0; k < 2; k++) {
 			snprintf(path, sizeof(path), "%s/latency/%s/%s", base, names + at, kinds[k]);
 			if (xs_call(fd, XS_READ, path, strlen(path) + 1, reply, sizeof(reply)) >= 0)

@@ -10,6 +10,11 @@ void arch_timer_init(void);
 uint64_t arch_timer_frequency(void);
 /** Returns the raw virtual counter (CNTVCT_EL0). */
 uint64_t arch_timer_counter(void);
+/**
+ * Returns the system counter (CNTPCT_EL0): the virtual counter plus the offset Xen gives each
+ * domain (its creation time), so the same clock as Xen's own and other domains'.
+ */
+uint64_t arch_timer_system_counter(void);
 /** Converts a counter delta to nanoseconds without overflow. */
 uint64_t arch_timer_ticks_to_ns(uint64_t ticks);
 /** Returns nanoseconds of the virtual counter (since domain creation under Xen). */

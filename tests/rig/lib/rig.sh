@@ -144,6 +144,7 @@ rig_vdisk_latency() {
 	[ "$1" = - ] || rig_vdisk_stats "$1" >/dev/null || return 1
 	_vl_d=/local/domain/$VDISK_DOMID/data/vdisk/latency
 	for _vl_dev in $(xenstore-list "$_vl_d" 2>/dev/null); do
+		[ "$_vl_dev" = upcall ] && continue # vdisk's own, not a device's directory
 		for _vl_k in service ioreq; do
 			echo "$_vl_dev $_vl_k $(xenstore-read "$_vl_d/$_vl_dev/$_vl_k")"
 		done
