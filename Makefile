@@ -110,7 +110,7 @@ FW_LDFLAGS := -nostdlib -nostartfiles -static-pie -Wl,--no-dynamic-linker -Wl,-z
 	-Wl,-z,norelro -Wl,-z,noexecstack -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-T,linker.ld
 
-.PHONY: all deps run test unit fuzz rig-test image-test bench profile clean distclean
+.PHONY: all deps run test unit fuzz rig-test image-test bench boot-timing profile clean distclean
 all: $(B)/vdisk.img $(B)/guests/hostile.img
 
 # Host packages (Debian). The stamp reruns the script when it changes.
@@ -306,6 +306,10 @@ test: $(B)/vdisk.img $(UNIT_BINS) $(DTB_FILES) $(FUZZ_BINS)
 
 run: $(B)/vdisk.img
 	tests/rig/run.sh --demo
+
+# Boot timing of layouts A and B from U-Boot under -icount (a measurement, not a test).
+boot-timing: $(B)/vdisk.img
+	tools/boot-timing.sh
 
 # A benchmark, not a test (not part of `make test`): BENCH_IOS=N I/Os per fio job.
 bench: $(B)/vdisk.img

@@ -8,6 +8,8 @@
 # must be refused by name and value while the other two are served.
 #   tests/rig/layout-b.sh GIC LOG GUEST-CPIO
 # Prints "PASS gic<N>.layout_b.<name>" / "FAIL ..." lines and "metric ..." lines.
+# Env: LAYOUT_B_ICOUNT=1 (one CPU, -icount: guest time repeats; tools/boot-timing.sh),
+#      LAYOUT_B_XEN_ARGS (more Xen arguments, e.g. console_timestamps=raw)
 set -u
 gic=$1 log=$2 cpio=$(realpath "$3")
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,7 +28,7 @@ ram_start = 0x40000000
 ram_size = 2048M
 [xen]
 image = $cache/xen/xen
-bootargs = dom0_mem=128M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 xsm=dummy
+bootargs = dom0_mem=128M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000 ${LAYOUT_B_XEN_ARGS:-}
 [dom0]
 kernel = $top/build/vdisk.img
 bootargs = $disks evtchn_bench=100 latency_period=2
@@ -39,8 +41,14 @@ bootargs = console=ttyAMA0
 EOB
 "$top/tools/mkboot.py" "$work/board" "$work/out" >/dev/null || { echo "FAIL gic$gic.layout_b.mkboot"; exit 0; }
 
+if [ "${LAYOUT_B_ICOUNT:-0}" = 1 ]; then
+	# shellcheck disable=SC2054 # the commas are part of the -icount value
+	cpus=(-smp 1 -icount shift=0,sleep=off)
+else
+	cpus=(-smp 2)
+fi
 timeout 600 qemu-system-aarch64 -machine "virt,gic-version=$gic,virtualization=on" \
-	-cpu cortex-a57 -smp 2 -m 2048 -nographic -no-reboot \
+	-cpu cortex-a57 "${cpus[@]}" -m 2048 -nographic -no-reboot \
 	-bios /usr/lib/u-boot/qemu_arm64/u-boot.bin \
 	-drive "if=none,id=bootdisk,format=raw,file=$work/out/boot.img" \
 	-device virtio-blk-device,drive=bootdisk </dev/null >"$log" 2>&1 &

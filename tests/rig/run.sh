@@ -75,11 +75,6 @@ tools/rig/mk-domu-initrd.sh build/rig/guest-blk.cpio --script tests/rig/guest-bl
 tools/rig/mk-domu-initrd.sh build/rig/probe.cpio --script tests/rig/guest/probe.sh \
 	--add tests/rig/lib/guest-lib.sh:/rig/glib.sh >/dev/null
 
-# Layout A's vdisk: dom0's init creates it at boot from /etc/xen/auto (FLASK label vdisk_t).
-sed -e 's/^extra = .*/extra = "evtchn_bench=0"/' -e 's/^memory = .*/memory = 128/' \
-	-e '/^seclabel/d' tests/rig/vdisk.cfg >build/rig/vdisk-auto.cfg
-echo 'seclabel = "system_u:system_r:vdisk_t"' >>build/rig/vdisk-auto.cfg
-
 # uboot_checks GIC LOG: what the console shows of U-Boot, its distro boot and the script of
 # tools/mkboot.py, and Xen taking its modules from the device tree the script wrote.
 uboot_checks() {
@@ -113,7 +108,7 @@ for gic in ${@:-3 2}; do
 	# boot disk, Xen and dom0 come up, dom0's init starts vdisk, a guest does verified I/O.
 	if wanted uboot; then
 		scenario "$gic" uboot tests/rig/uboot.sh --uboot --xsm flask "${guest_adds[@]}" \
-			--add build/rig/vdisk-auto.cfg:/etc/xen/auto/vdisk.cfg
+			--add tests/rig/vdisk-auto.cfg:/etc/xen/auto/vdisk.cfg
 		uboot_checks "$gic" "build/rig/uboot-gic$gic.log"
 	fi
 	# Dummy XSM policy: dom0 grants vdisk the guest with set_target.
