@@ -115,10 +115,10 @@ static void raise_debug_fault(void)
 
 /* No hypervisor: say what we found on the UART, then power off; there is nothing to serve. */
 /*
- * Bare metal: nobody placed the PCI BARs, so SD host controllers on the bus get theirs from
- * vdisk; then the cards are brought up, and sd_selftest= writes and reads back a sector.
+ * SD host controllers on the PCI bus, as the bus's owner (bare metal, or Xen's hardware
+ * domain): vdisk gives them their BARs and adds them to dt.sdhci.
  */
-static void bare_cards(void)
+static void pci_cards(void)
 {
 	if (dt.pci.present) {
 		struct pci_bridge b = {
@@ -143,6 +143,12 @@ static void bare_cards(void)
 				 (unsigned long long)f[i].bar0);
 		}
 	}
+}
+
+/* Bare metal: the cards on the bus and in the device tree; sd_selftest= writes and reads back. */
+static void bare_cards(void)
+{
+	pci_cards();
 	if (dt.sdhci_count == 0)
 		return;
 	/* Bare metal: our addresses are the bus's, so the controller can DMA into our memory. */
@@ -299,6 +305,9 @@ static int storage_start(void)
 	if (dtb_base > img_end && dtb_base < end)
 		end = dtb_base;
 	ram_init(img_end, end);
+	/* As Xen's hardware domain vdisk owns the PCI bus: nobody else will set it up. */
+	if (xen.dom0)
+		pci_cards();
 	log_info("backend: %llu MiB free for RAM disks, %d frames at %#llx for guest mappings",
 		 (unsigned long long)(ram_free() >> 20), frames,
 		 (unsigned long long)dt.xen_regions[1].base);
