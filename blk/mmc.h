@@ -92,6 +92,11 @@ struct mmc_host {
 	const char *name;      /* for log lines: "sdhci@10041000" */
 	uint32_t max_clock_hz; /* the fastest clock the controller can give the card */
 	bool high_speed;       /* the controller can do SD high-speed timing (50 MHz) */
+	/*
+	 * The controller raises its interrupt when a wait poll() reported (-EINPROGRESS) is
+	 * over, and its owner then polls: no need to poll on a timer meanwhile.
+	 */
+	bool irq;
 };
 
 /** What the protocol found out about the card (SD spec §5). */

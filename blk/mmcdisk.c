@@ -246,6 +246,7 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 		}
 		rc = host->ops->poll(host);
 		md->flowing = rc == -EAGAIN;
+		md->waiting = rc == -EINPROGRESS;
 		if (rc == -EINPROGRESS || rc == -EAGAIN)
 			break; /* one stretch of data a poll: other work goes between */
 		step(md, rc);
@@ -269,6 +270,8 @@ static uint64_t mmcdisk_due(const struct disk *disk)
 		return DISK_DUE_NOW;
 	if (md->flowing && md->stage != MMCDISK_IDLE)
 		return DISK_DUE_NOW; /* sleeping while the controller has data ready costs time */
+	if (md->waiting && md->stage != MMCDISK_IDLE && md->card->host->irq)
+		return md->now() + MMCDISK_IRQ_POLL_NS; /* the interrupt comes first */
 	return md->now() + MMCDISK_POLL_NS;
 }
 

@@ -21,6 +21,11 @@
 #define MMCDISK_DISCARD_MAX_BLOCKS 8192u
 /** How often a disk with a command running wants polling (disk_due), in ns. */
 #define MMCDISK_POLL_NS 20000u
+/**
+ * The same when the controller's interrupt ends the wait (mmc_host.irq): a poll anyway now and
+ * then, so that an interrupt lost makes a slow request, not a stuck one.
+ */
+#define MMCDISK_IRQ_POLL_NS 10000000u
 /** Failed requests in a row after which the card is initialised again. */
 #define MMCDISK_REINIT_AFTER 2u
 
@@ -48,6 +53,7 @@ struct mmcdisk {
 	uint64_t status_deadline; /* MMCDISK_STATUS: how long the card may stay busy */
 	unsigned int failures;    /* requests failed in a row */
 	bool flowing;             /* the last poll moved data and more is ready: poll at once */
+	bool waiting;             /* the last poll left a command waiting for the card */
 	struct mmc_cmd cmd;
 	struct mmc_data data;
 };

@@ -403,8 +403,46 @@ static void read_response(struct sdhci *h)
 }
 
 /* Ends the command with rc; an error resets the command and data lines (SDHCI §3.10). */
+/* Signals the status the stage waits for, and every error (sdhci_use_irq). */
+static void arm(struct sdhci *h)
+{
+	uint16_t wanted = h->stage == SDHCI_CMD    ? INT_CMD_DONE
+	                  : h->stage == SDHCI_DONE ? INT_XFER_DONE
+	                  : h->data->write         ? INT_WRITE_RDY
+	                                           : INT_READ_RDY;
+
+	wr16(h, SDHCI_ERR_SIGNAL, 0x03ff);
+	wr16(h, SDHCI_INT_SIGNAL, wanted);
+}
+
+void sdhci_irq(struct sdhci *h)
+{
+	wr16(h, SDHCI_INT_SIGNAL, 0);
+	wr16(h, SDHCI_ERR_SIGNAL, 0);
+}
+
+void sdhci_irq_check(struct sdhci *h)
+{
+	wr16(h, SDHCI_ERR_SIGNAL, ERR_CMD_TIMEOUT);
+	wr16(h, SDHCI_FORCE_ERR, ERR_CMD_TIMEOUT);
+}
+
+void sdhci_irq_check_end(struct sdhci *h)
+{
+	sdhci_irq(h);
+	wr16(h, SDHCI_ERR_STATUS, 0xffff);
+}
+
+void sdhci_use_irq(struct sdhci *h)
+{
+	h->irq = true;
+	h->host.irq = true;
+}
+
 static int end(struct sdhci *h, int rc)
 {
+	if (h->irq)
+		sdhci_irq(h); /* nothing to wait for */
 	h->stage = SDHCI_IDLE;
 	h->cmd = NULL;
 	h->data = NULL;
@@ -543,6 +581,12 @@ static int sdhci_poll(struct mmc_host *host)
 		         status, rd32(h, SDHCI_PRESENT_STATE));
 		return end(h, -ETIMEDOUT);
 	}
+	/*
+	 * A status that came after it was read makes the line rise as soon as its signal is on:
+	 * nothing is lost between the read and the arming.
+	 */
+	if (h->irq)
+		arm(h);
 	return -EINPROGRESS;
 }
 

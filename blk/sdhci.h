@@ -4,8 +4,10 @@
  * no DMA address the controller can use (a domU's addresses are not the bus's), or, where
  * the caller can give the controller a buffer it reaches (sdhci_use_dma: bare metal, or a
  * direct-mapped domain such as dom0), by ADMA2 through that buffer; completion is found by
- * polling the Normal and Error Interrupt Status registers, so the controller's interrupt
- * signals stay masked. Every wait has a timeout; after an error the command and
+ * polling the Normal and Error Interrupt Status registers, on a timer, or when the
+ * controller's interrupt says so (sdhci_use_irq): a poll that has to wait signals the one
+ * status it waits for (and every error); the interrupt's handler masks the signals again
+ * (sdhci_irq) and has the owner poll. Every wait has a timeout; after an error the command and
  * data lines are reset. Controller quirks come from a table keyed by device-tree
  * `compatible`.
  */
@@ -38,6 +40,7 @@
 #define SDHCI_INT_SIGNAL      0x38
 #define SDHCI_ERR_SIGNAL      0x3a
 #define SDHCI_CAPABILITIES    0x40
+#define SDHCI_FORCE_ERR       0x52
 #define SDHCI_ADMA_ERROR      0x54
 #define SDHCI_ADMA_ADDRESS    0x58
 #define SDHCI_HOST_VERSION    0xfe
@@ -77,6 +80,7 @@ struct sdhci {
 	uint32_t block;    /* blocks moved so far */
 	uint64_t deadline; /* of the current stage, on arch_timer_now_ns */
 	bool dma_now;      /* this command's data moves by ADMA2 */
+	bool irq;          /* a wait signals the controller's interrupt (sdhci_use_irq) */
 	/* ADMA2 (sdhci_use_dma): a descriptor table, then the data, in a buffer of ours. */
 	uint8_t *dma_buf; /* NULL: PIO only */
 	uint32_t dma_bus; /* dma_buf's address for the controller */
@@ -106,5 +110,28 @@ int sdhci_init(struct sdhci *h, uintptr_t base, const char *compatible, uint32_t
  * 4 GiB or is too small or unaligned) and data keeps moving by PIO.
  */
 int sdhci_use_dma(struct sdhci *h, void *buf, uint64_t bus, uint32_t size);
+
+/**
+ * From now on a poll that has to wait enables the signal of the status it waits for and of
+ * every error (SDHCI §2.2.21-22), so that the controller's interrupt line rises when the wait
+ * is over (host.irq tells the mmc layer). The owner takes the interrupt and calls sdhci_irq.
+ */
+void sdhci_use_irq(struct sdhci *h);
+
+/**
+ * The controller's interrupt handler: masks every signal, so that the level-triggered line
+ * falls before the interrupt is ended; the status stays for the next poll, which enables
+ * the signals again if it still has to wait.
+ */
+void sdhci_irq(struct sdhci *h);
+
+/**
+ * With no command running: makes the controller raise its interrupt once, by a forced
+ * Command Timeout Error (Force Event Register for Error Interrupt Status, SDHCI §2.2.24, which
+ * only sets the status bit), so that its owner can check the interrupt reaches it before
+ * relying on it. sdhci_irq_check_end masks the signal and clears the forced status.
+ */
+void sdhci_irq_check(struct sdhci *h);
+void sdhci_irq_check_end(struct sdhci *h);
 
 #endif

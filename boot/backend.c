@@ -684,3 +684,14 @@ int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid)
 	attach_device(d, params);
 	return 0;
 }
+
+void backend_card_event(unsigned int card)
+{
+	for (unsigned int i = 0; i < DEV_MAX; i++) {
+		struct dev *d = &devs[i];
+
+		if (d->used && !d->gone && d->disk && d->disk->kind == TARGET_MMC &&
+		    d->disk->card == card)
+			loop_defer(serve, d);
+	}
+}

@@ -71,6 +71,12 @@ int backend_start(enum vblk_policy policy);
  */
 int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid);
 
+/**
+ * Something happened on SD card `card` (its controller's interrupt, boot/cards.c): the
+ * devices whose disks are on it are served from the loop at once.
+ */
+void backend_card_event(unsigned int card);
+
 /** Most devices vdisk serves at once. */
 #define BACKEND_DEV_MAX 8
 

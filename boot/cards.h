@@ -20,6 +20,15 @@
  */
 unsigned int cards_init(const struct dt_info *dt, bool dma);
 
+/**
+ * Takes the interrupt of each usable card's controller where the device tree gives one
+ * (dt_sdhci.irq; the loop's, boot/loop.h): the controller then signals the end of each wait
+ * (sdhci_use_irq), its handler masks the signals and calls wake(card) so that the disks on
+ * that card are polled; they are no longer polled on a short timer. Returns how many cards
+ * use their interrupt.
+ */
+unsigned int cards_use_irqs(const struct dt_info *dt, void (*wake)(unsigned int card));
+
 /** Card `n` (0-based, the n-th controller of the device tree), or NULL if it is not usable. */
 struct mmc_card *cards_get(unsigned int n);
 

@@ -1,9 +1,11 @@
 /*
  * Device-tree queries (devicetree spec v0.4; bindings: arm/gic.yaml, arm/gic-v3.yaml,
- * timer/arm,arch_timer.yaml, arm/xen.txt, arm/psci.yaml). Nothing is hard-coded: the
- * upcall PPI, GIC and UART addresses all come from here.
+ * timer/arm,arch_timer.yaml, arm/xen.txt, arm/psci.yaml, pci/host-generic-pci.yaml).
+ * Nothing is hard-coded: the upcall PPI, GIC and UART addresses and the SD hosts' interrupts
+ * all come from here.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,8 +18,18 @@
 #define GIC_SPI 0
 #define GIC_PPI 1
 
+/* Interrupt-parent chains longer than this are taken for loops. */
+#define IRQ_PARENT_HOPS 32
+
 static const char *const gic_v2_compat[] = {
 	"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic", "arm,cortex-a7-gic",
+};
+
+/* The GIC as an interrupt parent: its node, phandle (0 if none) and #interrupt-cells. */
+struct gic_node {
+	int node;
+	uint32_t phandle;
+	int cells;
 };
 
 /* See dt.h. */
@@ -42,34 +54,101 @@ int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out)
 	return 0;
 }
 
+/*
+ * The INTID of a GIC interrupt specifier (arm/gic.yaml: type, number, flags; flags not
+ * needed): SPI n is 32 + n, PPI n is 16 + n. 0 for any other type or a number out of range.
+ */
+static unsigned int gic_intid(const fdt32_t *spec)
+{
+	uint32_t type = fdt32_to_cpu(spec[0]), num = fdt32_to_cpu(spec[1]);
+
+	if (type == GIC_PPI && num < 16)
+		return num + 16;
+	if (type == GIC_SPI && num < 988)
+		return num + 32;
+	return 0;
+}
+
 /* Reads interrupt `index` (3-cell GIC specifier) of node as a GIC interrupt ID. */
 static int read_irq(const void *fdt, int node, int index, unsigned int *irq)
 {
 	int len;
 	const fdt32_t *cells = fdt_getprop(fdt, node, "interrupts", &len);
-	uint32_t type, num;
 
 	if (!cells || (index + 1) * 12 > len)
 		return -ENOENT;
-	type = fdt32_to_cpu(cells[index * 3]);
-	num = fdt32_to_cpu(cells[index * 3 + 1]);
-	if (type == GIC_PPI && num < 16)
-		*irq = num + 16;
-	else if (type == GIC_SPI && num < 988)
-		*irq = num + 32;
-	else
-		return -EINVAL;
-	return 0;
+	*irq = gic_intid(cells + index * 3);
+	return *irq ? 0 : -EINVAL;
+}
+
+static void node_path(const void *fdt, int node, char *path, int size)
+{
+	if (fdt_get_path(fdt, node, path, size))
+		snprintf(path, (size_t)size, "(node at offset %d)", node);
 }
 
 static int bad(const void *fdt, int node, const char *prop, const char *why)
 {
 	char path[128];
 
-	if (fdt_get_path(fdt, node, path, sizeof(path)))
-		snprintf(path, sizeof(path), "(node at offset %d)", node);
+	node_path(fdt, node, path, sizeof(path));
 	log_error("device tree: %s: property '%s' %s", path, prop, why);
 	return -EINVAL;
+}
+
+/* Logs why node's property prop is not used (a warning: vdisk goes on without it). */
+static void __attribute__((format(printf, 4, 5)))
+skip_prop(const void *fdt, int node, const char *prop, const char *fmt, ...)
+{
+	char path[128], why[160];
+	va_list ap;
+
+	node_path(fdt, node, path, sizeof(path));
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warn("device tree: %s: property '%s' %s", path, prop, why);
+}
+
+/* A one-cell property (a cell count) of node: `absent` if it has none, -1 if malformed. */
+static int cell_count(const void *fdt, int node, const char *prop, int absent)
+{
+	int len;
+	const fdt32_t *c = fdt_getprop(fdt, node, prop, &len);
+
+	if (!c)
+		return absent;
+	return len == 4 && fdt32_to_cpu(*c) <= 16 ? (int)fdt32_to_cpu(*c) : -1;
+}
+
+/*
+ * The interrupt parent of node (devicetree spec v0.4 §2.4.1): the node its interrupt-parent
+ * names, or else its devicetree parent, followed on in the same way until an interrupt
+ * controller or nexus (a node with #interrupt-cells) is reached. -1 with *why set if there is
+ * none.
+ */
+static int interrupt_parent(const void *fdt, int node, const char **why)
+{
+	for (int hops = 0; hops < IRQ_PARENT_HOPS; hops++) {
+		int len;
+		const fdt32_t *ph = fdt_getprop(fdt, node, "interrupt-parent", &len);
+
+		if (ph && len != 4) {
+			*why = "an interrupt-parent on the way is not one cell";
+			return -1;
+		}
+		node = ph ? fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(*ph))
+		          : fdt_parent_offset(fdt, node);
+		if (node < 0) {
+			*why = ph ? "an interrupt-parent on the way names no node"
+			          : "no interrupt-parent here or above";
+			return -1;
+		}
+		if (fdt_getprop(fdt, node, "#interrupt-cells", NULL))
+			return node;
+	}
+	*why = "interrupt-parent goes round in a loop";
+	return -1;
 }
 
 static int parse_memory(const void *fdt, struct dt_info *info)
@@ -96,7 +175,7 @@ static int parse_memory(const void *fdt, struct dt_info *info)
 	return 0;
 }
 
-static int parse_gic(const void *fdt, struct dt_info *info)
+static int parse_gic(const void *fdt, struct dt_info *info, struct gic_node *g)
 {
 	struct gic_config *gic = &info->gic;
 	struct dt_range r;
@@ -120,6 +199,7 @@ static int parse_gic(const void *fdt, struct dt_info *info)
 	cells = fdt_getprop(fdt, node, "#interrupt-cells", NULL);
 	if (!cells || fdt32_to_cpu(*cells) != 3)
 		return bad(fdt, node, "#interrupt-cells", "is not 3");
+	*g = (struct gic_node){.node = node, .phandle = fdt_get_phandle(fdt, node), .cells = 3};
 	if (dt_read_reg(fdt, node, 0, &r))
 		return bad(fdt, node, "reg", "has no distributor region");
 	gic->dist_base = r.base;
@@ -197,11 +277,59 @@ static void parse_uart(const void *fdt, struct dt_info *info)
 }
 
 /*
+ * The GIC INTID of node's first interrupt (devicetree spec v0.4 §2.4.1: interrupts-extended,
+ * else interrupts with the node's interrupt parent), 0 if it has none. One that cannot be used
+ * (another parent, a malformed specifier, not an SPI or PPI) is logged and gives 0: the
+ * device is then polled.
+ */
+static unsigned int node_gic_irq(const void *fdt, int node, const struct gic_node *gic)
+{
+	int len, parent;
+	const fdt32_t *spec = fdt_getprop(fdt, node, "interrupts-extended", &len);
+	bool extended = spec != NULL;
+	const char *prop = extended ? "interrupts-extended" : "interrupts";
+	const char *why = "its phandle names no node";
+	char path[128];
+	unsigned int irq;
+
+	if (extended) {
+		parent = len >= 4 ? fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(spec[0])) : -1;
+		spec++;
+		len -= 4;
+	} else {
+		spec = fdt_getprop(fdt, node, prop, &len);
+		if (!spec)
+			return 0;
+		parent = interrupt_parent(fdt, node, &why);
+	}
+	if (parent < 0) {
+		skip_prop(fdt, node, prop, "has no interrupt parent (%s): polled", why);
+		return 0;
+	}
+	if (parent != gic->node) {
+		node_path(fdt, parent, path, sizeof(path));
+		skip_prop(fdt, node, prop, "has interrupt parent %s, not the GIC: polled", path);
+		return 0;
+	}
+	/* Only the first of interrupts-extended's entries is read: each may have its own size. */
+	if (len < gic->cells * 4 || (!extended && len % (gic->cells * 4))) {
+		skip_prop(fdt, node, prop, "has %d bytes, not whole %d-cell GIC specifiers: polled",
+		          len, gic->cells);
+		return 0;
+	}
+	irq = gic_intid(spec);
+	if (!irq)
+		skip_prop(fdt, node, prop, "is GIC type %u interrupt %u, not an SPI or PPI: polled",
+		          fdt32_to_cpu(spec[0]), fdt32_to_cpu(spec[1]));
+	return irq;
+}
+
+/*
  * SD host controllers blk/sdhci.c knows, anywhere in the tree (a driver domain's come from
  * xl's device_tree=, under /passthrough); "status" other than "okay" skips a node. A node
  * without a usable reg is logged and skipped: vdisk serves its other disks.
  */
-static void parse_sdhci(const void *fdt, struct dt_info *info)
+static void parse_sdhci(const void *fdt, const struct gic_node *gic, struct dt_info *info)
 {
 	int node;
 
@@ -231,8 +359,121 @@ static void parse_sdhci(const void *fdt, struct dt_info *info)
 		snprintf(h->compatible, sizeof(h->compatible), "%s", compat);
 		clk = fdt_getprop(fdt, node, "clock-frequency", &len);
 		h->clock_hz = clk && len == 4 ? fdt32_to_cpu(*clk) : 0;
+		h->irq = node_gic_irq(fdt, node, gic);
 		info->sdhci_count++;
 	}
+}
+
+/*
+ * The bridge's interrupt-map (devicetree spec v0.4 §2.4.3, with its PCI example §2.4.4): rows
+ * of the child unit address (the bridge's #address-cells, 3) and interrupt specifier (its
+ * #interrupt-cells, 1: the pin), the parent's phandle, the parent's unit address (the
+ * parent's #address-cells, 0 if absent, as Linux and Xen read it) and the parent's interrupt
+ * specifier (its #interrupt-cells). Rows to the GIC are kept, others skipped with a line. A
+ * map that cannot be walked to its end is ignored whole, with a line: INTx is then not used.
+ */
+static void parse_pci_intx(const void *fdt, int node, const struct gic_node *gic,
+                           struct dt_pci *pci)
+{
+	int len, mask_len, cells, at = 0, row = 0;
+	const char *why = NULL;
+	const fdt32_t *map = fdt_getprop(fdt, node, "interrupt-map", &len);
+	const fdt32_t *mask = fdt_getprop(fdt, node, "interrupt-map-mask", &mask_len);
+	unsigned int other = 0, not_spi = 0, over = 0;
+
+	pci->intx_count = 0;
+	if (!map)
+		return;
+	if (cell_count(fdt, node, "#address-cells", 2) != 3 ||
+	    cell_count(fdt, node, "#interrupt-cells", -1) != 1) {
+		skip_prop(fdt, node, "interrupt-map",
+		          "not read: #address-cells is not 3 or #interrupt-cells not 1; "
+		          "INTx not used");
+		return;
+	}
+	if (mask && mask_len != 16) {
+		skip_prop(fdt, node, "interrupt-map-mask",
+		          "has %d bytes, not 4 cells; INTx not used", mask_len);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		pci->intx_mask[i] = mask ? fdt32_to_cpu(mask[i]) : 0xffffffffu;
+	cells = len / 4;
+	if (len % 4)
+		why = "its length is not whole cells";
+	for (; at < cells && !why; row++) {
+		uint32_t phandle = at + 5 <= cells ? fdt32_to_cpu(map[at + 4]) : 0;
+		int parent = -1, pac = 0, pic = 0;
+		unsigned int irq;
+
+		if (phandle)
+			parent = gic->phandle == phandle ? gic->node
+			                                 : fdt_node_offset_by_phandle(fdt, phandle);
+		if (parent >= 0) {
+			pac = cell_count(fdt, parent, "#address-cells", 0);
+			pic = cell_count(fdt, parent, "#interrupt-cells", -1);
+		}
+		if (at + 5 > cells)
+			why = "the row runs past the end";
+		else if (parent < 0)
+			why = "its parent phandle names no node";
+		else if (pac < 0 || pic < 1)
+			why = "its parent has no usable #address-cells and #interrupt-cells";
+		else if (at + 5 + pac + pic > cells)
+			why = "the row runs past the end";
+		if (why)
+			break;
+		if (parent != gic->node) {
+			other++;
+		} else if (!(irq = gic_intid(map + at + 5 + pac))) {
+			not_spi++;
+		} else if (pci->intx_count == DT_PCI_INTX_MAX) {
+			over++;
+		} else {
+			struct dt_pci_intx *e = &pci->intx[pci->intx_count++];
+
+			for (int i = 0; i < 4; i++)
+				e->child[i] = fdt32_to_cpu(map[at + i]);
+			e->irq = irq;
+		}
+		at += 5 + pac + pic;
+	}
+	if (why) {
+		pci->intx_count = 0;
+		skip_prop(fdt, node, "interrupt-map", "is malformed at row %d (%s); INTx not used",
+		          row, why);
+		return;
+	}
+	if (other)
+		skip_prop(fdt, node, "interrupt-map",
+		          "has rows to another parent than the GIC (%u): skipped", other);
+	if (not_spi)
+		skip_prop(fdt, node, "interrupt-map",
+		          "has rows to a GIC interrupt that is not an SPI or PPI (%u): skipped",
+		          not_spi);
+	if (over)
+		skip_prop(fdt, node, "interrupt-map",
+		          "has more rows than the %d read (%u): skipped", DT_PCI_INTX_MAX, over);
+}
+
+/* See dt.h. */
+unsigned int dt_pci_intx(const struct dt_pci *pci, unsigned int dev, unsigned int fn,
+                         unsigned int pin)
+{
+	uint32_t child[4] = {dev << 11 | fn << 8, 0, 0, pin};
+
+	if (dev > 31 || fn > 7 || pin < 1 || pin > 4)
+		return 0;
+	for (unsigned int r = 0; r < pci->intx_count && r < DT_PCI_INTX_MAX; r++) {
+		const struct dt_pci_intx *e = &pci->intx[r];
+		uint32_t differ = 0;
+
+		for (int i = 0; i < 4; i++)
+			differ |= (child[i] ^ e->child[i]) & pci->intx_mask[i];
+		if (!differ)
+			return e->irq;
+	}
+	return 0;
 }
 
 /*
@@ -240,7 +481,7 @@ static void parse_sdhci(const void *fdt, struct dt_info *info)
  * (PCI address: 3 cells, the first with the space code in bits 25..24; CPU address: the
  * parent's cells; size: the node's cells); 32-bit memory space is code 2 (PCI bus binding).
  */
-static void parse_pci(const void *fdt, struct dt_info *info)
+static void parse_pci(const void *fdt, const struct gic_node *gic, struct dt_info *info)
 {
 	int node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
 	int pac, sc, len;
@@ -273,6 +514,7 @@ static void parse_pci(const void *fdt, struct dt_info *info)
 		    .mem_pci = (uint64_t)fdt32_to_cpu(r[at + 1]) << 32 | fdt32_to_cpu(r[at + 2]),
 		    .mem_size = size,
 		};
+		parse_pci_intx(fdt, node, gic, &info->pci);
 		return;
 	}
 }
@@ -291,6 +533,7 @@ static void parse_psci(const void *fdt, struct dt_info *info)
 
 int dt_parse(const void *fdt, struct dt_info *info)
 {
+	struct gic_node gic;
 	int chosen;
 	int rc;
 
@@ -313,10 +556,11 @@ int dt_parse(const void *fdt, struct dt_info *info)
 	}
 	parse_uart(fdt, info);
 	parse_psci(fdt, info);
-	parse_sdhci(fdt, info);
-	parse_pci(fdt, info);
-	if ((rc = parse_memory(fdt, info)) || (rc = parse_gic(fdt, info)) ||
+	if ((rc = parse_memory(fdt, info)) || (rc = parse_gic(fdt, info, &gic)) ||
 	    (rc = parse_timer(fdt, info)) || (rc = parse_hypervisor(fdt, info)))
 		return rc;
+	/* After the GIC: an SD host's interrupt is used only if the GIC is its parent. */
+	parse_sdhci(fdt, &gic, info);
+	parse_pci(fdt, &gic, info);
 	return 0;
 }

@@ -24,13 +24,32 @@ struct dt_sdhci {
 	struct dt_range reg;
 	char compatible[40];  /* the first compatible string blk/sdhci.c knows */
 	uint32_t clock_hz;    /* clock-frequency, 0 if absent */
+	unsigned int irq;     /* GIC INTID, 0 = none (poll) */
 };
 
-/** A generic ECAM PCI host bridge (pci/host-generic-pci.yaml), its first 32-bit memory window. */
+#define DT_PCI_INTX_MAX 64 /* interrupt-map rows kept (QEMU's virt has 16) */
+
+/**
+ * One row of a PCI host bridge's interrupt-map whose parent is the GIC (devicetree spec v0.4
+ * §2.4.3): a child unit address and INTx pin, and the INTID they map to.
+ */
+struct dt_pci_intx {
+	uint32_t child[4]; /* phys.hi (bus, device, function), phys.mid, phys.lo; pin 1..4 */
+	unsigned int irq;  /* GIC INTID */
+};
+
+/**
+ * A generic ECAM PCI host bridge (pci/host-generic-pci.yaml): its first 32-bit memory window
+ * and the rows of its interrupt-map that lead to the GIC (none if the map is absent or
+ * malformed).
+ */
 struct dt_pci {
 	bool present;
 	uint64_t ecam, ecam_size;
 	uint64_t mem_cpu, mem_pci, mem_size;
+	uint32_t intx_mask[4]; /* interrupt-map-mask, applied to child[] */
+	struct dt_pci_intx intx[DT_PCI_INTX_MAX];
+	unsigned int intx_count;
 };
 
 /** The facts vdisk needs, gathered in one pass over the tree. */
@@ -65,5 +84,15 @@ int dt_parse(const void *fdt, struct dt_info *info);
  * v0.4 §2.3.6); returns 0, -ENOENT past the last entry or -EINVAL for a malformed property.
  */
 int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out);
+/**
+ * The GIC INTID that INTx pin `pin` (1 = INTA .. 4 = INTD; PCI 3.0 §6.2.4 Interrupt Pin) of
+ * function dev.fn on bus 0 raises, by pci's interrupt-map: the child unit address (phys.hi
+ * with dev in bits 15..11, fn in 10..8) and pin are compared with each row in the bits
+ * interrupt-map-mask keeps (devicetree spec v0.4 §2.4.3; bits it clears are ignored on both
+ * sides, as Linux and Xen compare), the first row that matches wins. Returns 0 if none does,
+ * or if pin is not 1..4 (no INTx).
+ */
+unsigned int dt_pci_intx(const struct dt_pci *pci, unsigned int dev, unsigned int fn,
+                         unsigned int pin);
 
 #endif

@@ -27,6 +27,16 @@ int loop_wait_port(uint32_t port, uint64_t deadline_ns);
 /** Work that must not run inside an event handler (e.g. a xenstore request). */
 typedef void (*loop_work_fn)(void *arg);
 
+/** Most device interrupts the loop takes (loop_irq). */
+#define LOOP_IRQ_MAX 4
+/**
+ * Takes interrupt `irq` (a device's SPI) at the GIC: when it comes, fn(arg) runs before the
+ * interrupt is ended, so a level-triggered device must be silenced there. fn runs wherever
+ * the loop dispatches, inside a wait too: it quiets the device and defers the rest. Returns
+ * 0, -EINVAL (not an SPI, or taken already) or -ENOSPC (LOOP_IRQ_MAX taken).
+ */
+int loop_irq(unsigned int irq, loop_work_fn fn, void *arg);
+
 /**
  * Runs fn(arg) from the main loop, outside any handler. A request already queued with the
  * same fn and arg is not queued twice. Returns 0, or -ENOSPC when the queue is full.

@@ -135,12 +135,18 @@ static void pci_cards(void)
 		for (unsigned int i = 0; i < n; i++) {
 			struct dt_sdhci *h = &dt.sdhci[dt.sdhci_count++];
 
-			*h = (struct dt_sdhci){.reg = {f[i].bar0, f[i].bar0_size}};
+			*h = (struct dt_sdhci){
+			    .reg = {f[i].bar0, f[i].bar0_size},
+			    .irq = dt_pci_intx(&dt.pci, f[i].dev, f[i].fn, f[i].pin),
+			};
 			snprintf(h->compatible, sizeof(h->compatible), "pci%x,%x", f[i].vendor,
 				 f[i].device);
-			log_info("pci: 00:%02x.%u %04x:%04x, an SD host controller: BAR 0 at %#llx",
-				 f[i].dev, f[i].fn, f[i].vendor, f[i].device,
-				 (unsigned long long)f[i].bar0);
+			log_info(
+			    "pci: 00:%02x.%u %04x:%04x, an SD host controller: BAR 0 at %#llx, "
+			    "INT%c# -> interrupt %u",
+			    f[i].dev, f[i].fn, f[i].vendor, f[i].device,
+			    (unsigned long long)f[i].bar0, f[i].pin ? 'A' + f[i].pin - 1 : '-',
+			    h->irq);
 		}
 	}
 }
@@ -311,10 +317,12 @@ static int storage_start(void)
 	log_info("backend: %llu MiB free for RAM disks, %d frames at %#llx for guest mappings",
 		 (unsigned long long)(ram_free() >> 20), frames,
 		 (unsigned long long)dt.xen_regions[1].base);
-	if (dt.sdhci_count)
+	if (dt.sdhci_count) {
 		/* DMA only where guest-physical is physical: a domU has no IOMMU to translate. */
 		log_info("backend: %u of %u SD card(s) usable", cards_init(&dt, xen.direct_mapped),
 		         dt.sdhci_count);
+		cards_use_irqs(&dt, backend_card_event);
+	}
 	return 0;
 }
 

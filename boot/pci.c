@@ -10,8 +10,10 @@
 #define CFG_CLASS   0x08
 #define CFG_HEADER  0x0c /* header type in bits 23..16 */
 #define CFG_BAR0    0x10
+#define CFG_INTR     0x3c /* interrupt line in bits 7..0, interrupt pin in 15..8 (PCI §6.2.4) */
 #define CMD_MEMORY  (1u << 1)
 #define CMD_MASTER  (1u << 2)
+#define CMD_INTX_OFF (1u << 10) /* Interrupt Disable: INTx not asserted (PCI §6.2.2) */
 #define BAR_IO      (1u << 0)
 #define BAR_64      (2u << 1)
 #define BAR_TYPE    (3u << 1)
@@ -61,8 +63,9 @@ static int place_bar0(struct pci_bridge *b, struct pci_function *f)
 		return -ENOSPC;
 	b->mem_used = at + size;
 	wr(b, f->dev, f->fn, CFG_BAR0, (uint32_t)(b->mem_pci + at));
+	/* Firmware may have left INTx disabled: vdisk may take the interrupt (boot/cards.c). */
 	wr(b, f->dev, f->fn, CFG_COMMAND,
-	   rd(b, f->dev, f->fn, CFG_COMMAND) | CMD_MEMORY | CMD_MASTER);
+	   (rd(b, f->dev, f->fn, CFG_COMMAND) | CMD_MEMORY | CMD_MASTER) & ~CMD_INTX_OFF);
 	f->bar0 = b->mem_cpu + at;
 	f->bar0_size = (uint64_t)(~mask) + 1;
 	return 0;
@@ -85,10 +88,14 @@ unsigned int pci_setup_class(struct pci_bridge *b, uint16_t class_sub, struct pc
 				continue;
 			}
 			if (rd(b, dev, fn, CFG_CLASS) >> 16 == class_sub) {
+				uint32_t pin = rd(b, dev, fn, CFG_INTR) >> 8 & 0xffu;
+
 				*f = (struct pci_function){.vendor = (uint16_t)id,
 				                           .device = (uint16_t)(id >> 16),
 				                           .dev = dev,
-				                           .fn = fn};
+				                           .fn = fn,
+				                           /* 5..255 are reserved: no INTx */
+				                           .pin = pin <= 4 ? (uint8_t)pin : 0};
 				rc = place_bar0(b, f);
 				if (rc)
 					log_error(

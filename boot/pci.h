@@ -2,10 +2,11 @@
  * Functions behind a generic ECAM PCI host bridge (devicetree binding
  * pci/host-generic-pci.yaml, "pci-host-ecam-generic"; PCI Express Base spec §7.2.2 ECAM) on
  * bus 0: what vdisk needs when nobody placed the BARs for it (bare metal; later as Xen's
- * dom0). It finds functions by class, places BAR 0 in the bridge's 32-bit memory window and
- * turns memory decoding and bus mastering on. Nothing else: no bridges behind bus 0, no
- * interrupts; a function's DMA addresses are taken to be CPU physical addresses (no
- * dma-ranges translation, as on QEMU's virt machine).
+ * dom0). It finds functions by class, places BAR 0 in the bridge's 32-bit memory window,
+ * turns memory decoding and bus mastering on and reads which INTx pin the function uses (the
+ * GIC interrupt it reaches comes from the bridge's interrupt-map: dt_pci_intx). Nothing else:
+ * no bridges behind bus 0, no MSI; a function's DMA addresses are taken to be CPU physical
+ * addresses (no dma-ranges translation, as on QEMU's virt machine).
  */
 #ifndef BOOT_PCI_H
 #define BOOT_PCI_H
@@ -28,6 +29,7 @@ struct pci_function {
 	unsigned int dev, fn; /* on bus 0 */
 	uint64_t bar0;        /* CPU address of BAR 0, decoding on */
 	uint64_t bar0_size;
+	uint8_t pin; /* Interrupt Pin (0x3d): 1 = INTA .. 4 = INTD, 0 none */
 };
 
 /** Class code (base class, subclass) of an SD host controller (PCI code and ID assignment). */
@@ -39,8 +41,8 @@ struct pci_function {
 /**
  * Finds up to `max` functions on bus 0 whose class code (base class, subclass: bits 31..16
  * of the register at 0x08) is `class_sub`, places each one's BAR 0 (a memory BAR) in the
- * bridge's window and enables memory decoding and bus mastering. The ECAM must be mapped as
- * device memory.
+ * bridge's window, enables memory decoding and bus mastering, and records its interrupt pin.
+ * The ECAM must be mapped as device memory.
  * Returns how many were set up; one that cannot be (an I/O BAR, no room) is logged and
  * skipped.
  */

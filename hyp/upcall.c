@@ -23,9 +23,16 @@ static struct {
 	bool in_flight;
 	uint64_t sent_ns; /* arch_timer_now_ns at the send, for UPCALL_LOST_NS */
 	uint64_t sent;    /* the counter just before the send */
+	uint64_t due_ticks; /* upcall_due_ns on the counter: upcall_due's cheap test */
 	uint64_t lost_count;
 	struct hist hist;
 } sampler;
+
+/* After every change of upcall_due_ns. */
+static void set_due(void)
+{
+	sampler.due_ticks = arch_timer_ns_to_ticks(upcall_due_ns());
+}
 
 static void arrived(uint32_t port, void *arg)
 {
@@ -35,6 +42,7 @@ static void arrived(uint32_t port, void *arg)
 	if (!sampler.in_flight)
 		return;
 	sampler.in_flight = false;
+	set_due();
 	hist_add(&sampler.hist, arch_timer_ticks_to_ns(at - sampler.sent));
 }
 
@@ -42,6 +50,7 @@ static void arrived(uint32_t port, void *arg)
 static void lose(void)
 {
 	sampler.in_flight = false;
+	set_due();
 	if (sampler.lost_count++ == 0)
 		log_warn("upcall: sample on port %u did not arrive in %llu ms: lost (said once)",
 		         sampler.tx, UPCALL_LOST_NS / 1000000ull);
@@ -64,6 +73,7 @@ int upcall_start(uint16_t self, uint64_t period_ns)
 	sampler.open = true;
 	sampler.period_ns = period_ns;
 	sampler.due_ns = arch_timer_now_ns() + period_ns;
+	set_due();
 	return 0;
 }
 
@@ -88,10 +98,17 @@ bool upcall_idle(uint64_t now)
 		log_error("upcall: sending a sample on port %u failed (%d); sampling stopped",
 		          sampler.tx, rc);
 		sampler.period_ns = 0;
+		set_due();
 		return false;
 	}
 	sampler.in_flight = true;
+	set_due();
 	return true;
+}
+
+bool upcall_due(void)
+{
+	return sampler.period_ns && arch_timer_counter() >= sampler.due_ticks;
 }
 
 uint64_t upcall_due_ns(void)

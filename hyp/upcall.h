@@ -34,6 +34,11 @@ bool upcall_idle(uint64_t now);
  * next sample, or the in-flight one's UPCALL_LOST_NS; 0 when not sampling.
  */
 uint64_t upcall_due_ns(void);
+/**
+ * Whether upcall_idle may have something to do now (upcall_due_ns has come), for the loop to
+ * ask at every idle moment: one counter read, no conversion.
+ */
+bool upcall_due(void);
 /** The samples so far (empty when not sampling). */
 const struct hist *upcall_hist(void);
 

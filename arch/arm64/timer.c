@@ -39,6 +39,11 @@ uint64_t arch_timer_ticks_to_ns(uint64_t ticks)
 	return (ticks / frequency) * 1000000000ull + (ticks % frequency) * 1000000000ull / frequency;
 }
 
+uint64_t arch_timer_ns_to_ticks(uint64_t ns)
+{
+	return (ns / 1000000000ull) * frequency + (ns % 1000000000ull) * frequency / 1000000000ull;
+}
+
 uint64_t arch_timer_now_ns(void)
 {
 	return arch_timer_ticks_to_ns(arch_timer_counter());
@@ -52,8 +57,7 @@ void arch_timer_set_deadline(uint64_t deadline_ns)
 		write_sysreg(cntv_ctl_el0, 0);
 		return;
 	}
-	ticks = (deadline_ns / 1000000000ull) * frequency +
-		(deadline_ns % 1000000000ull) * frequency / 1000000000ull;
+	ticks = arch_timer_ns_to_ticks(deadline_ns);
 	write_sysreg(cntv_cval_el0, ticks);
 	write_sysreg(cntv_ctl_el0, CNTV_CTL_ENABLE);
 	isb();

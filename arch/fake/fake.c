@@ -45,6 +45,12 @@ uint64_t arch_timer_counter(void)
 	       (fake_time_ns % 1000000000ull) * FAKE_TIMER_HZ / 1000000000ull;
 }
 
+uint64_t arch_timer_ns_to_ticks(uint64_t ns)
+{
+	return (ns / 1000000000ull) * FAKE_TIMER_HZ +
+	       (ns % 1000000000ull) * FAKE_TIMER_HZ / 1000000000ull;
+}
+
 uint64_t arch_timer_ticks_to_ns(uint64_t ticks)
 {
 	return (ticks / FAKE_TIMER_HZ) * 1000000000ull +

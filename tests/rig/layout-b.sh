@@ -74,6 +74,12 @@ for _ in $(seq 3000); do
 	kill -0 $qpid 2>/dev/null || break
 	sleep 0.1
 done
+# the next round of latency lines on the console (latency_period=2) after the guest's I/O
+for _ in $(seq 100); do
+	tr -d '\r' <"$log" | sed -n '/DOMU: script exit/,$p' | grep -q "latency: dom1-0 ioreq count=" && break
+	kill -0 $qpid 2>/dev/null || break
+	sleep 0.1
+done
 sleep 0.5
 kill $qpid 2>/dev/null
 wait $qpid 2>/dev/null
@@ -91,6 +97,7 @@ check served_disk_1 "backend: dom1/1: ${targets[1]} read-only at 0x2000200 irq 3
 if [ -n "${LAYOUT_B_CARD:-}" ]; then
 	check pci_sd_host_found "pci: 00:0[0-9a-f].0 1b36:0007, an SD host controller"
 	check card_by_adma "sdhci: .*: data by ADMA2 through"
+	check card_by_interrupt "mmc: card 0: waits end by interrupt 37"
 fi
 check bad_disk_named "ERROR: bootargs: vdisk.disk='domain=1,base=0x2000400,irq=3,target=ram:1M': key 'irq' = '3' is not an SPI (32 to 1019)"
 check guest_driver_ready_0 "backend: dom1/0: guest driver ready"

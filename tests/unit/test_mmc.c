@@ -13,6 +13,7 @@
 
 #include "arch/fake.h"
 #include "arch/fake_mmio.h"
+#include "arch/mmio.h"
 #include "blk/disk.h"
 #include "blk/mmc.h"
 #include "blk/mmcdisk.h"
@@ -653,6 +654,97 @@ TEST(mmc, while_data_flows_the_disk_wants_polling_at_once)
 	disk_poll(&md.disk);
 	EXPECT_EQ(disk_due(&md.disk), fake_time_ns + MMCDISK_POLL_NS);
 	drain(1000);
+	no_violations();
+}
+
+/*
+ * The owner of a controller that signals (sdhci_use_irq), as boot/cards.c and the loop are:
+ * polls while the disk wants it at once, else lets time pass (the fake counts status
+ * reads) and on the interrupt masks it (sdhci_irq) and polls. Returns the interrupts taken.
+ */
+static unsigned int run_with_irq(const struct disk_io *io, unsigned int steps)
+{
+	unsigned int irqs = 0;
+
+	for (unsigned int n = 0; n < steps && io->done_count == 0; n++) {
+		if (disk_due(&md.disk) == DISK_DUE_NOW) {
+			disk_poll(&md.disk);
+			continue;
+		}
+		EXPECT_EQ(disk_due(&md.disk), fake_time_ns + MMCDISK_IRQ_POLL_NS);
+		(void)mmio_read_32(BASE + SDHCI_PRESENT_STATE); /* time passes */
+		if (fake_sdhci_irq(fake)) {
+			irqs++;
+			sdhci_irq(&host);
+			EXPECT_FALSE(
+			    fake_sdhci_irq(fake)); /* the level line is down before the EOI */
+			disk_poll(&md.disk);
+		}
+	}
+	return irqs;
+}
+
+TEST(mmc, with_the_interrupt_a_wait_signals_what_it_waits_for)
+{
+	static uint8_t buf[8 * 512];
+	uint8_t wbuf[512] = {9, 8, 7};
+	struct disk_io io;
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	/* The owner's check that the line reaches it: a forced error, masked, cleared. */
+	EXPECT_FALSE(fake_sdhci_irq(fake));
+	sdhci_irq_check(&host);
+	EXPECT_TRUE(fake_sdhci_irq(fake));
+	sdhci_irq(&host);
+	EXPECT_FALSE(fake_sdhci_irq(fake));
+	sdhci_irq_check_end(&host);
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_ERR_STATUS), 0);
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_INT_STATUS) & 0x8000, 0);
+	sdhci_use_irq(&host);
+	EXPECT_TRUE(sd.host->irq);
+	fake_sdhci_set_cmd_delay(fake, 5);
+	start_io(&io, DISK_READ, 40, 8, buf);
+	disk_poll(&md.disk); /* the command is out, the card is slow */
+	EXPECT_EQ(io.done_count, 0);
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_INT_SIGNAL), 1u); /* Command Complete only */
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_ERR_SIGNAL), 0x03ff);
+	EXPECT_FALSE(fake_sdhci_irq(fake));
+	EXPECT_TRUE(run_with_irq(&io, 1000) >= 1);
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, 0);
+	EXPECT_MEMEQ(buf, card + 40 * 512, sizeof(buf));
+	/* over: nothing signalled, the line down, no wish to be polled */
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_INT_SIGNAL), 0);
+	EXPECT_FALSE(fake_sdhci_irq(fake));
+	EXPECT_EQ(disk_due(&md.disk), DISK_DUE_NEVER);
+
+	/* A write waits for the end of busy (Transfer Complete), then CMD13s on a timer. */
+	fake_sdhci_set_busy(fake, 50);
+	start_io(&io, DISK_WRITE, 9, 1, wbuf);
+	for (unsigned int n = 0; n < 100000 && io.done_count == 0; n++) {
+		if (disk_due(&md.disk) == fake_time_ns + MMCDISK_IRQ_POLL_NS &&
+		    !fake_sdhci_irq(fake)) {
+			EXPECT_TRUE(mmio_read_16(BASE + SDHCI_INT_SIGNAL) != 0);
+			(void)mmio_read_32(BASE + SDHCI_PRESENT_STATE);
+			continue;
+		}
+		if (fake_sdhci_irq(fake))
+			sdhci_irq(&host);
+		disk_poll(&md.disk);
+	}
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(io.rc, 0);
+	EXPECT_MEMEQ(card + 9 * 512, wbuf, sizeof(wbuf));
+	EXPECT_FALSE(fake_sdhci_irq(fake));
+
+	/* Ended by the timer's poll (an interrupt lost): the signals go off all the same. */
+	start_io(&io, DISK_READ, 3, 1, buf);
+	disk_poll(&md.disk);
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_INT_SIGNAL), 1u);
+	drain(1000);
+	EXPECT_EQ(io.done_count, 1);
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_INT_SIGNAL), 0);
+	EXPECT_EQ(mmio_read_16(BASE + SDHCI_ERR_SIGNAL), 0);
 	no_violations();
 }
 

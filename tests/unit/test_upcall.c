@@ -134,11 +134,16 @@ TEST(upcall, a_sample_goes_when_due_and_counts_send_to_handler)
 {
 	start(16 * MS, 1000 * MS);
 	EXPECT_EQ(upcall_due_ns(), 1016 * MS);
+	EXPECT_FALSE(upcall_due());
 	EXPECT_FALSE(upcall_idle(1016 * MS - 1));
 	EXPECT_EQ(xen.sends, 0);
+	fake_time_ns = 1016 * MS - 1000; /* a microsecond short */
+	EXPECT_FALSE(upcall_due());
 
 	fake_time_ns = 1016 * MS;
+	EXPECT_TRUE(upcall_due());
 	EXPECT_TRUE(upcall_idle(fake_time_ns));
+	EXPECT_FALSE(upcall_due()); /* in flight: due again only when it would be lost */
 	EXPECT_EQ(xen.sends, 1);
 	EXPECT_TRUE(evtchn_upcall_pending()); /* the loop's wait dispatches without sleeping */
 	EXPECT_EQ(upcall_due_ns(), 1016 * MS + UPCALL_LOST_NS);

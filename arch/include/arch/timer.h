@@ -17,6 +17,8 @@ uint64_t arch_timer_counter(void);
 uint64_t arch_timer_system_counter(void);
 /** Converts a counter delta to nanoseconds without overflow. */
 uint64_t arch_timer_ticks_to_ns(uint64_t ticks);
+/** Converts nanoseconds to counter ticks (rounded down) without overflow. */
+uint64_t arch_timer_ns_to_ticks(uint64_t ns);
 /** Returns nanoseconds of the virtual counter (since domain creation under Xen). */
 uint64_t arch_timer_now_ns(void);
 /** Arms the virtual timer interrupt for an absolute time in ns; 0 disarms it. */
