@@ -1,8 +1,8 @@
 #!/bin/bash
-# Everything `make test` runs: host unit tests, a short bounded pass of every fuzzer
-# (FUZZ_SECONDS each, 10 by default; one test per target), image checks, and the real-Xen
-# rig under both GIC versions. Each suite ends with "<suite>: N passed, N failed"; this adds them up
-# and ends with the line CI reads: "N passed, N failed".
+# Everything `make test` runs: host unit tests, the tools' Python tests (tests/tools), a short
+# bounded pass of every fuzzer (FUZZ_SECONDS each, 10 by default; one test per target), image
+# checks, and the real-Xen rig under both GIC versions. Each suite ends with "<suite>: N passed,
+# N failed"; this adds them up and ends with the line CI reads: "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -31,6 +31,7 @@ suite() { # name command...
 }
 
 suite unit make -s unit
+suite tools tests/tools/run.sh
 suite fuzz make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 suite image tests/image/run.sh build/vdisk.img build/vdisk.elf
 suite rig tests/rig/run.sh ${RIG_GICS:-3 2}

@@ -16,6 +16,11 @@
 # the card, default 256).
 # Prints the tables and writes them as CSV to build/bench/bench-gic$GIC.csv and
 # build/bench/bench-sd-gic$GIC.csv; exit status 1 (with the reason) when a run failed.
+# Plots (tools/plot-latency.py, Debian's python3-matplotlib) the latency of randread_qd1 and
+# randread_qd32, vdisk against blkback, to build/bench/latency-JOB-gic$GIC.png and .csv, from
+# fio's latency logs (build/bench/{vdisk,blkback}_JOB_lat.log, cut from the boot log) and
+# vdisk's service-time histogram of the job (build/bench/vdisk_JOB_service.hist); a plot that
+# cannot be made is reported and does not fail the run.
 set -eu -o pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -220,8 +225,48 @@ done < <(sed -n 's/.*RIG-METRIC: vdisk_delta_[a-z0-9]*_qd[0-9]*_hc_\([a-z_]*\)=.
 echo
 echo "vdisk's own latency histograms of the first guest's device (fill and the four jobs with their"
 echo "verify reads; vdisk's virtual counter, ns): service = taken from the available ring to put"
-echo "in the used ring, ioreq = an IOREQ read to answered"
+echo "in the used ring, ioreq = an IOREQ read to answered; upcall = vdisk's event-channel upcall"
+echo "sampled while it served, send to handler (upcall_sample_ms)"
 sed -n 's/.*BENCH-LATENCY: [^ ]* \([a-z]*\) \(.*\) buckets=.*/  \1: \2/p' <<<"$clean"
+
+# plot JOB NEXT: the latency plot of the first guest's JOB. The guest prints fio's total
+# latency of each I/O at its end (tests/rig/lib/guest-lib.sh g_lat_log: "BENCH-LAT: NAME NS..."
+# lines and "BENCH-LAT-END: NAME COUNT"); a line a dom0 or Xen message broke into no longer
+# matches, and the count tells. vdisk's service-time histogram is read at each snapshot
+# ("BENCH-HIST: vdisk-SNAP DEVICE service ...", tests/rig/lib/rig.sh rig_snap_lines): the
+# readings at the job's snapshot and at the NEXT one hold the job between them.
+plot() {
+	local job=$1 next=$2 src f want got series=() hist name
+	for src in vdisk blkback; do
+		f=$out/${src}_${job}_lat.log
+		{ sed -n "s/.*BENCH-LAT: ${src}_$job \([0-9 ]*\)\$/\1/p" <<<"$clean" | tr ' ' '\n' | grep . || true; } >"$f"
+		want=$(sed -n "s/.*BENCH-LAT-END: ${src}_$job \([0-9]*\)\$/\1/p" <<<"$clean" | tail -n 1)
+		got=$(wc -l <"$f")
+		if [ -z "$want" ] || [ "$got" != "$want" ] || [ "$got" = 0 ]; then
+			echo "bench: no latency plot for $job: $got of ${want:-an unknown number of} $src latencies in $log" >&2
+			return 0
+		fi
+		series+=("$src, fio total latency=$f")
+	done
+	hist=$out/vdisk_${job}_service.hist
+	grep -E "BENCH-HIST: vdisk-($job|$next) [^ ]+ service count=[0-9]+ .*buckets=[0-9:,]*\$" <<<"$clean" |
+		sed 's/.*BENCH-HIST: /BENCH-HIST: /' >"$hist" || true
+	if [ "$(wc -l <"$hist")" = 2 ]; then
+		series+=("vdisk, its own service time=$hist")
+	else
+		echo "bench: $job's plot without vdisk's service time: $(wc -l <"$hist") BENCH-HIST lines for vdisk-$job and vdisk-$next in $log, not 2" >&2
+	fi
+	name=latency-$job-gic$GIC
+	if tools/plot-latency.py --out "$out" --name "$name" "${series[@]}" \
+		--title "$job (4 KiB random read, QD${job##*_qd}): QEMU -icount guest time, GICv$GIC" >/dev/null; then
+		echo "plot: $out/$name.png ($out/$name.csv)"
+	else
+		echo "bench: no latency plot for $job (tools/plot-latency.py failed: above)" >&2
+	fi
+}
+echo
+plot randread_qd1 randread_qd32
+plot randread_qd32 randwrite_qd1
 echo
 echo "csv: $csv"
 echo "log: $log"

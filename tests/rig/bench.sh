@@ -8,6 +8,9 @@
 # asks vdisk for its counters (data/vdisk/stats-request -> data/vdisk/stats) and prints
 #   RIG-METRIC: vdisk_delta_<job>_<counter>=N  (hypercalls, ioreqs, requests, yields, ioreq_ns,
 #                                               idle_ns, now_ns, per hypercall kind)
+# and, for tools/bench.sh's latency plots, vdisk's service-time histogram at each snapshot
+# ("BENCH-HIST: SNAP DEVICE service ...", rig_snap_lines) beside the guest's fio latency logs
+# of its randread jobs ("BENCH-LAT: ..." at the guest's end, g_lat_log).
 # Boot it with --icount and --xsm flask (vdisk as vdisk_t, the guest as domU_t).
 # Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/domu/Image, /rig/domu/bench.cpio.zst (guest
 # initramfs with fio, virtio_mmio, virtio_blk, xen_blkfront), /rig/guest/bench.sh, and the
@@ -61,6 +64,8 @@ rig_stop_snapper
 # vdisk's own histograms of the device, as of the last snapshot (the vdisk jobs, verify
 # included; the fill too): service time and IOREQ turnaround
 rig_vdisk_latency - | sed 's/^/BENCH-LATENCY: /'
+# and vdisk's event-channel upcall, sampled while it served (one for all devices)
+echo "BENCH-LATENCY: vdisk upcall $(xenstore-read "/local/domain/$VDISK_DOMID/data/vdisk/latency/upcall")"
 
 # ---- a 2-vCPU guest: a polled queue, and two queues at QD32 (tests/rig/guest/bench-mq.sh) ----
 rig_snapper /tmp/rig-guest-bench-mq/console.raw vdisk-poll_qd1:vdisk_poll_qd1 \

@@ -2,6 +2,9 @@
 # (g_fio_set) on vdisk's virtio-blk disk /dev/vda, then on dom0's xen-blkback disk /dev/xvdb,
 # then the null-IOREQ floor (mmio-lat: one register read of vdisk's device, timed).
 # BENCH_IOS (I/Os per job) is set by the scenario in a line put before this file.
+# The randread jobs of both disks also write fio's latency logs (G_FIO_LAT_LOG), printed at
+# the end, once nothing is measured any more (g_lat_log: BENCH-LAT lines), for the plots of
+# tools/bench.sh (tools/plot-latency.py).
 # Before each vdisk job (after the fill) and after the last it prints "BENCH-SNAP: vdisk-JOB"
 # / "vdisk-after" and sleeps: dom0 watches the console for them and takes vdisk's counters
 # meanwhile, so that each job gets its own counts.
@@ -15,6 +18,8 @@ for dev in vda xvdb; do
 done
 
 BENCH_SNAP_WAIT_S=2
+# shellcheck disable=SC2034 # read by g_fio
+G_FIO_LAT_LOG="randread_qd1 randread_qd32"
 # g_fio_set's jobs, with a snapshot before each
 g_fio /dev/vda vdisk_fill write 1 --bs=64k --verify_interval=4k --do_verify=0
 for rw in randread randwrite; do
@@ -32,4 +37,7 @@ g_fio_set /dev/xvdb blkback "${BENCH_IOS:-2048}"
 # is theirs while they are loaded).
 rmmod virtio_blk virtio_mmio
 g_check mmio_lat mmio-lat 0x2000000 2000
+for job in vdisk_randread_qd1 vdisk_randread_qd32 blkback_randread_qd1 blkback_randread_qd32; do
+	g_lat_log "$job"
+done
 g_summary

@@ -69,9 +69,17 @@ g_fio_set() {
 # g_fio DEV NAME RW QD [FIO-OPTION...]: one fio job; terse (v3) output gives the read fields
 # 5 error, 8 iops, 18/19/20 p50/p99/p99.9 (µs; total latency with --lat_percentiles), 39 the
 # total latency's max, and the write fields 49, 59/60/61, 80.
+# G_FIO_LAT_LOG (`make bench`): the kinds of job, RW_qdQD (e.g. "randread_qd1 randread_qd32"),
+# that also write fio's total-latency log, the same latency as those percentiles, one line per
+# I/O, to /tmp/NAME_lat.log (and its clat and slat logs beside it); g_lat_log prints it.
 g_fio() {
 	_gf_dev=$1 _gf_name=$2 _gf_rw=$3 _gf_qd=$4
 	shift 4
+	case " ${G_FIO_LAT_LOG:-} " in
+	*" ${_gf_rw}_qd$_gf_qd "*)
+		set -- "$@" --write_lat_log=/tmp/"$_gf_name" --per_job_logs=0 --log_avg_msec=0
+		;;
+	esac
 	fio --name="$_gf_name" --filename="$_gf_dev" --size=8m --bs=4k --rw="$_gf_rw" \
 		--ioengine=libaio --iodepth="$_gf_qd" --direct=1 --verify=crc32c \
 		--output-format=terse --terse-version=3 --percentile_list=50:99:99.9 \
@@ -98,4 +106,18 @@ g_fio() {
 	g_metric "${_gf_name}_p99_us" "${_gf_p99#*%=}"
 	g_metric "${_gf_name}_p999_us" "${_gf_p999#*%=}"
 	g_metric "${_gf_name}_max_us" "${_gf_max%.*}"
+}
+
+# g_lat_log NAME (`make bench`): prints the latencies of fio's total-latency log of job NAME
+# (/tmp/NAME_lat.log, see G_FIO_LAT_LOG; fio 3.33 writes "time ms, latency ns, direction, block
+# size, priority" a line) for tools/bench.sh to cut from the console: only the latency column,
+# in the log's order, 32 values a line, then the count
+#   BENCH-LAT: NAME NS NS ...
+#   BENCH-LAT-END: NAME COUNT
+g_lat_log() {
+	awk -F', ' -v name="$1" '
+		{ line = line " " $2; n++ }
+		n % 32 == 0 { print "BENCH-LAT: " name line; line = "" }
+		END { if (line != "") print "BENCH-LAT: " name line; print "BENCH-LAT-END: " name " " n + 0 }
+	' "/tmp/$1_lat.log"
 }

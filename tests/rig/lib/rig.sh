@@ -157,6 +157,9 @@ rig_stat() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # rig_snapper CONSOLE SNAP:NEXT... (`make bench`, in the background: its pid in SNAPPER):
 # prints "BENCH-STATS: SNAP <rig_vdisk_stats>" when the guest prints "BENCH-SNAP: SNAP" (it
 # then sleeps 2 s), in order, and checks the guest had not finished its NEXT fio job meanwhile.
+# With it, for each device, "BENCH-HIST: SNAP DEVICE service <histogram>": vdisk's service-time
+# histogram as that stats request left it (rig_vdisk_latency; from one snapshot to the next it
+# counts the job between them: tools/bench.sh plots it).
 # It reads the console through `tail -f` (one read a second) rather than grepping it again
 # and again: dom0 work on the one CPU delays vdisk's vCPU (Xen does not
 # preempt dom0 within its 1 ms rate limit), and blkback's and vdisk's jobs must see the same.
@@ -171,6 +174,7 @@ rig_snap_lines() {
 		done
 		[ "$_found" = 1 ] || { echo "BENCH-STATS-FAIL: $_snap: no marker"; return; }
 		_st=$(rig_vdisk_stats "$_snap") || { echo "BENCH-STATS-FAIL: $_snap: vdisk did not answer"; return; }
+		rig_vdisk_latency - | sed -n "s/^\([^ ]*\) service count=/BENCH-HIST: $_snap \1 service count=/p"
 		if grep -q "GUEST-TEST: [A-Z]* $_next\( \|:\|\$\)" "$_console"; then
 			echo "BENCH-STATS-FAIL: $_snap: taken after the guest's $_next job had ended"
 			return
