@@ -25,8 +25,9 @@ to the description's own directory.
   [board]
   name = qemu-virt            a name for messages (letters, digits, - and _)
   ram_start = 0x40000000      first address of RAM (required)
-  ram_size = 2G               RAM size (required): everything must fit below the top
-                              64 MiB, where U-Boot keeps itself
+  ram_size = 2G               size of the RAM bank from ram_start (required), the one U-Boot
+                              relocates itself to the top of: everything must fit below
+                              its top 64 MiB
   load_start = 0x42000000     where the first image goes (default ram_start + 32M); the others
                               follow in the order below, each 2 MiB aligned
   device_tree = firmware      "firmware" (default): the device tree U-Boot was handed
@@ -53,6 +54,9 @@ to the description's own directory.
   vpl011 = yes                emulated PL011 console for the domain (default yes)
   [disk]
   size = auto                 image size (default auto: the files plus 16 MiB, at least 64 MiB)
+  files = config.txt u-boot.bin   more files for the partition's root, copied as they are
+                              (a board's firmware: a Raspberry Pi's start4.elf, fixup4.dat,
+                              config.txt, its .dtb and U-Boot), under their own names
 
 Errors name the file, the line or section, the key and the value; exit status 1.
 """
@@ -101,7 +105,7 @@ class Board:
         "xen": {"image", "bootargs"},
         "dom0": {"kernel", "ramdisk", "bootargs"},
         "domU": {"kernel", "ramdisk", "device_tree", "memory", "cpus", "bootargs", "vpl011"},
-        "disk": {"size"},
+        "disk": {"size", "files"},
     }
 
     def __init__(self, path):
@@ -190,6 +194,19 @@ class Board:
         self.disk_size = None
         if "disk" in cp and self.get("disk", "size", "auto") != "auto":
             self.disk_size = self.size("disk", "size", None)
+        self.extra = []
+        taken = {"boot.scr", "boot.cmd", "xen", "board.dtb", "dom0-kernel", "dom0-ramdisk"}
+        taken |= {f"{d['name']}-{r}" for d in self.domus for r in ("kernel", "ramdisk", "dtb")}
+        for value in self.get("disk", "files", "").split():
+            p = value if os.path.isabs(value) else os.path.join(self.dir, value)
+            name = os.path.basename(p)
+            if not os.path.isfile(p):
+                raise BoardError(f"{path}: [disk] files: '{value}': no such file ({p})")
+            if name in taken:
+                raise BoardError(f"{path}: [disk] files: '{value}': the partition already has "
+                                 f"a file named {name}")
+            taken.add(name)
+            self.extra.append((p, name))
 
     def get(self, sec, key, default):
         if sec in self.cp and key in self.cp[sec]:
@@ -371,7 +388,7 @@ def make_disk(board, items, outdir):
     if need_tool:
         raise BoardError(f"{', '.join(need_tool)} not found: install u-boot-tools and mtools "
                          "(tools/deps.sh)")
-    files = [(p, n) for _, p, n, _, _ in items if p]
+    files = [(p, n) for _, p, n, _, _ in items if p] + board.extra
     payload = sum(os.path.getsize(p) for p, _ in files)
     size = board.disk_size or max(64 * MIB, align_up(payload + 16 * MIB, 8 * MIB))
     if size < payload + 8 * MIB:

@@ -183,6 +183,24 @@ class BoardTest(unittest.TestCase):
         with open(os.path.join(out, "layout.txt"), encoding="utf-8") as f:
             self.assertTrue(f.readline().startswith("0x42000000    1000000 xen "))
 
+    @unittest.skipUnless(shutil.which("mkimage") and shutil.which("mcopy"),
+                         "u-boot-tools and mtools (tools/deps.sh)")
+    def test_extra_files_go_to_the_partition_root(self):
+        with open(os.path.join(self.dir, "config.txt"), "w", encoding="utf-8") as f:
+            f.write("kernel=u-boot.bin\n")
+        out = os.path.join(self.dir, "out")
+        board = self.board(GOOD + "[disk]\nfiles = config.txt guest\n")
+        self.assertEqual(mkboot.main(["mkboot", board, out]), 0)
+        env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+        part = f"{os.path.join(out, 'boot.img')}@@{mkboot.PART_START}"
+        got = subprocess.run(["mtype", "-i", part, "::config.txt"], env=env,
+                             stdout=subprocess.PIPE, check=True).stdout
+        self.assertEqual(got, b"kernel=u-boot.bin\n")
+        self.assertRegex(self.error(GOOD + "[disk]\nfiles = nope.bin\n"),
+                         r"\[disk\] files: 'nope.bin': no such file")
+        self.assertRegex(self.error(GOOD + "[disk]\nfiles = xen\n"),
+                         r"\[disk\] files: 'xen': the partition already has a file named xen")
+
     def test_check_writes_nothing(self):
         out = os.path.join(self.dir, "out")
         self.assertEqual(mkboot.main(["mkboot", "--check", self.board(GOOD)]), 0)
