@@ -166,6 +166,16 @@ class ExtractTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir)
 
+    def extract(self, lines):
+        """tools/fio/extract.py on a console log made of `lines`: the finished process."""
+        path = os.path.join(self.dir, "console.log")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        return subprocess.run(["/usr/bin/python3", os.path.join(FIO, "extract.py"), path,
+                               os.path.join(self.dir, "out")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+
     def guest_lines(self, job, values):
         out = [f"FIO-MARK: {job} start", f"FIO-MARK: {job} end"]
         lat = [f"FIO-LAT: {job} " + " ".join(map(str, values[i:i + 8]))
@@ -240,12 +250,7 @@ class ExtractTest(unittest.TestCase):
         marks, lat = self.guest_lines("randread-qd1", list(range(100, 120)))
         lines = marks + lat[1:] + ["FIO-ERROR: randwrite-qd1: fio exit status 1",
                                    "FIO-MARK: randwrite-qd1 start"]
-        path = os.path.join(self.dir, "console.log")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        r = subprocess.run(["/usr/bin/python3", os.path.join(FIO, "extract.py"), path,
-                            os.path.join(self.dir, "out")],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        r = self.extract(lines)
         self.assertEqual(r.returncode, 1)
         self.assertIn("randread-qd1: 12 latencies in FIO-LAT lines, FIO-LAT-END says 20", r.stderr)
         self.assertIn("the guest says FIO-ERROR: randwrite-qd1: fio exit status 1", r.stderr)
@@ -259,12 +264,7 @@ class ExtractTest(unittest.TestCase):
             marks, lat = self.guest_lines(job, [7, 8])
             lines += marks + lat
         lines.append(f"latency: dom1-0 service {hist_text([1, 2, 3, 4, 5])}")
-        path = os.path.join(self.dir, "console.log")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        r = subprocess.run(["/usr/bin/python3", os.path.join(FIO, "extract.py"), path,
-                            os.path.join(self.dir, "out")],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        r = self.extract(lines)
         self.assertEqual(r.returncode, 1)
         self.assertIn("randread-qd1: no complete reading of vdisk's 'dom1-0 service' after it", r.stderr)
         self.assertIn("must be shorter than the guest's FIO_GAP", r.stderr)
