@@ -236,6 +236,7 @@ static unsigned int mmcdisk_poll(struct disk *disk)
 			/* One command at a time per card: partitions on it take turns. */
 			if (md->card->user && md->card->user != md)
 				break;
+			asked = false; /* "one CMD13 a poll" is per request: the next may ask at once */
 			md->card->user = md;
 			recover(md);
 			rc = md->card->broken ? -EIO : begin(md);

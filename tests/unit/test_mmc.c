@@ -412,6 +412,29 @@ TEST(mmc, a_write_completes_only_once_programmed)
 	no_violations();
 }
 
+/*
+ * Writes queued behind each other on a card that programs at once: one poll ends them all,
+ * each asking its CMD13 at once (one CMD13 a poll is for a card still programming).
+ */
+TEST(mmc, queued_writes_on_a_quick_card_end_in_one_poll)
+{
+	uint8_t buf[4][512];
+	struct disk_io io[4];
+
+	ASSERT_TRUE(setup(&sdhc, NULL, 0, 0));
+	for (unsigned int i = 0; i < 4; i++) {
+		memset(buf[i], 0x40 + i, sizeof(buf[i]));
+		start_io(&io[i], DISK_WRITE, 20 + i, 1, buf[i]);
+	}
+	EXPECT_EQ(disk_poll(&md.disk), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		EXPECT_EQ(io[i].done_count, 1);
+		EXPECT_EQ(io[i].rc, 0);
+		EXPECT_MEMEQ(card + (20 + i) * 512, buf[i], sizeof(buf[i]));
+	}
+	no_violations();
+}
+
 TEST(mmc, a_data_crc_error_fails_the_request_and_the_card_goes_on)
 {
 	static uint8_t buf[16 * 512];
