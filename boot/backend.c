@@ -677,6 +677,14 @@ int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid)
 		          value ? value : "(missing)", why);
 		return -EINVAL;
 	}
+	for (unsigned int i = 0; i < DEV_MAX; i++) {
+		if (devs[i].used && devs[i].fe == cfg.frontend && devs[i].cfg.base == cfg.base) {
+			log_error("bootargs: vdisk.disk='%s': key 'base' = '%#llx': dom%u's window "
+			          "there is served already (%s)",
+			          spec, (unsigned long long)cfg.base, cfg.frontend, devs[i].name);
+			return -EINVAL;
+		}
+	}
 	d = new_device(BACKEND_VIRTIO, cfg.frontend, devid);
 	if (!d)
 		return -ENOSPC;

@@ -5,7 +5,8 @@
 # (tests/rig/layout-b-guest.dts). vdisk learns the disks from its bootargs (vdisk.disk=; no
 # xenstore exists) and serves them; the guest runs tests/rig/guest-blk.sh (pattern over the
 # whole read-write disk, buffered read, read-only disk). A third vdisk.disk= with a bad irq
-# must be refused by name and value while the other two are served.
+# and a fourth on the first one's window must be refused by name and value while the other
+# two are served.
 #   tests/rig/layout-b.sh GIC LOG GUEST-CPIO
 # Prints "PASS gic<N>.layout_b.<name>" / "FAIL ..." lines and "metric ..." lines.
 # Env: LAYOUT_B_ICOUNT=1 (one CPU, -icount: guest time repeats; tools/boot-timing.sh),
@@ -36,6 +37,7 @@ fi
 disks="vdisk.disk=domain=1,base=0x2000000,irq=33,target=${targets[0]}"
 disks="$disks vdisk.disk=domain=1,base=0x2000200,irq=34,access=ro,target=${targets[1]}"
 disks="$disks vdisk.disk=domain=1,base=0x2000400,irq=3,target=ram:1M"
+disks="$disks vdisk.disk=domain=1,base=0x2000000,irq=35,target=ram:1M"
 cat >"$work/board" <<EOB
 [board]
 name = qemu-virt-layout-b
@@ -100,6 +102,7 @@ if [ -n "${LAYOUT_B_CARD:-}" ]; then
 	check card_by_interrupt "mmc: card 0: waits end by interrupt 37"
 fi
 check bad_disk_named "ERROR: bootargs: vdisk.disk='domain=1,base=0x2000400,irq=3,target=ram:1M': key 'irq' = '3' is not an SPI (32 to 1019)"
+check same_window_refused "ERROR: bootargs: vdisk.disk='domain=1,base=0x2000000,irq=35,target=ram:1M': key 'base' = '0x2000000': dom1's window there is served already (dom1/0)"
 check guest_driver_ready_0 "backend: dom1/0: guest driver ready"
 check guest_driver_ready_1 "backend: dom1/1: guest driver ready"
 check guest_script_exit_0 "DOM1: DOMU: script exit 0"
