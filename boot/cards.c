@@ -71,19 +71,20 @@ static void card_irq(void *arg)
 /*
  * Whether card n's interrupt reaches vdisk: the controller forces one (sdhci_irq_check) and
  * the loop waits for it a little. A line that goes nowhere (not routed to this domain, a
- * wrong map) leaves the card polled rather than slow. Returns the time it took, or 0.
+ * wrong map) leaves the card polled rather than slow. Returns whether it came, and in *took
+ * how long it took.
  */
-static uint64_t irq_check(unsigned int n)
+static bool irq_check(unsigned int n, uint64_t *took)
 {
-	uint64_t start = arch_timer_now_ns(), deadline = start + IRQ_CHECK_NS, took;
+	uint64_t start = arch_timer_now_ns(), deadline = start + IRQ_CHECK_NS;
 
 	irq_seen[n] = false;
 	sdhci_irq_check(&hosts[n]);
 	while (!irq_seen[n] && loop_wait(deadline) != -ETIMEDOUT)
 		;
-	took = irq_seen[n] ? arch_timer_now_ns() - start : 0;
+	*took = arch_timer_now_ns() - start;
 	sdhci_irq_check_end(&hosts[n]);
-	return took;
+	return irq_seen[n];
 }
 
 unsigned int cards_use_irqs(const struct dt_info *dt, void (*wake)(unsigned int card))
@@ -104,7 +105,7 @@ unsigned int cards_use_irqs(const struct dt_info *dt, void (*wake)(unsigned int 
 			         irq, rc);
 			continue;
 		}
-		if (!(took = irq_check(i))) {
+		if (!irq_check(i, &took)) {
 			log_warn("mmc: card %u: interrupt %u did not come when forced (%llu ms): "
 			         "polled instead",
 			         i, irq, IRQ_CHECK_NS / 1000000ull);
