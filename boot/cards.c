@@ -37,7 +37,10 @@ unsigned int cards_init(const struct dt_info *dt, bool dma)
 		}
 		rc = sdhci_init(&hosts[i], s->reg.base, s->compatible, s->clock_hz);
 		/* The identity map: the buffer's address is ours, physical where `dma` says so. */
-		if (rc == 0 && dma)
+		if (rc == 0 && dma && s->dma_translated)
+			log_info("mmc: card %u: a bus's dma-ranges move the controller's addresses: "
+			         "data by PIO", i);
+		else if (rc == 0 && dma)
 			sdhci_use_dma(&hosts[i], dma_buf[i], (uintptr_t)dma_buf[i],
 			              sizeof(dma_buf[i]));
 		if (rc || mmc_card_init(&cards[i], &hosts[i].host)) {

@@ -33,6 +33,60 @@ struct gic_node {
 };
 
 /* See dt.h. */
+/* A number of `cells` (1 or 2) 32-bit cells. */
+static uint64_t read_cells(const fdt32_t *p, int cells)
+{
+	return cells == 2 ? ((uint64_t)fdt32_to_cpu(p[0]) << 32) | fdt32_to_cpu(p[1])
+	                  : fdt32_to_cpu(p[0]);
+}
+
+/*
+ * Translates *addr from the address space of bus's children to that of bus's parent through
+ * bus's `ranges`: 0, or -EINVAL when no entry covers it or the cells are not 1 or 2.
+ */
+static int translate(const void *fdt, int bus, uint64_t *addr)
+{
+	int parent = fdt_parent_offset(fdt, bus), len;
+	int cac = fdt_address_cells(fdt, bus), pac = fdt_address_cells(fdt, parent);
+	int sc = fdt_size_cells(fdt, bus), entry = cac + pac + sc;
+	const fdt32_t *r = fdt_getprop(fdt, bus, "ranges", &len);
+
+	if (!r || len == 0)
+		return 0; /* one to one (a missing ranges too: lenient, as before) */
+	if (cac < 1 || cac > 2 || pac < 1 || pac > 2 || sc < 1 || sc > 2)
+		return -EINVAL;
+	for (int i = 0; (i + 1) * entry * 4 <= len; i++, r += entry) {
+		uint64_t child = read_cells(r, cac), to = read_cells(r + cac, pac);
+		uint64_t size = read_cells(r + cac + pac, sc);
+
+		if (*addr >= child && *addr - child < size) {
+			*addr = *addr - child + to;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Whether a bus above node has dma-ranges with an entry whose two sides differ. */
+static bool dma_translated(const void *fdt, int node)
+{
+	for (int bus = fdt_parent_offset(fdt, node); bus > 0; bus = fdt_parent_offset(fdt, bus)) {
+		int len, cac = fdt_address_cells(fdt, bus);
+		int pac = fdt_address_cells(fdt, fdt_parent_offset(fdt, bus));
+		int entry = cac + pac + fdt_size_cells(fdt, bus);
+		const fdt32_t *r = fdt_getprop(fdt, bus, "dma-ranges", &len);
+
+		if (!r || len == 0)
+			continue;
+		if (cac < 1 || cac > 2 || pac < 1 || pac > 2)
+			return true; /* cannot tell: assume it moves */
+		for (int i = 0; (i + 1) * entry * 4 <= len; i++, r += entry)
+			if (read_cells(r, cac) != read_cells(r + cac, pac))
+				return true;
+	}
+	return false;
+}
+
 int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out)
 {
 	int parent = fdt_parent_offset(fdt, node);
@@ -51,6 +105,9 @@ int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out)
 	reg += ac;
 	out->size = sc == 2 ? ((uint64_t)fdt32_to_cpu(reg[0]) << 32) | fdt32_to_cpu(reg[1])
 		  : sc == 1 ? fdt32_to_cpu(reg[0]) : 0;
+	for (int bus = parent; bus > 0; bus = fdt_parent_offset(fdt, bus))
+		if (translate(fdt, bus, &out->base))
+			return -EINVAL;
 	return 0;
 }
 
@@ -360,6 +417,7 @@ static void parse_sdhci(const void *fdt, const struct gic_node *gic, struct dt_i
 		clk = fdt_getprop(fdt, node, "clock-frequency", &len);
 		h->clock_hz = clk && len == 4 ? fdt32_to_cpu(*clk) : 0;
 		h->irq = node_gic_irq(fdt, node, gic);
+		h->dma_translated = dma_translated(fdt, node);
 		info->sdhci_count++;
 	}
 }

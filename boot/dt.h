@@ -25,6 +25,9 @@ struct dt_sdhci {
 	char compatible[40];  /* the first compatible string blk/sdhci.c knows */
 	uint32_t clock_hz;    /* clock-frequency, 0 if absent */
 	unsigned int irq;     /* GIC INTID, 0 = none (poll) */
+	/* a bus above it has dma-ranges that move addresses: what the controller reaches is not
+	   the CPU's address, so vdisk's own buffer cannot be handed to it (data by PIO) */
+	bool dma_translated;
 };
 
 #define DT_PCI_INTX_MAX 64 /* interrupt-map rows kept (QEMU's virt has 16) */
@@ -81,7 +84,9 @@ struct dt_info {
 int dt_parse(const void *fdt, struct dt_info *info);
 /**
  * Reads entry `index` of node's reg property with its parent's cell sizes (devicetree spec
- * v0.4 §2.3.6); returns 0, -ENOENT past the last entry or -EINVAL for a malformed property.
+ * v0.4 §2.3.6) and translates its address to the root's (the CPU's) through each bus's
+ * `ranges` (§2.3.8; an empty or missing `ranges` maps one to one); returns 0, -ENOENT past
+ * the last entry or -EINVAL for a malformed property or an address no range of a bus maps.
  */
 int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out);
 /**

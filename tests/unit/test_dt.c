@@ -851,3 +851,59 @@ TEST(dt, pci_intx_lookup)
 	EXPECT_EQ(dt_pci_intx(&pci, 2, 0, 4), 41);
 	EXPECT_EQ(dt_pci_intx(&pci, 2, 0, 0), 0); /* still no pin: no INTx at all */
 }
+
+/* reg through the buses' ranges, as a Raspberry Pi 4 needs when vdisk is dom0. */
+TEST(dt, reg_is_translated_through_the_buses_ranges)
+{
+	static const struct {
+		const char *path;
+		int index;
+		uint64_t base, size;
+	} cases[] = {
+	    {"/soc/serial@7e215040", 0, 0xfe215040, 0x40},
+	    {"/soc/interrupt-controller@40041000", 0, 0xff841000, 0x1000},
+	    {"/soc/interrupt-controller@40041000", 1, 0xff842000, 0x2000},
+	    {"/soc/flat/mmc@7e300000", 0, 0xfe300000, 0x100}, /* an empty ranges, then /soc's */
+	    {"/emmc2bus/mmc@7e340000", 0, 0xfe340000, 0x100},
+	    {"/memory@0", 0, 0, 0x3b400000}, /* the root's own: as it is */
+	};
+	const void *fdt = load("soc-ranges");
+	struct dt_range r;
+
+	ASSERT_TRUE(fdt);
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int node = fdt_path_offset(fdt, cases[i].path);
+
+		ASSERT_TRUE(node >= 0);
+		EXPECT_EQ(dt_read_reg(fdt, node, cases[i].index, &r), 0);
+		EXPECT_EQ(r.base, cases[i].base);
+		EXPECT_EQ(r.size, cases[i].size);
+	}
+	/* an address no range of /soc maps */
+	EXPECT_EQ(dt_read_reg(fdt, fdt_path_offset(fdt, "/soc/nowhere@10000000"), 0, &r), -EINVAL);
+	EXPECT_EQ(dt_read_reg(fdt, fdt_path_offset(fdt, "/soc/serial@7e215040"), 1, &r), -ENOENT);
+}
+
+/* A bus whose dma-ranges move addresses keeps vdisk's buffer from the controller (PIO). */
+TEST(dt, sd_host_behind_dma_ranges_that_move_addresses)
+{
+	void *fdt = load("xen-domu-sdhci");
+	/* child (2 cells), parent (2 cells), size (2 cells) */
+	static const uint32_t same[] = {0, 0, 0, 0, 1, 0};
+	static const uint32_t moved[] = {0, 0xc0000000u, 0, 0, 0, 0x40000000};
+	struct dt_info info;
+
+	ASSERT_TRUE(fdt);
+	EXPECT_EQ(dt_parse(fdt, &info), 0);
+	EXPECT_FALSE(info.sdhci[0].dma_translated); /* no dma-ranges */
+	set_cells(fdt, "/passthrough", "dma-ranges", same, 6);
+	EXPECT_EQ(dt_parse(fdt, &info), 0);
+	EXPECT_FALSE(info.sdhci[0].dma_translated);
+	set_prop(fdt, "/passthrough", "dma-ranges", NULL, 0);
+	EXPECT_EQ(dt_parse(fdt, &info), 0);
+	EXPECT_FALSE(info.sdhci[0].dma_translated);
+	set_cells(fdt, "/passthrough", "dma-ranges", moved, 6);
+	EXPECT_EQ(dt_parse(fdt, &info), 0);
+	EXPECT_TRUE(info.sdhci[0].dma_translated);
+	EXPECT_EQ(info.sdhci[0].reg.base, 0x10041000); /* reg is translated by ranges, not these */
+}
