@@ -32,7 +32,6 @@ struct gic_node {
 	int cells;
 };
 
-/* See dt.h. */
 /* A number of `cells` (1 or 2) 32-bit cells. */
 static uint64_t read_cells(const fdt32_t *p, int cells)
 {
@@ -87,6 +86,7 @@ static bool dma_translated(const void *fdt, int node)
 	return false;
 }
 
+/* See dt.h. */
 int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out)
 {
 	int parent = fdt_parent_offset(fdt, node);
@@ -100,11 +100,8 @@ int dt_read_reg(const void *fdt, int node, int index, struct dt_range *out)
 	if ((index + 1) * (ac + sc) * 4 > len)
 		return -ENOENT;
 	reg += index * (ac + sc);
-	out->base = ac == 2 ? ((uint64_t)fdt32_to_cpu(reg[0]) << 32) | fdt32_to_cpu(reg[1])
-			    : fdt32_to_cpu(reg[0]);
-	reg += ac;
-	out->size = sc == 2 ? ((uint64_t)fdt32_to_cpu(reg[0]) << 32) | fdt32_to_cpu(reg[1])
-		  : sc == 1 ? fdt32_to_cpu(reg[0]) : 0;
+	out->base = read_cells(reg, ac);
+	out->size = sc ? read_cells(reg + ac, sc) : 0;
 	for (int bus = parent; bus > 0; bus = fdt_parent_offset(fdt, bus))
 		if (translate(fdt, bus, &out->base))
 			return -EINVAL;
