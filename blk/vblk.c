@@ -145,14 +145,20 @@ static void signal_completions(struct vblk *blk)
 
 /*
  * No queue is to be served, and what the disk holds is cancelled: its completions write
- * nothing into the guest. Returns how many requests the disk still holds.
+ * nothing into the guest, so the buffer mappings of its chains go now. Returns how many
+ * requests the disk still holds.
  */
 static unsigned int cancel_all(struct vblk *blk)
 {
 	blk->pending = 0;
-	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
-		if (blk->req[i].busy)
-			blk->req[i].cancelled = true;
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++) {
+		struct vblk_req *r = &blk->req[i];
+
+		if (!r->busy || r->cancelled)
+			continue;
+		r->cancelled = true;
+		vq_drop(req_vq(r), &r->chain);
+	}
 	return blk->in_flight;
 }
 
@@ -186,7 +192,7 @@ static void finish(struct vblk_req *r, uint8_t status)
 	if (r->chain.writable_len &&
 	    vq_write(vq, &r->chain, r->chain.writable_len - 1, &status, 1) == 0)
 		len = r->written + 1;
-	if (vq_push(vq, r->chain.head, len) == VQ_BROKEN) {
+	if (vq_push(vq, &r->chain, len) == VQ_BROKEN) {
 		needs_reset(blk);
 		return;
 	}

@@ -8,10 +8,16 @@
 
 /* Which grant mappings unmap_grants() drops. */
 enum grant_pick {
-	PICK_BUFFERS, /* release(): the buffers of the request just finished */
-	PICK_ALL,     /* reset, invalidate, fini */
-	PICK_ONE,     /* the slot given */
+	PICK_UNUSED, /* release(): the buffers no request in flight uses any more */
+	PICK_ALL,    /* reset, invalidate, fini */
+	PICK_ONE,    /* the slot given */
 };
+
+_Static_assert(GMEM_HOLDERS == 32, "a slot's users and the holders are uint32_t masks");
+
+/* A token is its epoch (24 bits, wrapping) above the holder number plus one; 0 is none. */
+#define TOKEN_EPOCH_SHIFT 8
+#define EPOCH_MASK        0xffffffu
 
 /*
  * One batch of grant unmaps and the slots they belong to. vdisk is single-threaded, so one
@@ -31,21 +37,27 @@ static unsigned int mapped_count; /* pages of every guest mapped now (gmem_mappe
 		log_limited((g)->limit, level, __VA_ARGS__);                                       \
 	} while (0)
 
-/* Unmaps the grant mappings `pick` selects, in one batched hypercall. */
-static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot *one)
+/*
+ * Unmaps the grant mappings `pick` selects, in one batched hypercall; for PICK_UNUSED, the
+ * holders in `done` stop using every buffer mapping first.
+ */
+static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot *one, uint32_t done)
 {
 	unsigned int n = 0;
 	int rc;
 
 	/* Foreign mappings only (the common case): nothing to look for on every request. */
-	if (pick == PICK_BUFFERS && g->buffer_grants == 0)
+	if (pick == PICK_UNUSED && g->buffer_grants == 0)
 		return;
 	for (unsigned int i = 0; i < GMEM_SLOTS; i++) {
 		struct gmem_slot *s = &g->slots[i];
 
 		if (!s->mapped || !s->grant)
 			continue;
-		if ((pick == PICK_BUFFERS && s->ring) || (pick == PICK_ONE && s != one))
+		if (pick == PICK_UNUSED && !s->ring)
+			s->users &= ~done;
+		if ((pick == PICK_UNUSED && (s->ring || s->users)) ||
+		    (pick == PICK_ONE && s != one))
 			continue;
 		batch[n] = (struct xen_grant_unmap){.at = s->own, .handle = s->handle};
 		batch_slot[n++] = s;
@@ -69,6 +81,7 @@ static void unmap_grants(struct gmem *g, enum grant_pick pick, struct gmem_slot 
 		if (!s->ring)
 			g->buffer_grants--;
 		s->mapped = false;
+		s->users = 0;
 		mapped_count--;
 	}
 }
@@ -80,7 +93,7 @@ static void unmap_slot(struct gmem *g, struct gmem_slot *s)
 	if (!s->mapped)
 		return;
 	if (s->grant) {
-		unmap_grants(g, PICK_ONE, s);
+		unmap_grants(g, PICK_ONE, s, 0);
 		return;
 	}
 	rc = xen_unmap_frame(s->own);
@@ -157,6 +170,45 @@ static void set_hint(struct gmem *g, uint64_t key, bool grant, const struct gmem
 	*hint_of(g, key, grant) = (uint16_t)(s - g->slots);
 }
 
+/*
+ * The holder bit of the request `hold` is for, if it was given one in this epoch and still
+ * has it; else 0. The token is checked against what was given out, not trusted.
+ */
+static uint32_t held_bit(const struct gmem *g, const struct vq_hold *hold)
+{
+	uint32_t token = hold ? hold->token : 0;
+	uint32_t n = token & ((1u << TOKEN_EPOCH_SHIFT) - 1);
+
+	if (n == 0 || n > GMEM_HOLDERS || token >> TOKEN_EPOCH_SHIFT != g->epoch)
+		return 0;
+	return g->holders & 1u << (n - 1);
+}
+
+/*
+ * The holder bit of the request `hold` is for, given now if it has none. 0 without a hold,
+ * or with every number taken: its mappings then belong to nobody and go at the next
+ * release(), which is safe, only slower.
+ */
+static uint32_t holder_bit(struct gmem *g, struct vq_hold *hold)
+{
+	uint32_t bit = held_bit(g, hold);
+	unsigned int n;
+
+	if (bit || !hold || g->holders == UINT32_MAX)
+		return bit;
+	n = (unsigned int)__builtin_ctz(~g->holders);
+	g->holders |= 1u << n;
+	hold->token = g->epoch << TOKEN_EPOCH_SHIFT | (n + 1);
+	return 1u << n;
+}
+
+/* Every holder is forgotten (every grant mapping went): tokens given so far name nothing. */
+static void forget_holders(struct gmem *g)
+{
+	g->holders = 0;
+	g->epoch = (g->epoch + 1) & EPOCH_MASK;
+}
+
 static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 {
 	struct guest_frame frame = {.n = gpa >> XEN_PAGE_SHIFT};
@@ -193,11 +245,13 @@ static void *map_foreign(struct gmem *g, gpa_t gpa, uint64_t offset)
 	return slot_ptr(s, offset);
 }
 
-static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable, enum vq_area area)
+static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable, enum vq_area area,
+                       struct vq_hold *hold)
 {
 	uint64_t ref = (gpa & ~GMEM_GRANT_BIT) >> XEN_PAGE_SHIFT;
 	struct xen_grant_map m;
 	struct gmem_slot *s;
+	uint32_t users = 0;
 	int rc;
 
 	if (ref > UINT32_MAX) {
@@ -209,12 +263,16 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	}
 	s = lookup(g, ref, true);
 	if (s && writable && s->readonly) {
-		/* Mapped for reading so far: map it again, writable. */
+		/* Mapped for reading so far: map it again, writable, for the same requests. */
+		users = s->users;
 		unmap_slot(g, s);
 	} else if (s) {
 		if (area == VQ_AREA_RING && !s->ring) {
 			s->ring = true;
+			s->users = 0;
 			g->buffer_grants--;
+		} else if (!s->ring) {
+			s->users |= holder_bit(g, hold);
 		}
 		g->hits++;
 		return slot_ptr(s, offset);
@@ -241,13 +299,16 @@ static void *map_grant(struct gmem *g, gpa_t gpa, uint64_t offset, bool writable
 	    .handle = m.handle,
 	};
 	mapped_count++;
-	if (!s->ring)
+	if (!s->ring) {
+		s->users = users | holder_bit(g, hold);
 		g->buffer_grants++;
+	}
 	set_hint(g, ref, true, s);
 	return slot_ptr(s, offset);
 }
 
-static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
+static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area,
+                      struct vq_hold *hold)
 {
 	struct gmem *g = ctx;
 	uint64_t offset = gpa & (XEN_PAGE_SIZE - 1);
@@ -255,18 +316,33 @@ static void *gmem_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq
 	if (len == 0 || offset + len > XEN_PAGE_SIZE || !g->have_frames)
 		return NULL;
 	if (gpa & GMEM_GRANT_BIT)
-		return map_grant(g, gpa, offset, writable, area);
+		return map_grant(g, gpa, offset, writable, area, hold);
 	return map_foreign(g, gpa, offset);
 }
 
-static void gmem_release(void *ctx)
+/* The request of `hold` is done: its holder number is free again, its buffers unused by it. */
+static void gmem_release(void *ctx, struct vq_hold *hold)
 {
-	unmap_grants(ctx, PICK_BUFFERS, NULL);
+	struct gmem *g = ctx;
+	uint32_t done;
+
+	/*
+	 * Foreign mappings only (the common case): nothing to unmap, and no number given out,
+	 * so whatever `hold` has is from before the last reset and names nothing already.
+	 */
+	if (g->holders == 0 && g->buffer_grants == 0)
+		return;
+	done = held_bit(g, hold);
+	if (hold)
+		hold->token = 0;
+	g->holders &= ~done;
+	unmap_grants(g, PICK_UNUSED, NULL, done);
 }
 
 static void gmem_reset(void *ctx)
 {
-	unmap_grants(ctx, PICK_ALL, NULL);
+	unmap_grants(ctx, PICK_ALL, NULL, 0);
+	forget_holders(ctx);
 }
 
 static const struct vq_mem_ops gmem_ops = {
@@ -297,9 +373,10 @@ int gmem_init(struct gmem *g, uint16_t domid)
 
 void gmem_invalidate(struct gmem *g)
 {
-	unmap_grants(g, PICK_ALL, NULL);
+	unmap_grants(g, PICK_ALL, NULL, 0);
 	for (unsigned int i = 0; i < GMEM_SLOTS; i++)
 		unmap_slot(g, &g->slots[i]);
+	forget_holders(g);
 }
 
 void gmem_fini(struct gmem *g)

@@ -16,16 +16,29 @@
  * The driver ends a buffer's grants as soon as it sees the request completed and reuses the
  * references at once; ending a grant fails while it is still mapped (Linux's grant-DMA then
  * disables the device), and a stale mapping of a reused reference would be another page:
- * so a buffer's grant mapping must not outlive its request. The rings, though, stay granted while
- * the queue runs and are touched by every request. Hence two kinds of grant mapping, told apart by
- * the walker's enum vq_area: buffer mappings are all unmapped by release(), which vq_push calls
- * before it publishes the used element (one batched hypercall per request); ring mappings stay
- * in the cache (like foreign ones) until the queue or the device is reset (reset(): any queue
- * stopping drops every grant mapping of the guest, which is simple and costs only a remap
- * of the other queues' rings), an IOREQ invalidate, or gmem_fini. A page used both ways is
- * kept as a ring page: ending that grant then fails, which only harms the driver that misused
- * it. Foreign mappings need none of this: Xen holds a reference to each mapped page, and an
- * IOREQ invalidate tells us when the guest's memory map changed.
+ * so a buffer's grant mapping must not outlive its request. Nor need it die sooner: a
+ * device holds several requests at once (at its disk, completed in any order), and each
+ * keeps its buffer grants mapped until it completes. A request gets a holder number (one of
+ * GMEM_HOLDERS) at its first buffer grant map, kept in the token of its chain's struct
+ * vq_hold, and each buffer grant mapping has a bit per holder that uses it (a hostile
+ * driver may put one page in two requests). release(), called by vq_push before it
+ * publishes the used element (and by vq_pop or vq_drop for a chain that will not be
+ * returned), clears the request's bit and unmaps, in one batched hypercall, the buffer
+ * grants no request in flight uses any more, including any mapped for nobody (a request
+ * past GMEM_HOLDERS, a map() without a hold). The clock may still evict a mapping that a
+ * request in flight uses; the request maps it again at its next access.
+ *
+ * The rings, though, stay granted while the queue runs and are touched by every request.
+ * Hence two kinds of grant mapping, told apart by the walker's enum vq_area: ring mappings
+ * stay in the cache (like foreign ones) until the queue or the device is reset (reset():
+ * any queue stopping drops every grant mapping of the guest, which is simple and costs only
+ * a remap of the other queues' rings), an IOREQ invalidate, or gmem_fini. Each of these also
+ * forgets every holder; a token carries the epoch it was given in, so a chain still in
+ * flight from before (cancelled, or on another queue) takes a new number at its next access
+ * rather than share one. A page used both ways is kept as a ring page: ending that grant
+ * then fails, which only harms the driver that misused it. Foreign mappings need none of
+ * this: Xen holds a reference to each mapped page, and an IOREQ invalidate tells us when the
+ * guest's memory map changed.
  */
 #ifndef HYP_GMEM_H
 #define HYP_GMEM_H
@@ -56,7 +69,11 @@ struct gmem_slot {
 	struct guest_frame guest; /* foreign: the guest's frame */
 	struct grant_ref ref;     /* grant: the guest's reference */
 	uint32_t handle;          /* grant: for the unmap */
+	uint32_t users;           /* buffer grant: the holders (requests in flight) using it */
 };
+
+/** Requests in flight of one guest whose buffer grant mappings are told apart (a bit each). */
+#define GMEM_HOLDERS 32
 
 /** Buckets of the index from a guest frame or grant to the slot that last held it. */
 #define GMEM_HINTS 512
@@ -67,7 +84,9 @@ struct gmem {
 	struct own_frame first; /* GMEM_SLOTS consecutive frames of ours */
 	bool have_frames;
 	unsigned int hand; /* clock hand */
-	unsigned int buffer_grants; /* grant mappings of buffers: what release() unmaps */
+	unsigned int buffer_grants; /* grant mappings of buffers: what release() may unmap */
+	uint32_t holders;           /* holder numbers given to requests in flight, a bit each */
+	uint32_t epoch;             /* of the holders: a token of an earlier one names nothing */
 	uint16_t hint[GMEM_HINTS];  /* slot to look at first, by hash of frame or reference */
 	struct gmem_slot slots[GMEM_SLOTS];
 	uint64_t hits, misses, refused;

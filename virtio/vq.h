@@ -52,6 +52,15 @@ enum vq_area {
 	VQ_AREA_RING,
 };
 
+/**
+ * What the guest-memory layer notes about the mappings one chain's buffers use, so that
+ * release() drops those and no other chain's; the walker only carries it. Zero in a chain
+ * vq_pop has just filled; after release() it names nothing.
+ */
+struct vq_hold {
+	uint32_t token;
+};
+
 /** How the walker reaches the guest memory that rings and buffers live in (virtio 1.2 §2.7). */
 struct vq_mem_ops {
 	/*
@@ -60,16 +69,21 @@ struct vq_mem_ops {
 	 * for 1 <= len bytes that do not cross a VQ_PAGE_SIZE boundary. The pointer must keep
 	 * gpa's offset in its page (aligned ring fields stay aligned); the walker uses it only
 	 * until its next map() call, so a one-slot mapping cache is enough. `area` says whether
-	 * the range is part of the queue's rings or of a buffer.
+	 * the range is part of the queue's rings or of a buffer; a buffer access comes with the
+	 * hold of the chain it is for (several chains may be in flight at once), a ring access
+	 * with NULL.
 	 */
-	void *(*map)(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area);
+	void *(*map)(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area,
+	             struct vq_hold *hold);
 	/*
-	 * May be NULL. The buffers mapped since the last call are done with: their mappings may,
-	 * and for memory the driver lends per request (grants) must, be dropped now. The walker
-	 * calls it in vq_push before it writes the used element, and in vq_pop when a chain
-	 * turns out broken, so a driver never sees a buffer returned while it is still mapped.
+	 * May be NULL. The chain of `hold` is done with (returned, broken or given up): the
+	 * buffer mappings it used that no chain still in flight uses may, and for memory the
+	 * driver lends per request (grants) must, be dropped now; `hold` names nothing after.
+	 * The walker calls it in vq_push before it writes the used element, in vq_pop when a
+	 * chain turns out broken and in vq_drop, so a driver never sees a buffer returned while
+	 * it is still mapped, and a request's completion leaves the others' buffers mapped.
 	 */
-	void (*release)(void *ctx);
+	void (*release)(void *ctx, struct vq_hold *hold);
 	/*
 	 * May be NULL. A queue stopped (queue or device reset, virtio 1.2 §2.4): the rings may go
 	 * away, so every mapping that depends on the driver keeping memory shared must be dropped.
@@ -100,6 +114,7 @@ struct vq_chain {
 	uint16_t readable_count; /* seg[0 .. readable_count) are device-readable */
 	uint32_t readable_len;
 	uint32_t writable_len;
+	struct vq_hold hold; /* what the chain's buffer accesses hold mapped, for release() */
 	struct vq_seg seg[VQ_CHAIN_MAX];
 };
 
@@ -146,17 +161,23 @@ void vq_reset(struct vq *vq);
 bool vq_ready(const struct vq *vq);
 
 /**
- * Takes the next available chain into *chain (virtio 1.2 §2.7.5, §2.7.13); returns 0, -EAGAIN
- * if there is none (then writes avail_event with EVENT_IDX, §2.7.10), -ENODEV if stopped,
- * or VQ_BROKEN (logged) when the driver broke a rule.
+ * Takes the next available chain into *chain (virtio 1.2 §2.7.5, §2.7.13), whose previous
+ * chain, if any, was pushed or dropped; returns 0, -EAGAIN if there is none (then writes
+ * avail_event with EVENT_IDX, §2.7.10), -ENODEV if stopped, or VQ_BROKEN (logged) when the
+ * driver broke a rule (the chain's mappings are released).
  */
 int vq_pop(struct vq *vq, struct vq_chain *chain);
 /**
- * Returns chain `head` with `len` bytes written into it and publishes used.idx (virtio 1.2
- * §2.7.8), after the memory's release() drops the buffer mappings; returns 0, -EINVAL for a
- * head past the queue, -ENODEV, or VQ_BROKEN.
+ * Returns `chain` with `len` bytes written into it and publishes used.idx (virtio 1.2
+ * §2.7.8), after the memory's release() drops the chain's buffer mappings; returns 0,
+ * -EINVAL for a head past the queue, -ENODEV, or VQ_BROKEN.
  */
-int vq_push(struct vq *vq, uint16_t head, uint32_t len);
+int vq_push(struct vq *vq, struct vq_chain *chain, uint32_t len);
+/**
+ * Gives up a popped chain that will not be returned (its request was cancelled): the
+ * memory's release() drops its buffer mappings; the rings are not touched.
+ */
+void vq_drop(struct vq *vq, struct vq_chain *chain);
 /**
  * Whether the driver wants a used buffer notification for what was pushed since the last call
  * (virtio 1.2 §2.7.7: used_event with VIRTIO_F_EVENT_IDX, else avail.flags).
@@ -168,15 +189,16 @@ uint16_t vq_used_event(const struct vq *vq);
 
 /**
  * Copies `len` bytes at `offset` of the chain's device-readable part into buf (virtio 1.2
- * §2.7.4); returns 0, -EINVAL past that part, or -EFAULT (logged) if map() fails.
+ * §2.7.4), through the chain's hold; returns 0, -EINVAL past that part, or -EFAULT (logged)
+ * if map() fails.
  */
-int vq_read(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, void *buf,
-            uint32_t len);
+int vq_read(const struct vq *vq, struct vq_chain *chain, uint32_t offset, void *buf, uint32_t len);
 /**
  * Copies `len` bytes from buf to `offset` of the chain's device-writable part (virtio 1.2
- * §2.7.4); returns 0, -EINVAL past that part, or -EFAULT (logged) if map() fails.
+ * §2.7.4), through the chain's hold; returns 0, -EINVAL past that part, or -EFAULT (logged)
+ * if map() fails.
  */
-int vq_write(const struct vq *vq, const struct vq_chain *chain, uint32_t offset, const void *buf,
+int vq_write(const struct vq *vq, struct vq_chain *chain, uint32_t offset, const void *buf,
              uint32_t len);
 
 #endif

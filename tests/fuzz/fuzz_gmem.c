@@ -1,7 +1,8 @@
 /*
  * hyp/gmem.c: the mapping cache of two guests under a script of map, release, reset,
  * invalidate, fini and init calls with any address (guest-physical, grant, reserved bits),
- * length, writable flag and vq area, against a fake Xen whose map and unmap hypercalls
+ * length, writable flag and vq area, for one of several requests in flight at once (or
+ * none), completed in any order, against a fake Xen whose map and unmap hypercalls
  * succeed or fail (the whole call or one entry, with any error) as the input says, and whose
  * grant table the script changes (read-only grants, ended grants). hyp/xen.c runs between
  * the two; the hypercall stubs and hyp/frames.h are link seams, and vdisk's frames are a
@@ -17,13 +18,19 @@
  *   another guest's frames; every unmap is of a live mapping with its handle (no double
  *   unmap); gmem's slots and Xen's mappings agree after each call (no forgotten mapping),
  *   except mappings Xen refused to unmap, which gmem gives up as it says it does;
- * - release leaves no buffer grant mapped, reset no grant, invalidate and fini nothing; fini
- *   gives the frames back;
+ * - the release of a request leaves no buffer grant mapped that no other request in flight
+ *   got a pointer into (nor any mapped for nobody), and unmaps none that another one did:
+ *   a request's buffer grants go only with the last request using them, or by eviction
+ *   when a map() needs the frame (a re-map writable keeps its users);
+ * - reset leaves no grant mapped, invalidate and fini nothing, and each forgets every
+ *   request in flight; a slot counts only requests gmem gave a number and has not taken
+ *   back (no stale user); fini gives the frames back;
  * - each guest's lines about refusals and failed unmaps stay within its device's budget
  *   (LOG_LIMIT_LINES per format; the fuzzer's clock does not move, so one period).
  *
  * Input: u16 domid (the second guest has the next), then actions (see the OP_* list); each
- * action that may reach Xen has a fate byte (see `act`).
+ * action that may reach Xen has a fate byte (see `act`). An action's guest byte: bit 0 the
+ * guest, bits 1-3 the request a map or release is for (REQS: none, a NULL hold).
  */
 #define _GNU_SOURCE /* memmem */
 
@@ -53,6 +60,7 @@
 #define OPS_MAX   512
 #define MAPS_MAX  1024         /* bursts included: enough to go round the clock a few times */
 #define GFN_LIMIT (1ull << 36) /* 48 bits of guest address */
+#define REQS      7u           /* requests in flight per guest; request REQS has no hold */
 /* Scans over every slot: no coverage feedback to give, and they would slow each run. */
 #define NO_COVERAGE __attribute__((no_sanitize("coverage")))
 /* Log lines gmem.c writes about a guest after gmem_init ("gmem: dom%u: "). */
@@ -60,7 +68,7 @@
 
 enum op {
 	OP_MAP,        /* u8 guest, u8 fate, u8 mode, address and length (see map_script()) */
-	OP_RELEASE,    /* u8 guest, u8 fate */
+	OP_RELEASE,    /* u8 guest, u8 fate: the request is done */
 	OP_RESET,      /* u8 guest, u8 fate */
 	OP_INVALIDATE, /* u8 guest, u8 fate */
 	OP_FINI,       /* u8 guest, u8 fate */
@@ -81,6 +89,7 @@ static struct own {
 	bool ring;   /* some map() of it was for a ring (gmem keeps those until a reset) */
 	bool leaked; /* Xen refused to unmap it and gmem gave it up */
 	uint32_t handle;
+	uint8_t users; /* grant: requests in flight that mapped it for a buffer, a bit each */
 } own[FRAMES];
 
 /* One guest: its gmem, its grant table and what the checks count. */
@@ -92,6 +101,7 @@ static struct guest {
 	enum { GRANT_RW, GRANT_RO, GRANT_ENDED } grants[REFS];
 	unsigned int log_lines;
 	struct log_limit limit; /* as the backend gives each device's gmem */
+	struct vq_hold holds[REQS]; /* as the walker keeps one in each chain */
 } guests[GUESTS];
 
 /* The formats hyp/gmem.c logs with gmem_log(): each may use the budget once over. */
@@ -107,6 +117,13 @@ static struct {
 	bool map_done, unmap_done; /* the fate was spent */
 	bool map_failed;           /* a map hypercall of this action failed */
 	unsigned int hypercalls;
+	int releasing; /* the request whose release() runs (REQS: no hold), or -1 */
+	/* Grants unmapped during this map() and their users: a re-map writable keeps them. */
+	struct {
+		uint64_t key;
+		uint8_t users;
+	} gone[2];
+	unsigned int gone_count;
 } act;
 
 static uint8_t *frames_mem;
@@ -230,7 +247,10 @@ static void own_map(unsigned int i, enum own_kind kind, uint16_t dom, uint64_t k
 	           (unsigned long long)own[i].key);
 	FUZZ_CHECK(!mapped_elsewhere(dom, kind, key, i), "dom%u %s %#llx mapped twice at once", dom,
 	           kind == OWN_GRANT ? "grant" : "frame", (unsigned long long)key);
-	own[i] = (struct own){kind, dom, key, ro, false, false, ++next_handle};
+	own[i] = (struct own){kind, dom, key, ro, false, false, ++next_handle, 0};
+	for (unsigned int k = 0; k < act.gone_count && kind == OWN_GRANT; k++)
+		if (act.gone[k].key == key)
+			own[i].users = act.gone[k].users;
 	ASAN_UNPOISON_MEMORY_REGION(frame_ptr(i), PAGE);
 }
 
@@ -272,6 +292,16 @@ static int16_t grant_unmap_one(struct gnttab_unmap_grant_ref *op, bool fail)
 	FUZZ_CHECK(own[i].kind == OWN_GRANT && own[i].handle == op->handle,
 	           "grant unmap of frame %u (kind %d, handle %u, given %u): double unmap?", i,
 	           own[i].kind, own[i].handle, op->handle);
+	if (act.releasing >= 0) {
+		uint8_t others = own[i].users & (uint8_t) ~(1u << act.releasing);
+
+		FUZZ_CHECK(!others,
+		           "release of request %d unmapped dom%u grant %llu, which request(s) %#x "
+		           "in flight still use",
+		           act.releasing, own[i].dom, (unsigned long long)own[i].key, others);
+	}
+	if (act.gone_count < 2)
+		act.gone[act.gone_count++] = (typeof(act.gone[0])){own[i].key, own[i].users};
 	if (fail) {
 		own[i].leaked = true; /* gmem forgets it: what gmem.c says it does */
 		return fate_gntst();
@@ -387,11 +417,11 @@ static void count_lines(const char *buf, size_t len)
 
 /*
  * gmem's slots and Xen's mappings of the guest's run agree, and what `after` must have
- * unmapped is gone: grant mappings unless `grants_ok` (ring ones also when `rings_ok`),
- * foreign ones unless `foreign_ok`.
+ * unmapped is gone: grant mappings unless `grants_ok` (ring ones also when `rings_ok`,
+ * buffer ones used by a request in `kept` also), foreign ones unless `foreign_ok`.
  */
 NO_COVERAGE static void check_guest(struct guest *gu, const char *after, bool grants_ok,
-                                    bool rings_ok, bool foreign_ok)
+                                    bool rings_ok, bool foreign_ok, uint8_t kept)
 {
 	FUZZ_CHECK(gu->log_lines <= GMEM_FORMATS * LOG_LIMIT_LINES, "dom%u: %u log lines",
 	           gu->domid, gu->log_lines);
@@ -401,6 +431,13 @@ NO_COVERAGE static void check_guest(struct guest *gu, const char *after, bool gr
 		const struct gmem_slot *sl = &gu->g.slots[s];
 		const struct own *o = &own[gu->run * GMEM_SLOTS + s];
 		bool live = o->kind != OWN_HOLE && !o->leaked;
+
+		FUZZ_CHECK(!gu->live || (sl->users & ~gu->g.holders) == 0,
+		           "after %s: dom%u slot %u counts users %#x, gmem gave out only %#x",
+		           after, gu->domid, s, sl->users, gu->g.holders);
+		FUZZ_CHECK(!gu->live || !sl->users || (sl->mapped && sl->grant && !sl->ring),
+		           "after %s: dom%u slot %u counts users %#x, not a buffer grant mapping",
+		           after, gu->domid, s, sl->users);
 
 		FUZZ_CHECK(!live || (gu->live && sl->mapped),
 		           "after %s: dom%u frame %u mapped (kind %d, key %#llx), gmem forgot it",
@@ -423,9 +460,11 @@ NO_COVERAGE static void check_guest(struct guest *gu, const char *after, bool gr
 			FUZZ_CHECK(!sl->grant && sl->guest.n == o->key,
 			           "dom%u slot %u: frame %#llx, Xen has %#llx", gu->domid, s,
 			           (unsigned long long)sl->guest.n, (unsigned long long)o->key);
-		FUZZ_CHECK(o->kind != OWN_GRANT || grants_ok || (rings_ok && o->ring),
-		           "after %s: dom%u %s grant %llu still mapped", after, gu->domid,
-		           o->ring ? "ring" : "buffer", (unsigned long long)o->key);
+		FUZZ_CHECK(o->kind != OWN_GRANT || grants_ok || (rings_ok && o->ring) ||
+		               (!o->ring && (o->users & kept)),
+		           "after %s: dom%u %s grant %llu still mapped (users %#x)", after,
+		           gu->domid, o->ring ? "ring" : "buffer", (unsigned long long)o->key,
+		           o->users);
 		FUZZ_CHECK(o->kind != OWN_FOREIGN || foreign_ok,
 		           "after %s: dom%u frame %#llx still mapped", after, gu->domid,
 		           (unsigned long long)o->key);
@@ -434,8 +473,9 @@ NO_COVERAGE static void check_guest(struct guest *gu, const char *after, bool gr
 
 /* ---- the actions ------------------------------------------------------------------- */
 
-/* One map() of the script, checked. */
-static void map(struct guest *gu, uint64_t gpa, uint32_t len, bool writable, enum vq_area area)
+/* One map() of the script for request `req` (REQS: none), checked. */
+static void map(struct guest *gu, unsigned int req, uint64_t gpa, uint32_t len, bool writable,
+                enum vq_area area)
 {
 	uint64_t off = gpa % PAGE;
 	bool grant = gpa & GMEM_GRANT_BIT;
@@ -449,7 +489,10 @@ static void map(struct guest *gu, uint64_t gpa, uint32_t len, bool writable, enu
 
 	if (!gu->g.mem.ops)
 		return; /* a gmem_init that failed set up nothing to call */
-	p = gu->g.mem.ops->map(gu->g.mem.ctx, gpa, len, writable, area);
+	/* As the walker does: a buffer access names its chain, a ring access none. */
+	act.gone_count = 0;
+	p = gu->g.mem.ops->map(gu->g.mem.ctx, gpa, len, writable, area,
+	                       area == VQ_AREA_BUFFER && req < REQS ? &gu->holds[req] : NULL);
 	if (refuse) {
 		FUZZ_CHECK(!p && act.hypercalls == calls,
 		           "dom%u: %#llx+%u (live %d) not refused, or with %u hypercalls",
@@ -484,6 +527,24 @@ static void map(struct guest *gu, uint64_t gpa, uint32_t len, bool writable, enu
 	FUZZ_CHECK(!__asan_region_is_poisoned(p, len), "dom%u: %#llx+%u: unmapped bytes at %p",
 	           gu->domid, (unsigned long long)gpa, len, __asan_region_is_poisoned(p, len));
 	o->ring |= area == VQ_AREA_RING;
+	if (grant && area == VQ_AREA_BUFFER && req < REQS)
+		o->users |= 1u << req;
+}
+
+/* Request `req` (REQS: one without a hold) is done: it uses none of its mappings from now. */
+static void release(struct guest *gu, unsigned int req)
+{
+	struct vq_mem *mem = &gu->g.mem;
+	uint8_t bit = req < REQS ? (uint8_t)(1u << req) : 0;
+
+	if (mem->ops) {
+		act.releasing = (int)req;
+		mem->ops->release(mem->ctx, req < REQS ? &gu->holds[req] : NULL);
+		act.releasing = -1;
+	}
+	check_guest(gu, "release", false, true, true, (uint8_t)~bit);
+	for (unsigned int i = 0; gu->run >= 0 && i < GMEM_SLOTS; i++)
+		own[gu->run * GMEM_SLOTS + i].users &= (uint8_t)~bit;
 }
 
 /*
@@ -493,7 +554,7 @@ static void map(struct guest *gu, uint64_t gpa, uint32_t len, bool writable, enu
  * rest of the page, 3 one more than that. A burst (u16 count after the mode) maps that many
  * consecutive pages from there, each with that length.
  */
-static void map_script(struct fuzz_in *in, struct guest *gu, bool burst)
+static void map_script(struct fuzz_in *in, struct guest *gu, unsigned int req, bool burst)
 {
 	uint8_t mode = fuzz_u8(in);
 	uint32_t count = burst ? fuzz_u16(in) % (GMEM_SLOTS + 64) : 1;
@@ -532,9 +593,9 @@ static void map_script(struct fuzz_in *in, struct guest *gu, bool burst)
 		break;
 	}
 	for (uint32_t k = 0; k < count && maps_left; k++, maps_left--)
-		map(gu, gpa + (uint64_t)k * PAGE, len, mode & 4,
+		map(gu, req, gpa + (uint64_t)k * PAGE, len, mode & 4,
 		    mode & 8 ? VQ_AREA_RING : VQ_AREA_BUFFER);
-	check_guest(gu, "map", true, true, true);
+	check_guest(gu, "map", true, true, true, 0);
 }
 
 /* Ends (`fini`) a live guest's gmem, or sets it up again. */
@@ -544,8 +605,10 @@ static void init(struct guest *gu)
 		gmem_fini(&gu->g);
 		gu->live = false;
 	}
-	check_guest(gu, "fini", false, false, false);
+	check_guest(gu, "fini", false, false, false, 0);
 	FUZZ_CHECK(gu->run < 0, "dom%u: frames kept after fini", gu->domid);
+	/* A new device: its chains start without holds (vblk_init clears its requests). */
+	memset(gu->holds, 0, sizeof(gu->holds));
 	initing = (int)(gu - guests);
 	gu->log_lines = 0;
 	gu->live = gmem_init(&gu->g, gu->domid) == 0;
@@ -584,33 +647,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int n = 0; n < OPS_MAX && in.left; n++) {
 		uint8_t op = fuzz_u8(&in) % OP_COUNT;
-		struct guest *gu = &guests[fuzz_u8(&in) % GUESTS];
+		uint8_t who = fuzz_u8(&in);
+		struct guest *gu = &guests[who % GUESTS];
+		unsigned int req = who >> 1 & 7;
 		struct vq_mem *mem = &gu->g.mem;
 
-		act = (typeof(act)){.fate = fuzz_u8(&in)};
+		act = (typeof(act)){.fate = fuzz_u8(&in), .releasing = -1};
 		switch (op) {
 		case OP_MAP:
 		case OP_BURST:
-			map_script(&in, gu, op == OP_BURST);
+			map_script(&in, gu, req, op == OP_BURST);
 			break;
 		case OP_RELEASE:
-			if (mem->ops)
-				mem->ops->release(mem->ctx);
-			check_guest(gu, "release", false, true, true);
+			release(gu, req);
 			break;
 		case OP_RESET:
 			if (mem->ops)
 				mem->ops->reset(mem->ctx);
-			check_guest(gu, "reset", false, false, true);
+			check_guest(gu, "reset", false, false, true, 0);
+			FUZZ_CHECK(!gu->live || gu->g.holders == 0,
+			           "dom%u: holders %#x after reset", gu->domid, gu->g.holders);
 			break;
 		case OP_INVALIDATE:
 			gmem_invalidate(&gu->g);
-			check_guest(gu, "invalidate", false, false, false);
+			check_guest(gu, "invalidate", false, false, false, 0);
+			FUZZ_CHECK(!gu->live || gu->g.holders == 0,
+			           "dom%u: holders %#x after invalidate", gu->domid, gu->g.holders);
 			break;
 		case OP_FINI:
 			gmem_fini(&gu->g);
 			gu->live = false;
-			check_guest(gu, "fini", false, false, false);
+			check_guest(gu, "fini", false, false, false, 0);
 			FUZZ_CHECK(gu->run < 0, "dom%u: frames kept after fini", gu->domid);
 			break;
 		case OP_INIT:
@@ -631,7 +698,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned int i = 0; i < GUESTS; i++) {
 		gmem_fini(&guests[i].g);
 		guests[i].live = false;
-		check_guest(&guests[i], "fini", false, false, false);
+		check_guest(&guests[i], "fini", false, false, false, 0);
 	}
 	FUZZ_CHECK(run_owner[0] < 0 && run_owner[1] < 0, "frames kept after fini");
 	ASAN_UNPOISON_MEMORY_REGION(frames_mem, (size_t)FRAMES * PAGE);

@@ -9,7 +9,8 @@
  * poisoned for ASan and written back at the next map(): an access outside what was mapped,
  * or through a pointer kept past the next map(), is an ASan report. Invariants checked:
  * - map() is asked only for guest memory, within a page, ring accesses within the rings and
- *   ring writes within the used ring (fake_guest refuses the rest);
+ *   ring writes within the used ring (fake_guest refuses the rest), a buffer access with
+ *   the hold of a request's chain and a ring access with none;
  * - the disk is only asked for ranges on it, and never to change a read-only disk;
  * - used.idx moves by one, after a used element that returns the chain just popped;
  * - a chain returned with a length wrote its status byte last, and it is OK, IOERR or UNSUPP;
@@ -247,16 +248,29 @@ static void slot_flush(void)
 	ASAN_POISON_MEMORY_REGION(slot, VQ_PAGE_SIZE);
 }
 
-static void *strict_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
+/* Whether hold is the hold of one of the device's request chains. */
+static bool held_by_a_request(const struct vq_hold *hold)
+{
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
+		if (hold == &blk.req[i].chain.hold)
+			return true;
+	return false;
+}
+
+static void *strict_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area,
+                        struct vq_hold *hold)
 {
 	uint32_t off = (uint32_t)(gpa & (VQ_PAGE_SIZE - 1));
 	uint8_t *host;
 
 	slot_flush();
 	/* fake_guest checks the page contract, refuses what is not guest memory, runs flips. */
-	host = mem.ops->map(mem.ctx, gpa, len, writable, area);
+	host = mem.ops->map(mem.ctx, gpa, len, writable, area, hold);
 	FUZZ_CHECK(fake.contract_violations == 0, "map of 0x%llx+%u crosses a page or is empty",
 	           (unsigned long long)gpa, len);
+	FUZZ_CHECK(area == VQ_AREA_RING ? !hold : held_by_a_request(hold),
+	           "map of 0x%llx+%u (%s) with hold %p, not its chain's", (unsigned long long)gpa,
+	           len, area == VQ_AREA_RING ? "ring" : "buffer", (void *)hold);
 	if (!host)
 		return NULL;
 	if (area == VQ_AREA_RING) {
@@ -289,10 +303,10 @@ static void *strict_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum 
 	return slot + off;
 }
 
-static void strict_release(void *ctx)
+static void strict_release(void *ctx, struct vq_hold *hold)
 {
 	slot_flush();
-	mem.ops->release(mem.ctx);
+	mem.ops->release(mem.ctx, hold);
 }
 
 static void strict_reset(void *ctx)

@@ -333,6 +333,16 @@ ring = gm_map(0, 1, 0, 0, 16, GM_RING) + gm_map(0, 1, 1, 2, 2, GM_RING) + gm_map
 req = gm_map(0, 1, 40, 0, 16) + gm_map(0, 1, 41, 0xF00, "page") + gm_map(0, 1, 42, 0, 0x100) + gm_map(0, 1, 43, 0, 1, GM_W)
 seed("gmem", "grant_requests", struct.pack("<H", 3) + ring + req + gm(GM_RELEASE) + ring + req +
      gm(GM_RELEASE) + gm(GM_RESET) + ring)
+# Requests in flight at once (guest byte bits 1-3; NONE: no hold): a page in two of them, mapped
+# again writable for the second (41, 60), completed out of order; a page mapped for nobody; a
+# request left in flight over a reset.
+A, B, C, NONE = 0 << 1, 1 << 1, 2 << 1, 7 << 1
+seed("gmem", "requests_in_flight", struct.pack("<H", 3) + ring +
+     gm_map(A, 1, 40, 0, 16) + gm_map(A, 1, 41, 0, "page") + gm_map(B, 1, 50, 0, 16) +
+     gm_map(B, 1, 41, 0x10, 16, GM_W) + gm_map(C, 1, 60, 0, 16) + gm_map(B, 1, 60, 0, 16, GM_W) +
+     gm(GM_RELEASE, B) + gm_map(A, 1, 41, 0, 8, GM_W) + gm(GM_RELEASE, C) + gm(GM_RELEASE, A) +
+     gm_map(A, 1, 40, 0, 16) + gm_map(NONE, 1, 70, 0, 16) + gm(GM_RELEASE, NONE) + gm(GM_RESET) +
+     gm_map(B, 1, 42, 0, 8) + gm(GM_RELEASE, A) + gm(GM_RELEASE, B))
 seed("gmem", "foreign_cache", struct.pack("<H", 3) + gm_map(0, 0, 1, 0x10, 16, GM_RING) +
      gm_map(0, 0, 1, 0x20, 8) + gm_map(0, 0, 2, 0, "page", GM_W) + gm_map(1, 0, 1, 0, 4) +
      gm(GM_RELEASE) + gm(GM_RESET) + gm(GM_INVALIDATE) + gm_map(0, 0, 1, 0, 4))

@@ -7,10 +7,11 @@ uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
 static uint8_t big_page[4096] __attribute__((aligned(4096)));
 struct fake_guest fake;
 
-static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
+static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area,
+                      struct vq_hold *hold)
 {
 	if (fake.calls < CALL_LOG)
-		fake.log[fake.calls] = (struct map_call){gpa, len, writable, area};
+		fake.log[fake.calls] = (struct map_call){gpa, len, writable, area, hold};
 	fake.calls++;
 	if (fake.hook)
 		fake.hook(gpa, len, writable);
@@ -29,10 +30,11 @@ static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq
 	return guest + (gpa - GUEST_BASE);
 }
 
-static void fake_release(void *ctx)
+static void fake_release(void *ctx, struct vq_hold *hold)
 {
 	fake.releases++;
 	fake.calls_at_release = fake.calls;
+	fake.released = hold;
 }
 
 static void fake_mem_reset(void *ctx)

@@ -23,6 +23,7 @@ struct map_call {
 	uint32_t len;
 	bool writable;
 	enum vq_area area;
+	const struct vq_hold *hold;
 };
 
 /** What map() refuses and what it saw; tests clear it with memset between cases. */
@@ -34,6 +35,7 @@ struct fake_guest {
 	struct map_call log[CALL_LOG];
 	unsigned int releases, resets;  /* release() and reset() calls */
 	unsigned long calls_at_release; /* map() calls made before the last release() */
+	const struct vq_hold *released; /* the hold the last release() was given */
 	void (*hook)(gpa_t gpa, uint32_t len, bool writable);
 };
 

@@ -25,7 +25,8 @@
 
 static uint8_t guest[GUEST_SIZE] __attribute__((aligned(4096)));
 
-static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area)
+static void *fake_map(void *ctx, gpa_t gpa, uint32_t len, bool writable, enum vq_area area,
+                      struct vq_hold *hold)
 {
 	if (gpa < GUEST_BASE || gpa - GUEST_BASE > GUEST_SIZE - len)
 		return NULL;

@@ -59,6 +59,15 @@ static uint32_t used_len(uint16_t slot)
 	return get32(USED + 4 + 8u * slot + 4);
 }
 
+/* Returns chain `head` through a chain of its own (popped or not: vq_push needs only the head). */
+static int push(uint16_t head, uint32_t len)
+{
+	static struct vq_chain c;
+
+	c = (struct vq_chain){.head = head};
+	return vq_push(&vq, &c, len);
+}
+
 static gpa_t used_event_addr(void)
 {
 	return AVAIL + 4 + 2u * ring_num;
@@ -120,7 +129,7 @@ static void expect_broken(const char *why)
 	EXPECT_FALSE(vq_ready(&vq));
 	calls = fake.calls;
 	EXPECT_EQ(vq_pop(&vq, &chain), VQ_BROKEN);
-	EXPECT_EQ(vq_push(&vq, 0, 1), VQ_BROKEN);
+	EXPECT_EQ(push(0, 1), VQ_BROKEN);
 	EXPECT_EQ(fake.calls, calls);
 	EXPECT_EQ(log_lines(), 1);
 	EXPECT_EQ(used_idx(), 0);
@@ -161,7 +170,7 @@ TEST(vq, pop_gives_readable_then_writable_buffers_and_push_publishes)
 	EXPECT_EQ(vq_pop(&vq, &chain), -EAGAIN);
 
 	EXPECT_EQ(used_idx(), 0);
-	EXPECT_EQ(vq_push(&vq, 5, 42), 0);
+	EXPECT_EQ(push(5, 42), 0);
 	EXPECT_EQ(used_idx(), 1);
 	EXPECT_EQ(used_id(0), 5);
 	EXPECT_EQ(used_len(0), 42);
@@ -205,8 +214,8 @@ TEST(vq, chains_come_in_available_order)
 	ASSERT_EQ(vq_pop(&vq, &chain), 0);
 	EXPECT_EQ(chain.head, 1);
 	/* Completions may come out of order. */
-	EXPECT_EQ(vq_push(&vq, 1, 10), 0);
-	EXPECT_EQ(vq_push(&vq, 3, 30), 0);
+	EXPECT_EQ(push(1, 10), 0);
+	EXPECT_EQ(push(3, 30), 0);
 	ASSERT_EQ(vq_pop(&vq, &chain), 0);
 	EXPECT_EQ(chain.head, 2);
 	EXPECT_EQ(vq_pop(&vq, &chain), -EAGAIN);
@@ -315,9 +324,9 @@ TEST(vq, indexes_wrap_at_65536)
 		uint16_t head = (uint16_t)((n * 3) & 3);
 
 		offer(head);
-		if (vq_pop(&vq, &chain) != 0 || chain.head != head || vq_push(&vq, head, n) != 0 ||
-		    used_idx() != (uint16_t)(n + 1) || used_id((uint16_t)(n & 3)) != head ||
-		    used_len((uint16_t)(n & 3)) != n) {
+		if (vq_pop(&vq, &chain) != 0 || chain.head != head ||
+		    vq_push(&vq, &chain, n) != 0 || used_idx() != (uint16_t)(n + 1) ||
+		    used_id((uint16_t)(n & 3)) != head || used_len((uint16_t)(n & 3)) != n) {
 			bad++;
 			break;
 		}
@@ -337,7 +346,7 @@ static void complete_one(void)
 	desc(DESC, 0, DATA, 1, VQ_DESC_F_WRITE, 0);
 	offer(0);
 	if (vq_pop(&vq, &chain) == 0)
-		vq_push(&vq, chain.head, 1);
+		vq_push(&vq, &chain, 1);
 }
 
 TEST(vq, event_idx_interrupts_when_used_idx_passes_used_event)
@@ -447,7 +456,7 @@ TEST(vq, start_checks_size)
 	EXPECT_EQ(setup(512, 0), -EINVAL);
 	EXPECT_FALSE(vq_ready(&vq));
 	EXPECT_EQ(vq_pop(&vq, &chain), -ENODEV);
-	EXPECT_EQ(vq_push(&vq, 0, 0), -ENODEV);
+	EXPECT_EQ(push(0, 0), -ENODEV);
 	EXPECT_EQ(setup(1, 0), 0);
 	EXPECT_EQ(setup(256, 0), 0);
 }
@@ -556,18 +565,23 @@ TEST(vq, ring_and_buffer_accesses_are_told_apart)
 	offer(0);
 	ASSERT_EQ(vq_pop(&vq, &chain), 0);
 	EXPECT_EQ(vq_write(&vq, &chain, 512, &byte, 1), 0);
-	EXPECT_EQ(vq_push(&vq, 0, 1), 0);
+	EXPECT_EQ(vq_push(&vq, &chain, 1), 0);
 	vq_need_interrupt(&vq);
 	ASSERT_TRUE(fake.calls < CALL_LOG);
 	for (unsigned long i = 0; i < fake.calls; i++) {
 		const struct map_call *c = &fake.log[i];
 
-		/* The indirect table at IND is a buffer: the driver frees it with the request. */
+		/*
+		 * The indirect table at IND is a buffer: the driver frees it with the request.
+		 * A buffer access names its chain's hold, so that release() knows whose it was.
+		 */
 		if (in_rings(c->gpa)) {
 			EXPECT_EQ(c->area, VQ_AREA_RING);
+			EXPECT_TRUE(c->hold == NULL);
 			rings++;
 		} else {
 			EXPECT_EQ(c->area, VQ_AREA_BUFFER);
+			EXPECT_TRUE(c->hold == &chain.hold);
 			buffers++;
 		}
 	}
@@ -586,8 +600,9 @@ TEST(vq, push_releases_the_buffers_before_writing_the_used_ring)
 	ASSERT_EQ(vq_pop(&vq, &chain), 0);
 	EXPECT_EQ(fake.releases, 0);
 	before = fake.calls;
-	EXPECT_EQ(vq_push(&vq, 0, 1), 0);
+	EXPECT_EQ(vq_push(&vq, &chain, 1), 0);
 	EXPECT_EQ(fake.releases, 1);
+	EXPECT_TRUE(fake.released == &chain.hold);
 	/* Released before the push's first guest access, the used element. */
 	EXPECT_EQ(fake.calls_at_release, before);
 	EXPECT_GT(fake.calls, before);
@@ -602,7 +617,24 @@ TEST(vq, broken_chain_releases_what_it_mapped)
 	offer(0);
 	EXPECT_EQ(vq_pop(&vq, &chain), VQ_BROKEN);
 	EXPECT_EQ(fake.releases, 1);
+	EXPECT_TRUE(fake.released == &chain.hold);
 	EXPECT_EQ(fake.calls_at_release, fake.calls);
+}
+
+TEST(vq, a_dropped_chain_releases_its_hold_and_touches_no_ring)
+{
+	unsigned long before;
+
+	ASSERT_EQ(setup(8, 0), 0);
+	desc(DESC, 0, DATA, 16, 0, 0);
+	offer(0);
+	ASSERT_EQ(vq_pop(&vq, &chain), 0);
+	before = fake.calls;
+	vq_drop(&vq, &chain);
+	EXPECT_EQ(fake.releases, 1);
+	EXPECT_TRUE(fake.released == &chain.hold);
+	EXPECT_EQ(fake.calls, before);
+	EXPECT_EQ(used_idx(), 0);
 }
 
 TEST(vq, reset_tells_the_memory)
@@ -616,7 +648,7 @@ TEST(vq, reset_tells_the_memory)
 TEST(vq, push_checks_the_head)
 {
 	ASSERT_EQ(setup(4, 0), 0);
-	EXPECT_EQ(vq_push(&vq, 4, 0), -EINVAL);
+	EXPECT_EQ(push(4, 0), -EINVAL);
 	EXPECT_EQ(used_idx(), 0);
 }
 
@@ -854,7 +886,7 @@ TEST(vq, used_ring_lost_at_push_breaks_the_queue)
 	ASSERT_EQ(vq_pop(&vq, &chain), 0);
 	fake.hole_start = USED;
 	fake.hole_end = USED + 0x1000;
-	EXPECT_EQ(vq_push(&vq, 0, 1), VQ_BROKEN);
+	EXPECT_EQ(push(0, 1), VQ_BROKEN);
 	EXPECT_CONTAINS(log_text, "used ring 0x40002000 is no longer mapped; queue broken");
 	EXPECT_EQ(vq_pop(&vq, &chain), VQ_BROKEN);
 	EXPECT_EQ(log_lines(), 1);
@@ -876,5 +908,5 @@ TEST(vq, buffer_lost_after_pop_fails_the_copy)
 	EXPECT_CONTAINS(log_text, "buffer 0x40009000+4 is no longer in guest memory");
 	/* Not a ring problem: the queue goes on. */
 	EXPECT_TRUE(vq_ready(&vq));
-	EXPECT_EQ(vq_push(&vq, 0, 0), 0);
+	EXPECT_EQ(push(0, 0), 0);
 }
