@@ -79,6 +79,7 @@ FW_SRCS := $(BASE_SRCS) \
 	boot/stats.c \
 	boot/backend.c \
 	boot/backend_check.c \
+	boot/dev.c \
 	boot/cards.c \
 	boot/pci.c \
 	boot/ram.c
@@ -200,10 +201,15 @@ unit_vq_SRCS      := virtio/vq.c arch/fake/fake.c lib/log.c tests/unit/log_captu
 unit_vmmio_SRCS   := virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c
 unit_ramdisk_SRCS := blk/ramdisk.c tests/unit/disk_io.c
-unit_gmem_SRCS    := hyp/gmem.c hyp/xen.c blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
-	tests/unit/fake_hypercalls.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
-unit_ioreq_SRCS   := hyp/ioreq.c lib/hist.c lib/fields.c hyp/evtchn.c hyp/dm.c hyp/xen.c tests/unit/fake_hypercalls.c \
+# The fake Xen (tests/unit/fake_xen.c) runs the real event channels: it needs hyp/evtchn.c.
+FAKE_XEN_SRCS     := tests/unit/fake_xen.c hyp/evtchn.c hyp/xen.c tests/unit/fake_hypercalls.c
+unit_gmem_SRCS    := hyp/gmem.c blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c \
+	$(FAKE_XEN_SRCS) tests/unit/fake_driver.c arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_ioreq_SRCS   := hyp/ioreq.c lib/hist.c lib/fields.c hyp/dm.c $(FAKE_XEN_SRCS) \
 	arch/fake/fake.c lib/log.c tests/unit/log_capture.c
+unit_dev_SRCS     := boot/dev.c hyp/ioreq.c hyp/dm.c hyp/gmem.c blk/vblk.c blk/ramdisk.c virtio/vmmio.c \
+	virtio/vq.c lib/hist.c lib/fields.c $(FAKE_XEN_SRCS) tests/unit/fake_driver.c arch/fake/fake.c \
+	lib/log.c tests/unit/log_capture.c
 unit_vblk_SRCS    := blk/vblk.c lib/hist.c lib/fields.c blk/ramdisk.c virtio/vmmio.c virtio/vq.c arch/fake/fake.c lib/log.c \
 	tests/unit/log_capture.c tests/unit/fake_guest.c
 unit_part_SRCS    := blk/part.c

@@ -17,23 +17,17 @@
 #include "blk/vblk.h"
 #include "boot/backend.h"
 #include "boot/cards.h"
+#include "boot/dev.h"
 #include "boot/loop.h"
 #include "boot/ram.h"
-#include "hyp/dm.h"
-#include "hyp/gmem.h"
-#include "hyp/ioreq.h"
 #include "hyp/xs.h"
 #include "lib/log.h"
-#include "virtio/vmmio.h"
 
 #define DEV_MAX  BACKEND_DEV_MAX
 #define DISK_MAX 8
 #define PATH_LEN 96
-#define LIST_LEN 1024
-#define RIGHTS_WAIT_NS  (8ull * 1000000000ull)
-#define RIGHTS_RETRY_NS (250ull * 1000000ull)
+#define LIST_LEN         1024
 #define REMOVAL_DELAY_NS (1000ull * 1000000ull) /* libxl waits up to 10 s */
-#define DRAIN_POLL_NS    (1000000ull)
 
 /*
  * What a device's disk is: a RAM disk or (part of) an SD card. A RAM disk outlives its
@@ -58,10 +52,10 @@ struct backing {
 	char params[64];
 };
 
-struct dev {
+/* A device slot: where the device is listed and what it serves (boot/dev.h serves it). */
+struct bdev {
 	bool used;
 	bool gone; /* removed, its slot kept until the disk gives back its requests */
-	bool connected;
 	enum backend_layout layout;
 	uint16_t fe;
 	uint32_t devid;
@@ -69,17 +63,11 @@ struct dev {
 	char name[32];       /* "dom3/51712", for log lines */
 	struct backend_config cfg;
 	char params[64];
-	bool waiting_for_rights;
-	uint64_t rights_deadline;
-	uint64_t serving_ns; /* when the IOREQ server started: the guest's first access is timed */
-	bool accessed;
 	struct backing *disk;
-	struct gmem gmem;
-	struct ioreq_server ioreq;
-	struct vblk blk;
+	struct dev dev;
 };
 
-static struct dev devs[DEV_MAX];
+static struct bdev devs[DEV_MAX];
 static enum vblk_policy serve_policy; /* one for every device (bootarg serve=) */
 static struct backing disks[DISK_MAX];
 static const char *const roots[] = {
@@ -87,7 +75,7 @@ static const char *const roots[] = {
 	[BACKEND_VIRTIO] = "backend/virtio",
 };
 
-static int read_key(const struct dev *d, const char *key, char *buf, size_t size)
+static int read_key(const struct bdev *d, const char *key, char *buf, size_t size)
 {
 	char path[PATH_LEN + 32];
 
@@ -97,7 +85,7 @@ static int read_key(const struct dev *d, const char *key, char *buf, size_t size
 	return xs_read(XS_TXN_NONE, path, buf, size);
 }
 
-static void write_key(const struct dev *d, const char *key, const char *value)
+static void write_key(const struct bdev *d, const char *key, const char *value)
 {
 	char path[PATH_LEN + 32];
 	int rc;
@@ -110,114 +98,13 @@ static void write_key(const struct dev *d, const char *key, const char *value)
 		log_warn("backend: %s: writing %s failed (%d)", d->name, key, rc);
 }
 
-static void set_state(struct dev *d, enum backend_state state)
+static void set_state(struct bdev *d, enum backend_state state)
 {
 	char buf[4];
 
 	snprintf(buf, sizeof(buf), "%d", state);
 	write_key(d, "state", buf);
 }
-
-/* The guest's driver may set DRIVER_OK inside an ioreq: report Connected from the loop. */
-static void report_connected(void *arg)
-{
-	struct dev *d = arg;
-
-	if (d->used && !d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK)) {
-		d->connected = true;
-		set_state(d, BACKEND_CONNECTED);
-		log_info("backend: %s: guest driver ready", d->name);
-	}
-}
-
-/* The transport's interrupt (vmmio_set_irq): one assertion of the guest's line. */
-static void raise_irq(void *ctx)
-{
-	struct dev *d = ctx;
-	int rc;
-
-	/*
-	 * libxl describes the line as a rising edge, so one assertion is one interrupt: Xen's
-	 * vGIC injects on level 1 and ignores level 0 for an edge (xen/arch/arm/vgic.c,
-	 * vgic_inject_irq), and a deassert would only cost a second hypercall.
-	 */
-	rc = dm_set_irq_level(d->cfg.frontend, d->cfg.irq, true);
-	if (rc)
-		log_limited(&d->blk.mmio.limit, LOG_WARN,
-		            "backend: %s: raising interrupt %u of dom%u failed (%d); the driver "
-		            "sees completions at its next interrupt or poll",
-		            d->name, d->cfg.irq, d->cfg.frontend, rc);
-}
-
-static uint64_t dev_read(void *ctx, uint64_t offset, unsigned int size)
-{
-	struct dev *d = ctx;
-	uint64_t val;
-
-	/*
-	 * How long before the guest's driver came vdisk was ready for it: with nothing that
-	 * orders them (dom0less guests start with vdisk), this margin is all there is.
-	 */
-	if (!d->accessed) {
-		d->accessed = true;
-		log_info("backend: %s: first access by the guest, %llu us after serving began",
-		         d->name,
-		         (unsigned long long)((arch_timer_now_ns() - d->serving_ns) / 1000));
-	}
-	vmmio_read(&d->blk.mmio, offset, size, &val);
-	return val;
-}
-
-/*
- * The device's queues are served from the loop, one budget a pass, after every other guest's
- * ioreqs and events of that pass (a deferred notify, a guest keeping its queue full, requests
- * at the disk).
- */
-static void serve(void *arg)
-{
-	struct dev *d = arg;
-
-	if (!d->used || d->gone)
-		return;
-	vblk_run(&d->blk);
-}
-
-/* vblk's kick: serve from the loop; after a deferred notify, let the guest run first. */
-static void kick(void *ctx, bool yield)
-{
-	if (yield)
-		loop_defer_after_yield(serve, ctx);
-	else
-		loop_defer_next_pass(serve, ctx);
-}
-
-/* vblk's kick_at: the loop sleeps until the disk has news, unless something else comes. */
-static void kick_at(void *ctx, uint64_t due_ns)
-{
-	loop_defer_until(serve, ctx, due_ns);
-}
-
-static void dev_write(void *ctx, uint64_t offset, unsigned int size, uint64_t value)
-{
-	struct dev *d = ctx;
-
-	vmmio_write(&d->blk.mmio, offset, size, value);
-	if (!d->connected && (vmmio_status(&d->blk.mmio) & VMMIO_STATUS_DRIVER_OK))
-		loop_defer(report_connected, d);
-}
-
-static void dev_invalidate(void *ctx)
-{
-	struct dev *d = ctx;
-
-	gmem_invalidate(&d->gmem);
-}
-
-static const struct ioreq_ops dev_ioreq_ops = {
-	.read = dev_read,
-	.write = dev_write,
-	.invalidate = dev_invalidate,
-};
 
 /* A RAM disk's size as it is best read in a log line: "64 MiB", "256 KiB" or "512 bytes". */
 static const char *size_text(uint64_t bytes, char *buf, size_t size)
@@ -357,13 +244,53 @@ static struct backing *find_disk(const struct backend_config *cfg, const char *o
 	return free_slot;
 }
 
-static void fail_device(struct dev *d, const char *msg)
+static void fail_device(struct bdev *d, const char *msg)
 {
 	log_error("backend: %s: %s", d->name, msg);
 	write_key(d, "hotplug-error", msg);
 	write_key(d, "hotplug-status", "error");
 	set_state(d, BACKEND_CLOSED);
 }
+
+/* The device's IOREQ server runs: xl create waits for InitWait. */
+static void bdev_serving(void *ctx)
+{
+	struct bdev *d = ctx;
+
+	log_info("backend: %s: %s%s at %#llx irq %u", d->name, d->params,
+	         d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
+	set_state(d, BACKEND_INIT_WAIT);
+}
+
+static void bdev_failed(void *ctx, const char *msg)
+{
+	fail_device(ctx, msg);
+}
+
+static void bdev_connected(void *ctx)
+{
+	struct bdev *d = ctx;
+
+	set_state(d, BACKEND_CONNECTED);
+	log_info("backend: %s: guest driver ready", d->name);
+}
+
+/* A removed device whose disk still held requests: its slot is free now they are back. */
+static void bdev_drained(void *ctx)
+{
+	struct bdev *d = ctx;
+
+	log_info("backend: %s: the disk gave back its last request; slot free", d->name);
+	d->gone = false;
+	d->used = false;
+}
+
+static const struct dev_ops bdev_ops = {
+    .serving = bdev_serving,
+    .failed = bdev_failed,
+    .connected = bdev_connected,
+    .drained = bdev_drained,
+};
 
 /* A backend directory to remove a little after reporting Closed. */
 struct removal {
@@ -386,31 +313,11 @@ static void finish_removal(void *arg)
 	r->used = false;
 }
 
-/* A removed device whose disk still held requests: its slot is free once they are back. */
-static void release_when_drained(void *arg)
-{
-	struct dev *d = arg;
-
-	if (disk_poll(d->blk.disk) || vblk_in_flight(&d->blk)) {
-		uint64_t due = disk_due(d->blk.disk);
-
-		if (due == DISK_DUE_NOW || due == DISK_DUE_NEVER)
-			due = arch_timer_now_ns() + DRAIN_POLL_NS;
-		loop_defer_until(release_when_drained, d, due);
-		return;
-	}
-	log_info("backend: %s: the disk gave back its last request; slot free", d->name);
-	d->gone = false;
-	d->used = false;
-}
-
 /* Stops serving; reports Closed and schedules the directory's removal if it still exists. */
-static void remove_device(struct dev *d, bool dir_exists)
+static void remove_device(struct bdev *d, bool dir_exists)
 {
-	ioreq_server_stop(&d->ioreq);
-	vblk_stop(&d->blk); /* what the disk still holds is cancelled: it touches nothing */
-	gmem_fini(&d->gmem);
-	vmmio_log_flush(&d->blk.mmio);
+	unsigned int held = dev_stop(&d->dev);
+
 	if (d->disk)
 		d->disk->attached = false;
 	if (dir_exists) {
@@ -426,60 +333,22 @@ static void remove_device(struct dev *d, bool dir_exists)
 			loop_defer_until(finish_removal, r, arch_timer_now_ns() + REMOVAL_DELAY_NS);
 		}
 	}
-	if (vblk_in_flight(&d->blk)) {
-		log_info("backend: %s: removed with %u request(s) at the disk: cancelled, they touch "
-		         "no guest memory; the slot is kept until they are back",
-		         d->name, vblk_in_flight(&d->blk));
+	if (held) {
+		log_info(
+		    "backend: %s: removed with %u request(s) at the disk: cancelled, they touch "
+		    "no guest memory; the slot is kept until they are back",
+		    d->name, held);
 		d->gone = true;
-		release_when_drained(d);
 		return;
 	}
 	log_info("backend: %s: removed", d->name);
 	d->used = false;
 }
 
-/*
- * Starts the IOREQ server. Without device-model rights Xen answers -EPERM; under the dummy
- * XSM policy dom0 grants them with set_target once the guest exists, so keep trying for a
- * few seconds (less than libxl's wait for InitWait) before giving up.
- */
-static void start_serving(void *arg)
-{
-	struct dev *d = arg;
-	char msg[160];
-	int rc;
-
-	if (!d->used)
-		return;
-	rc = ioreq_server_start(&d->ioreq, d->fe, d->cfg.base, VMMIO_WINDOW, &dev_ioreq_ops, d);
-	if ((rc == -EPERM || rc == -EACCES) && arch_timer_now_ns() < d->rights_deadline) {
-		if (!d->waiting_for_rights)
-			log_info("backend: %s: no device-model rights over dom%u yet, retrying for "
-				 "%llu s", d->name, d->fe,
-				 (unsigned long long)(RIGHTS_WAIT_NS / 1000000000ull));
-		d->waiting_for_rights = true;
-		loop_defer_until(start_serving, d, arch_timer_now_ns() + RIGHTS_RETRY_NS);
-		return;
-	}
-	if (rc) {
-		snprintf(msg, sizeof(msg),
-			 "cannot start an IOREQ server for dom%u (%d): vdisk needs device-model "
-			 "rights over it (FLASK policy or set_target)", d->fe, rc);
-		gmem_fini(&d->gmem);
-		fail_device(d, msg);
-		return;
-	}
-	d->ioreq.limit = &d->blk.mmio.limit;
-	d->serving_ns = arch_timer_now_ns();
-	log_info("backend: %s: %s%s at %#llx irq %u", d->name, d->params,
-		 d->cfg.read_only ? " read-only" : "", (unsigned long long)d->cfg.base, d->cfg.irq);
-	set_state(d, BACKEND_INIT_WAIT);
-}
-
 /* A free device slot, cleared and named, or NULL (logged). */
-static struct dev *new_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
+static struct bdev *new_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
-	struct dev *d = NULL;
+	struct bdev *d = NULL;
 
 	for (unsigned int i = 0; i < DEV_MAX && !d; i++)
 		if (!devs[i].used)
@@ -497,46 +366,29 @@ static struct dev *new_device(enum backend_layout layout, uint16_t fe, uint32_t 
 	return d;
 }
 
-/* Serves d, whose settings are checked: its disk, guest memory, virtio-blk device, IOREQ server. */
-static void attach_device(struct dev *d, const char *params)
+/* Serves d, whose settings are checked: its disk, then the device (boot/dev.h). */
+static void attach_device(struct bdev *d, const char *params)
 {
-	uint32_t queues;
-	uint16_t fe = d->fe;
-	int rc;
-
 	d->disk = find_disk(&d->cfg, d->name, params);
 	if (!d->disk) {
 		fail_device(d, "no disk (see vdisk's console)");
 		return;
 	}
 	d->disk->attached = true;
-	if ((rc = gmem_init(&d->gmem, fe))) {
-		fail_device(d, "no frames left to map guest memory");
-		return;
-	}
-	/* A queue per guest vCPU, so that its vCPUs do not share one ring (VIRTIO_BLK_F_MQ). */
-	if (dm_nr_vcpus(fe, &queues) || queues == 0)
-		queues = 1;
-	if (queues > VMMIO_QUEUE_MAX)
-		queues = VMMIO_QUEUE_MAX;
-	if (vblk_init(&d->blk, d->name, backing_disk(d->disk), d->name, queues, &d->gmem.mem)) {
-		gmem_fini(&d->gmem);
-		fail_device(d, "cannot set up the virtio-blk device");
-		return;
-	}
-	vblk_set_host(&d->blk, serve_policy,
-	              &(struct vblk_host){.kick = kick, .kick_at = kick_at, .ctx = d});
-	vmmio_set_irq(&d->blk.mmio, raise_irq, d);
-	/* One budget of log lines for everything a guest can make vdisk say about its device. */
-	d->gmem.limit = &d->blk.mmio.limit;
 	snprintf(d->params, sizeof(d->params), "%s", params);
-	d->rights_deadline = arch_timer_now_ns() + RIGHTS_WAIT_NS;
-	start_serving(d);
+	dev_start(&d->dev,
+	          &(struct dev_config){.name = d->name,
+	                               .domid = d->fe,
+	                               .base = d->cfg.base,
+	                               .irq = d->cfg.irq,
+	                               .policy = serve_policy,
+	                               .disk = backing_disk(d->disk)},
+	          &bdev_ops, d);
 }
 
 static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
-	struct dev *d = new_device(layout, fe, devid);
+	struct bdev *d = new_device(layout, fe, devid);
 	char params[64], mode[4], base[24], irq[8], feid[8], msg[160];
 	const char *key, *value, *why;
 	int rc;
@@ -559,7 +411,7 @@ static void add_device(enum backend_layout layout, uint16_t fe, uint32_t devid)
 	attach_device(d, params);
 }
 
-static struct dev *find_dev(enum backend_layout layout, uint16_t fe, uint32_t devid)
+static struct bdev *find_dev(enum backend_layout layout, uint16_t fe, uint32_t devid)
 {
 	for (unsigned int i = 0; i < DEV_MAX; i++)
 		if (devs[i].used && !devs[i].gone && devs[i].layout == layout && devs[i].fe == fe &&
@@ -629,13 +481,13 @@ unsigned int backend_latency(struct backend_latency *out)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < DEV_MAX; i++) {
-		struct dev *d = &devs[i];
+		struct bdev *d = &devs[i];
 
 		if (!d->used || d->gone)
 			continue;
 		snprintf(out[n].name, sizeof(out[n].name), "dom%u-%u", d->fe, d->devid);
-		out[n].service = &d->blk.service;
-		out[n].ioreq = &d->ioreq.turnaround;
+		out[n].service = &d->dev.blk.service;
+		out[n].ioreq = &d->dev.ioreq.turnaround;
 		n++;
 	}
 	return n;
@@ -667,7 +519,7 @@ int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid)
 {
 	char buf[128];
 	struct backend_config cfg;
-	struct dev *d;
+	struct bdev *d;
 	const char *params, *key, *value, *why;
 
 	serve_policy = policy;
@@ -696,10 +548,10 @@ int backend_add_fixed(enum vblk_policy policy, const char *spec, uint32_t devid)
 void backend_card_event(unsigned int card)
 {
 	for (unsigned int i = 0; i < DEV_MAX; i++) {
-		struct dev *d = &devs[i];
+		struct bdev *d = &devs[i];
 
 		if (d->used && !d->gone && d->disk && d->disk->kind == TARGET_MMC &&
 		    d->disk->card == card)
-			loop_defer(serve, d);
+			dev_disk_event(&d->dev);
 	}
 }

@@ -1,7 +1,8 @@
 /*
  * The main loop. vdisk never takes interrupts as exceptions: it sleeps in WFI with
- * PSTATE.I masked (WFI still wakes on a pending interrupt), then acknowledges what the
- * GIC holds and dispatches event channels. Handlers therefore never preempt each other.
+ * PSTATE.I masked (WFI still wakes on a pending interrupt), or yields right after answering
+ * an IOREQ, then acknowledges what the GIC holds and dispatches event channels. Handlers
+ * therefore never preempt each other.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include "arch/timer.h"
 #include "boot/loop.h"
 #include "hyp/evtchn.h"
+#include "hyp/ioreq.h"
 #include "hyp/upcall.h"
 #include "hyp/xen.h"
 #include "hyp/xs.h"
@@ -39,6 +41,7 @@ static unsigned int work_count;
 static uint64_t pass; /* run_deferred passes so far */
 static uint64_t idle_ns;     /* asleep in WFI or yielded, since boot (loop_idle_ns) */
 static uint64_t yield_count; /* loop_yield_count */
+static uint64_t answered_at_sleep; /* ioreq_answered_count when the loop last went idle */
 
 uint64_t loop_idle_ns(void)
 {
@@ -129,7 +132,19 @@ static int wait(uint64_t deadline_ns, uint32_t port, bool all)
 	if (!(irqs.upcall && (evtchn_upcall_pending() || (all && evtchn_deferred())))) {
 		uint64_t t = arch_timer_now_ns();
 
-		arch_cpu_wait_for_interrupt();
+		/*
+		 * A guest whose IOREQ was just answered is runnable: on a shared CPU, yielding
+		 * hands it the CPU without blocking, and its next IOREQ finds vdisk runnable
+		 * rather than asleep (0.4 us less a round trip in make bench's null IOREQ).
+		 * With a CPU of its own the yield returns at once and the next wait blocks.
+		 */
+		if (all && ioreq_answered_count() != answered_at_sleep) {
+			answered_at_sleep = ioreq_answered_count();
+			yield_count++;
+			xen_yield();
+		} else {
+			arch_cpu_wait_for_interrupt();
+		}
 		idle_ns += arch_timer_now_ns() - t;
 	}
 	dispatch_port(port, all);
@@ -239,7 +254,7 @@ unsigned int loop_run(void)
 			idle_ns += arch_timer_now_ns() - t;
 			dispatch();
 		}
-		if (xs_available())
+		if (xs_available() && xs_watches_pending())
 			xs_dispatch_watches();
 		next = run_deferred();
 		if (stopping)

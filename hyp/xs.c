@@ -66,6 +66,7 @@ static struct {
 	struct watch watches[WATCH_COUNT];
 	struct event events[EVENT_QUEUE];
 	unsigned int ev_head, ev_count;
+	unsigned int overflow_count; /* watches with overflow set: the loop asks every pass */
 } xs;
 
 static void mark_broken(const char *why)
@@ -75,6 +76,18 @@ static void mark_broken(const char *why)
 			  xs.intf->req_cons, xs.intf->req_prod, xs.intf->rsp_cons,
 			  xs.intf->rsp_prod);
 	xs.broken = true;
+}
+
+/* Sets or clears a watch's overflow, keeping overflow_count. */
+static void set_overflow(struct watch *w, bool on)
+{
+	if (w->overflow == on)
+		return;
+	w->overflow = on;
+	if (on)
+		xs.overflow_count++;
+	else
+		xs.overflow_count--;
 }
 
 static void queue_event(const char *body, size_t len)
@@ -99,7 +112,7 @@ static void queue_event(const char *body, size_t len)
 		return; /* not ours, or an event for a watch we already removed */
 
 	if (xs.ev_count == EVENT_QUEUE || path_len >= XS_WATCH_PATH_MAX) {
-		xs.watches[id].overflow = true;
+		set_overflow(&xs.watches[id], true);
 		return;
 	}
 	struct event *ev = &xs.events[(xs.ev_head + xs.ev_count++) % EVENT_QUEUE];
@@ -461,7 +474,7 @@ int xs_unwatch(int id)
 	rc = simple(XS_UNWATCH, XS_TXN_NONE, xs.watches[id].path, token, true);
 	/* Forget it either way: late events for the token are now ignored. */
 	xs.watches[id].used = false;
-	xs.watches[id].overflow = false;
+	set_overflow(&xs.watches[id], false);
 	/* Drop its queued events, or a new watch that reuses the id would receive them. */
 	for (unsigned int i = 0; i < xs.ev_count; i++) {
 		const struct event *ev = &xs.events[(xs.ev_head + i) % EVENT_QUEUE];
@@ -495,7 +508,7 @@ unsigned int xs_dispatch_watches(void)
 		struct watch *w = &xs.watches[id];
 
 		if (w->used && w->overflow) {
-			w->overflow = false;
+			set_overflow(w, false);
 			w->fn(w->path, w->arg);
 			ran++;
 		}
@@ -505,12 +518,14 @@ unsigned int xs_dispatch_watches(void)
 
 bool xs_watches_pending(void)
 {
-	if (xs.ev_count)
+	if (xs.ev_count || xs.overflow_count)
 		return true;
-	for (unsigned int id = 0; id < WATCH_COUNT; id++)
-		if (xs.watches[id].used && xs.watches[id].overflow)
-			return true;
-	return false;
+	/*
+	 * Messages that came after a request's reply are still in the ring, their event
+	 * consumed by the request's wait: xs_dispatch_watches reads them. Impossible indexes
+	 * count as pending too, so that it finds the ring broken.
+	 */
+	return xs_available() && !xs.reply_ready && xs_ring_pending(xs.intf) != 0;
 }
 
 int xs_transaction_start(xs_txn_t *tx)

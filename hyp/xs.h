@@ -57,8 +57,9 @@ int xs_watch(const char *path, xs_watch_fn fn, void *arg);
 /** XS_UNWATCH of a watch id; drops its queued events. Returns 0 or -errno. */
 int xs_unwatch(int id);
 /**
- * Whether watch events wait for xs_dispatch_watches (they can be queued by any request,
- * e.g. one made by deferred work, with no interrupt left to wake the main loop).
+ * Whether watch events wait for xs_dispatch_watches: queued (by any request, e.g. one made
+ * by deferred work, with no interrupt left to wake the main loop), overflowed, or still in
+ * the ring behind a request's reply. A few loads: the main loop asks at every pass.
  */
 bool xs_watches_pending(void);
 /** Runs the handlers of queued watch events; returns how many ran. */

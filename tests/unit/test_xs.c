@@ -992,6 +992,35 @@ XS_TEST(event_queue_overflow_delivers_the_watched_path)
 	EXPECT_STREQ(fired.paths[0], "/w");
 }
 
+/* The main loop asks every pass; each way an event can wait must answer yes until dispatched. */
+XS_TEST(pending_covers_ring_queue_and_overflow)
+{
+	static char long_path[XS_WATCH_PATH_MAX + 10];
+
+	reset_fired();
+	EXPECT_EQ(xs_watch("/w", on_watch, NULL), 0);
+	EXPECT_EQ(dispatch(), 1);
+	EXPECT_FALSE(xs_watches_pending());
+
+	/* Still in the ring: nothing has read it yet. */
+	peer_event("/w/a", "0");
+	peer_flush();
+	EXPECT_TRUE(xs_watches_pending());
+	EXPECT_EQ(xs_dispatch_watches(), 1);
+	EXPECT_FALSE(xs_watches_pending());
+
+	/* Only an overflow: a request read the event, too long to queue, before its reply. */
+	memset(long_path, 'x', sizeof(long_path) - 1);
+	memcpy(long_path, "/w/", 3);
+	peer_event(long_path, "0");
+	peer_flush();
+	EXPECT_EQ(xs_write(XS_TXN_NONE, "/elsewhere", "1"), 0);
+	EXPECT_EQ(intf.rsp_cons, intf.rsp_prod);
+	EXPECT_TRUE(xs_watches_pending());
+	EXPECT_EQ(xs_dispatch_watches(), 1);
+	EXPECT_FALSE(xs_watches_pending());
+}
+
 XS_TEST(unwatch_stops_delivery)
 {
 	reset_fired();
