@@ -17,7 +17,7 @@ struct stats {
 	uint64_t hypercall_counts[STATS_HYPERCALL_NR_MAX]; /* by hypercall number */
 	uint64_t ioreq_count;
 	uint64_t request_count;
-	uint64_t yield_count; /* times the main loop gave the CPU away after a deferred notify */
+	uint64_t yield_count; /* the loop gave the CPU away: deferred notify, idle after IOREQ */
 	uint64_t ioreq_ns;    /* time from reading an IOREQ to answering it, summed */
 	uint64_t idle_ns;     /* time asleep in WFI or yielded, summed */
 	uint64_t now_ns;      /* the clock these are read on (arch_timer_now_ns) */
