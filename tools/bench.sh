@@ -13,7 +13,8 @@
 # Env: GIC (3 or 2, default 3), BENCH_TIMEOUT (seconds for each boot, default 1800),
 # BENCH_SERVE (vdisk's serve= policy: adaptive, the default, inline or defer), BENCH_PARTS
 # ("ram sd", the default; "ram" or "sd" for one of them), BENCH_SD_IOS (I/Os per 4 KiB job on
-# the card, default 256).
+# the card, default 256), BENCH_VDISK_WEIGHT (vdisk's credit2 weight, xl sched-credit2 -w;
+# default Xen's 256, as every domain).
 # Prints the tables and writes them as CSV to build/bench/bench-gic$GIC.csv and
 # build/bench/bench-sd-gic$GIC.csv; exit status 1 (with the reason) when a run failed.
 # Plots (tools/plot-latency.py, Debian's python3-matplotlib) the latency of randread_qd1 and
@@ -65,7 +66,13 @@ tools/rig/mk-domu-initrd.sh "$out/bench.cpio.zst" --blk \
 	--modules "virtio_mmio virtio_blk xen_blkfront" --add "$out/mmio-lat:/usr/bin/mmio-lat" >/dev/null
 SERVE=${BENCH_SERVE:-adaptive}
 case $SERVE in adaptive | inline | defer) ;; *) echo "bench: BENCH_SERVE must be adaptive, inline or defer, got '$SERVE'" >&2; exit 2 ;; esac
-printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\nBENCH_SD_IOS=%s\n' "$IOS" "$SERVE" "$SD_IOS" >"$out/bench.env"
+WEIGHT=${BENCH_VDISK_WEIGHT:-}
+case $WEIGHT in '' | [1-9] | [1-9][0-9] | [1-9][0-9][0-9] | [1-9][0-9][0-9][0-9] | [1-9][0-9][0-9][0-9][0-9]) ;;
+*) WEIGHT=bad ;; esac
+[ "$WEIGHT" != bad ] && [ "${WEIGHT:-1}" -le 65535 ] ||
+	{ echo "bench: BENCH_VDISK_WEIGHT must be a credit2 weight, 1..65535, got '$BENCH_VDISK_WEIGHT'" >&2; exit 2; }
+printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\nBENCH_SD_IOS=%s\nBENCH_VDISK_WEIGHT=%s\n' "$IOS" "$SERVE" "$SD_IOS" \
+	"$WEIGHT" >"$out/bench.env"
 
 # boot SCENARIO LOG MODS [BOOT.SH-ARG...]: one rig boot under -icount; sets clean (its log
 # without CRs) and wall (seconds), or fails with the reason

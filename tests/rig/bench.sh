@@ -42,6 +42,10 @@ rig_blkback_hotplug
 
 # ---- vdisk ----
 rig_vdisk_flask "evtchn_bench=0 serve=${BENCH_SERVE:-adaptive}" 128
+if [ -n "${BENCH_VDISK_WEIGHT:-}" ]; then
+	rig_check vdisk_weight xl sched-credit2 -d vdisk -w "$BENCH_VDISK_WEIGHT"
+	xl sched-credit2 -d vdisk
+fi
 
 rig_check vdisk_stats rig_vdisk_stats boot
 
