@@ -6,8 +6,11 @@
  * zeroes (virtio 1.2 §5.2.6.2). Nothing is cached, so there is nothing to flush.
  *
  * With a latency, submit only queues the request with its due time; poll serves those that
- * are due, in order (one latency for all, so the queue is in due order). A held request's
- * data moves when it is served, as a DMA engine's would at the end of a transfer.
+ * are due, first due first. With one latency for all, dues come in submission order; with a
+ * range, each request's time is drawn from a PRNG seeded the same way at every init (runs
+ * repeat), so requests complete out of order and the queue is kept sorted by due time, equal
+ * dues in submission order. A held request's data moves when it is served, as a DMA engine's
+ * would at the end of a transfer.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,6 +22,9 @@
 
 /* One copy a piece: the guest's buffers are pages, so a piece never needs to be larger. */
 #define PIECE 4096u
+
+/* Any non-zero xorshift64 seed will do; a fixed one makes every run draw the same times. */
+#define RAND_SEED 0x9e3779b97f4a7c15ull
 
 static struct ramdisk *to_ramdisk(struct disk *disk)
 {
@@ -82,16 +88,49 @@ static int serve(struct disk *disk, struct disk_req *req)
 	return -EOPNOTSUPP;
 }
 
+/* xorshift64 (Marsaglia, "Xorshift RNGs", 2003): cheap, and good enough to spread times. */
+static uint64_t next_rand(struct ramdisk *rd)
+{
+	uint64_t x = rd->rand;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rd->rand = x;
+	return x;
+}
+
+/* Queues req after every held request due at or before it, so the first is the first due. */
+static void hold(struct disk_queue *q, struct disk_req *req)
+{
+	struct disk_req **at = &q->first;
+
+	/* Most often due last (one latency for all: always), so that case walks nothing. */
+	if (!q->last || q->last->due_ns <= req->due_ns) {
+		disk_queue_push(q, req);
+		return;
+	}
+	/* The last is due later: req goes before some held request, so `last` stays. */
+	while ((*at)->due_ns <= req->due_ns)
+		at = &(*at)->next;
+	req->next = *at;
+	*at = req;
+	q->count++;
+}
+
 static void ramdisk_submit(struct disk *disk, struct disk_req *req)
 {
 	struct ramdisk *rd = to_ramdisk(disk);
+	uint64_t spread = rd->latency_max_ns - rd->latency_min_ns;
 
-	if (rd->latency_ns == 0) {
+	if (rd->latency_max_ns == 0) {
 		req->done(req, serve(disk, req));
 		return;
 	}
-	req->due_ns = rd->now() + rd->latency_ns;
-	disk_queue_push(&rd->held, req);
+	req->due_ns = rd->now() + rd->latency_min_ns;
+	if (spread)
+		req->due_ns += next_rand(rd) % (spread + 1);
+	hold(&rd->held, req);
 }
 
 static unsigned int ramdisk_poll(struct disk *disk)
@@ -99,7 +138,8 @@ static unsigned int ramdisk_poll(struct disk *disk)
 	struct ramdisk *rd = to_ramdisk(disk);
 	uint64_t now = rd->held.count ? rd->now() : 0;
 
-	/* done() may submit again (the next segment): that one is due a latency from now. */
+	/* done() may submit again (the next segment): that one is due a latency from now. The
+	 * queue is in due order, so the due ones are at its head. */
 	while (rd->held.first && rd->held.first->due_ns <= now) {
 		struct disk_req *req = disk_queue_pop(&rd->held);
 
@@ -136,16 +176,20 @@ int ramdisk_init(struct ramdisk *rd, void *buf, uint64_t size, bool read_only)
 	    .write_zeroes_unmap = false,
 	};
 	rd->data = buf;
-	rd->latency_ns = 0;
+	rd->latency_min_ns = 0;
+	rd->latency_max_ns = 0;
+	rd->rand = RAND_SEED;
 	rd->held = (struct disk_queue){0};
 	return 0;
 }
 
-int ramdisk_set_latency(struct ramdisk *rd, uint64_t latency_ns, uint64_t (*now)(void))
+int ramdisk_set_latency_range(struct ramdisk *rd, uint64_t min_ns, uint64_t max_ns,
+                              uint64_t (*now)(void))
 {
-	if (latency_ns > RAMDISK_LATENCY_MAX_NS || (latency_ns && !now))
+	if (max_ns > RAMDISK_LATENCY_MAX_NS || min_ns > max_ns || (max_ns && !now))
 		return -EINVAL;
-	rd->latency_ns = latency_ns;
+	rd->latency_min_ns = min_ns;
+	rd->latency_max_ns = max_ns;
 	rd->now = now;
 	return 0;
 }

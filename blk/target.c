@@ -50,8 +50,8 @@ static int parse_size(const char *s, const char *end, uint64_t *out, const char 
 	return 0;
 }
 
-/* "TIME" of latency=TIME: digits, then ns, us, ms or s. */
-static int parse_latency(const char *s, uint64_t *out, const char **why)
+/* One TIME of latency=, the characters from s to end: digits, then ns, us, ms or s. */
+static int parse_time(const char *s, const char *end, uint64_t *out, const char **why)
 {
 	static const struct {
 		const char *unit;
@@ -59,11 +59,11 @@ static int parse_latency(const char *s, uint64_t *out, const char **why)
 	} units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
 	uint64_t value = 0;
 
-	if (!isdigit((unsigned char)*s)) {
+	if (s == end || !isdigit((unsigned char)*s)) {
 		*why = "latency must start with a digit";
 		return -EINVAL;
 	}
-	for (; isdigit((unsigned char)*s); s++) {
+	for (; s < end && isdigit((unsigned char)*s); s++) {
 		value = value * 10 + (uint64_t)(*s - '0');
 		if (value > TARGET_LATENCY_MAX_NS) {
 			*why = "latency is longer than 60 s";
@@ -71,7 +71,9 @@ static int parse_latency(const char *s, uint64_t *out, const char **why)
 		}
 	}
 	for (unsigned int i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s, units[i].unit) == 0) {
+		size_t len = strlen(units[i].unit);
+
+		if ((size_t)(end - s) == len && memcmp(s, units[i].unit, len) == 0) {
 			if (value > TARGET_LATENCY_MAX_NS / units[i].ns) {
 				*why = "latency is longer than 60 s";
 				return -EINVAL;
@@ -82,6 +84,35 @@ static int parse_latency(const char *s, uint64_t *out, const char **why)
 	}
 	*why = "latency must end in ns, us, ms or s";
 	return -EINVAL;
+}
+
+/* "TIME" or "MIN-MAX" of latency=, into out's latency_ns and latency_max_ns. */
+static int parse_latency(const char *s, struct target *out, const char **why)
+{
+	const char *end = s + strlen(s);
+	const char *dash = strchr(s, '-');
+	int rc;
+
+	if (!dash) {
+		rc = parse_time(s, end, &out->latency_ns, why);
+		out->latency_max_ns = out->latency_ns;
+		return rc;
+	}
+	if (dash + 1 == end) {
+		*why = "latency range needs a time after the '-' (MIN-MAX)";
+		return -EINVAL;
+	}
+	rc = parse_time(s, dash, &out->latency_ns, why);
+	if (rc)
+		return rc;
+	rc = parse_time(dash + 1, end, &out->latency_max_ns, why);
+	if (rc)
+		return rc;
+	if (out->latency_ns > out->latency_max_ns) {
+		*why = "latency range must go from the shorter to the longer time";
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* A small decimal number from s up to a ':' or the end; where it stopped in *end. */
@@ -136,12 +167,13 @@ int target_parse(const char *params, struct target *out, const char **why)
 	comma = strchr(params, ',');
 	out->kind = TARGET_RAM;
 	out->latency_ns = 0;
+	out->latency_max_ns = 0;
 	rc = parse_size(params, comma ? comma : params + strlen(params), &out->size, why);
 	if (rc || !comma)
 		return rc;
 	if (strncmp(comma + 1, "latency=", 8) != 0) {
-		*why = "the only option after the size is latency=TIME";
+		*why = "the only option after the size is latency=TIME or latency=MIN-MAX";
 		return -EINVAL;
 	}
-	return parse_latency(comma + 9, &out->latency_ns, why);
+	return parse_latency(comma + 9, out, why);
 }

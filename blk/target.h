@@ -1,7 +1,8 @@
 /*
  * What a disk's xenstore `params` (xl's target=) names: "ram:SIZE", optionally
- * ",latency=TIME" (a RAM disk standing in for a slow medium), or "mmc:CARD" (a whole SD
- * card) and "mmc:CARD:PART" (one partition of its GPT or MBR).
+ * ",latency=TIME" or ",latency=MIN-MAX" (a RAM disk standing in for a slow medium; a range
+ * completes requests out of order), or "mmc:CARD" (a whole SD card) and "mmc:CARD:PART"
+ * (one partition of its GPT or MBR).
  */
 #ifndef BLK_TARGET_H
 #define BLK_TARGET_H
@@ -17,10 +18,11 @@ enum target_kind {
 /** A parsed target. */
 struct target {
 	enum target_kind kind;
-	uint64_t size;       /* RAM: bytes, a multiple of 512 */
-	uint64_t latency_ns; /* RAM: each request is served this long after it arrives (0: at once) */
-	unsigned int card;   /* MMC: which card, in the order vdisk found them (0 first) */
-	unsigned int part;   /* MMC: partition number, 0 for the whole card */
+	uint64_t size;           /* RAM: bytes, a multiple of 512 */
+	uint64_t latency_ns;     /* RAM: each request is served at least this long after arriving */
+	uint64_t latency_max_ns; /* RAM: and at most this long (0: at once; no range: latency_ns) */
+	unsigned int card;       /* MMC: which card, in the order vdisk found them (0 first) */
+	unsigned int part;       /* MMC: partition number, 0 for the whole card */
 };
 
 /** Highest card number accepted in "mmc:CARD". */
@@ -37,8 +39,9 @@ struct target {
 /**
  * Parses "ram:SIZE" (SIZE in bytes, or with a K, M or G suffix, binary units; a multiple of
  * 512 bytes, at least 512), optionally followed by ",latency=TIME" (a number with ns, us,
- * ms or s, at most 60 s: QEMU's null-co latency-ns, for testing and measuring). Returns 0, or
- * -EINVAL with a reason in *why.
+ * ms or s, at most 60 s: QEMU's null-co latency-ns, for testing and measuring) or
+ * ",latency=MIN-MAX" (two TIMEs, MIN <= MAX: each request a pseudo-random time between).
+ * Returns 0, or -EINVAL with a reason in *why.
  */
 int target_parse(const char *params, struct target *out, const char **why);
 

@@ -30,6 +30,8 @@ _Static_assert(VBLK_POLLED_PASSES < VBLK_PROBE_EVERY, "a polled queue is found b
 
 /* Requests returned to a used ring, by every device since boot (vblk_completed_count). */
 static uint64_t completed_count;
+/* Of those, completed while an older one was at the disk (vblk_out_of_order_count). */
+static uint64_t out_of_order_count;
 
 /* At most one line per burst of the same complaint (vmmio_warn_allowed): a ring full of bad
  * requests, notified again and again, must not flood the console. */
@@ -211,6 +213,15 @@ static void finish(struct vblk_req *r, uint8_t status)
 
 static void submit_segment(struct vblk_req *r);
 
+/* Whether a request sent to the disk before r (by seq) is still there. */
+static bool older_at_disk(const struct vblk *blk, const struct vblk_req *r)
+{
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++)
+		if (blk->req[i].seq && blk->req[i].seq < r->seq)
+			return true;
+	return false;
+}
+
 /* The disk's answer to one disk request of r (struct disk_req's done). */
 static void req_done(struct disk_req *dr, int rc)
 {
@@ -222,6 +233,12 @@ static void req_done(struct disk_req *dr, int rc)
 		submit_segment(r);
 		return;
 	}
+	/* Nothing else in flight (the common case at queue depth 1) is nothing older. */
+	if (blk->in_flight && !r->cancelled && older_at_disk(blk, r)) {
+		blk->out_of_order++;
+		out_of_order_count++;
+	}
+	r->seq = 0;
 	/* A buffer the guest took back was logged by the walker; -ECANCELED needs no line. */
 	if (rc && rc != -EFAULT && rc != -ECANCELED && !r->cancelled)
 		req_warn(blk, r, "disk %s of sectors %llu+%u failed (%d)", type_name(r->type),
@@ -239,6 +256,9 @@ static void submit(struct vblk_req *r, enum disk_op op, uint64_t sector, uint32_
 	    .buf = &buf_ops,
 	    .done = req_done,
 	};
+	/* A request's order is when its first disk request went: its later segments keep it. */
+	if (!r->seq)
+		r->seq = ++r->blk->disk_seq;
 	r->blk->in_flight++;
 	disk_submit(r->blk->disk, &r->disk);
 }
@@ -601,9 +621,19 @@ unsigned int vblk_in_flight(const struct vblk *blk)
 	return blk->in_flight;
 }
 
+uint64_t vblk_out_of_order(const struct vblk *blk)
+{
+	return blk->out_of_order;
+}
+
 uint64_t vblk_completed_count(void)
 {
 	return completed_count;
+}
+
+uint64_t vblk_out_of_order_count(void)
+{
+	return out_of_order_count;
 }
 
 /*

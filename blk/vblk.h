@@ -112,6 +112,7 @@ struct vblk_req {
 	uint32_t type;
 	uint32_t written;     /* bytes of data put in the device-writable part */
 	uint64_t picked_ns;   /* when it was taken from the available ring */
+	uint64_t seq;         /* its place in the order requests went to the disk; 0: not there */
 	uint8_t seg_next;     /* discard/write-zeroes: the next segment to submit */
 	uint8_t seg_count;
 	uint8_t seg[VBLK_DWZ_SEG_MAX][VBLK_DWZ_SEG_BYTES];
@@ -193,6 +194,8 @@ struct vblk {
 	struct vblk_req req[VBLK_REQ_MAX];
 	/* Service time: taken from the available ring to put in the used ring (not reset). */
 	struct hist service;
+	uint64_t disk_seq;     /* the seq of the last request sent to the disk */
+	uint64_t out_of_order; /* vblk_out_of_order (not reset) */
 	bool read_logged; /* the first read was logged: the end of a boot-timing run */
 };
 
@@ -231,7 +234,14 @@ unsigned int vblk_in_flight(const struct vblk *blk);
  * nothing); the caller keeps *blk until vblk_in_flight is 0.
  */
 void vblk_stop(struct vblk *blk);
+/**
+ * Requests the disk completed while one that went to it earlier from this device was still
+ * there, since vblk_init: how often completions overtook each other.
+ */
+uint64_t vblk_out_of_order(const struct vblk *blk);
 /** Requests returned to a used ring since boot, by every device (for dom0's statistics). */
 uint64_t vblk_completed_count(void);
+/** vblk_out_of_order summed over every device since boot (for dom0's statistics). */
+uint64_t vblk_out_of_order_count(void);
 
 #endif

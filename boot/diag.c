@@ -145,6 +145,7 @@ static void stats_requested(const char *path, void *arg)
 	s.now_ns = arch_timer_now_ns();
 	s.mapped = gmem_mapped_count();
 	s.frames_free = frames_free_count();
+	s.out_of_order = vblk_out_of_order_count();
 	/* The histograms first: dom0 reads them once the stats say this id. */
 	latency_publish();
 	len = snprintf(buf, sizeof(buf), "id=%s ", id); /* at most 67 of the 512 bytes */

@@ -58,6 +58,7 @@ int stats_format(const struct stats *s, char *buf, size_t size)
 	append(&f, "now_ns", s->now_ns);
 	append(&f, "mapped", s->mapped);
 	append(&f, "frames_free", s->frames_free);
+	append(&f, "out_of_order", s->out_of_order);
 	for (unsigned int i = 0; i < STATS_HYPERCALL_NR_MAX; i++) {
 		const char *name = hypercall_name(i);
 

@@ -23,11 +23,12 @@ struct stats {
 	uint64_t now_ns;      /* the clock these are read on (arch_timer_now_ns) */
 	uint64_t mapped;      /* guest pages mapped now (gmem_mapped_count) */
 	uint64_t frames_free; /* of vdisk's frames for mappings (frames_free_count) */
+	uint64_t out_of_order; /* requests the disks gave back before an older one */
 };
 
 /**
  * Writes `s` as "hypercalls=TOTAL ioreqs=N requests=N yields=N ioreq_ns=N idle_ns=N
- * now_ns=N mapped=N frames_free=N" followed by "hc_NAME=N" for each
+ * now_ns=N mapped=N frames_free=N out_of_order=N" followed by "hc_NAME=N" for each
  * hypercall number called at least once (NAME from public/xen.h, e.g. hc_event_channel_op, or
  * the number for others), NUL-terminated. Returns the length, or -ENOSPC when `size` is too
  * small (buf then holds the whole fields that fitted).

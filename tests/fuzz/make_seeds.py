@@ -118,6 +118,10 @@ seed("config", "latency_keys", "upcall_sample_ms=250 latency_period=10 upcall_sa
 for name, s in [("bytes", "ram:512"), ("kib", "ram:64K"), ("mib", "ram:64M"), ("gib", "ram:1G"),
                 ("max", "ram:1024G"), ("too_big", "ram:1099511627777"), ("bad", "nbd:0"),
                 ("latency", "ram:16M,latency=2ms"), ("latency_ns", "ram:1M,latency=999999999ns"),
+                ("latency_range", "ram:16M,latency=50us-2ms"),
+                ("latency_range_equal", "ram:1M,latency=1ms-1ms"),
+                ("latency_range_widest", "ram:64K,latency=0ns-60s"),
+                ("latency_range_backwards", "ram:1M,latency=2ms-50us"),
                 ("mmc", "mmc:0"), ("mmc_part", "mmc:0:2")]:
     seed("target", name, s)
 

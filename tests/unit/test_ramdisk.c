@@ -1,6 +1,6 @@
 /*
  * blk/ramdisk.c: reads, writes, zeroing, range checks without overflow, read-only, and the
- * latency that holds requests until a poll finds them due.
+ * latency (one, or a range) that holds requests until a poll finds them due.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -274,4 +274,202 @@ TEST(ramdisk, latency_is_bounded_and_needs_a_clock)
 	EXPECT_EQ(ramdisk_set_latency(&rd, 1000, NULL), -EINVAL);
 	EXPECT_EQ(ramdisk_set_latency(&rd, RAMDISK_LATENCY_MAX_NS, clock_now), 0);
 	EXPECT_EQ(ramdisk_set_latency(&rd, 0, NULL), 0);
+	/* A range: the same bound on its longer end, and from the shorter time to the longer. */
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 0, RAMDISK_LATENCY_MAX_NS + 1, clock_now),
+	          -EINVAL);
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 2000, 1999, clock_now), -EINVAL);
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 1, 0, clock_now), -EINVAL);
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 0, 1, NULL), -EINVAL);
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 0, RAMDISK_LATENCY_MAX_NS, clock_now), 0);
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 1000, 1000, clock_now), 0);
+	EXPECT_EQ(ramdisk_set_latency_range(&rd, 0, 0, NULL), 0);
+}
+
+/* Requests of a latency test, each reading its own sector, and the order done() came in. */
+#define RANGE_REQS 8
+
+static struct disk_io range_io[RANGE_REQS];
+static uint8_t range_data[RANGE_REQS][DISK_SECTOR_SIZE];
+static unsigned int served[RANGE_REQS], served_count;
+static uint64_t served_at[RANGE_REQS];
+
+static void range_done(struct disk_req *req, int rc)
+{
+	unsigned int i = (unsigned int)((struct disk_io *)req - range_io);
+
+	disk_io_done(req, rc);
+	served_at[i] = fake_now;
+	if (served_count < RANGE_REQS)
+		served[served_count] = i;
+	served_count++;
+}
+
+/* Submits range_io[i], a read of sector i, at time `at`. */
+static void range_submit(struct disk *d, unsigned int i, uint64_t at)
+{
+	disk_io_init(&range_io[i], DISK_READ, i, 1, range_data[i]);
+	range_io[i].req.done = range_done;
+	fake_now = at;
+	disk_submit(d, &range_io[i].req);
+}
+
+/* The earliest due time of the requests not served yet (DISK_DUE_NEVER: none). */
+static uint64_t earliest_due(unsigned int count)
+{
+	uint64_t due = DISK_DUE_NEVER;
+
+	for (unsigned int i = 0; i < count; i++)
+		if (range_io[i].done_count == 0 && range_io[i].req.due_ns < due)
+			due = range_io[i].req.due_ns;
+	return due;
+}
+
+TEST(ramdisk, a_latency_range_serves_first_due_first)
+{
+	const uint64_t min = 1000, max = 100000;
+	struct ramdisk rd;
+	struct disk *d = make(&rd, false);
+	uint64_t submitted[RANGE_REQS], due[RANGE_REQS];
+	unsigned int inversions = 0, moved = 0, polls = 0;
+
+	ASSERT_TRUE(d);
+	ASSERT_EQ(ramdisk_set_latency_range(&rd, min, max, clock_now), 0);
+	served_count = 0;
+	for (unsigned int i = 0; i < RANGE_REQS; i++) {
+		submitted[i] = 5000 + 10 * i;
+		range_submit(d, i, submitted[i]);
+		due[i] = range_io[i].req.due_ns;
+		EXPECT_GE(due[i], submitted[i] + min);
+		EXPECT_LE(due[i], submitted[i] + max);
+		EXPECT_EQ(disk_due(d), earliest_due(i + 1));
+	}
+	EXPECT_EQ(range_io[0].done_count, 0); /* all held */
+	/* Submitted in order, due out of it: the range spread them. */
+	for (unsigned int i = 0; i + 1 < RANGE_REQS; i++)
+		inversions += due[i] > due[i + 1];
+	EXPECT_GT(inversions, 0);
+
+	while (disk_due(d) != DISK_DUE_NEVER && polls++ < 2 * RANGE_REQS) {
+		uint64_t next = disk_due(d);
+		unsigned int before = served_count;
+
+		EXPECT_EQ(next, earliest_due(RANGE_REQS));
+		fake_now = next - 1; /* none early */
+		disk_poll(d);
+		EXPECT_EQ(served_count, before);
+		fake_now = next;
+		disk_poll(d);
+		EXPECT_GT(served_count, before);
+	}
+	ASSERT_EQ(served_count, RANGE_REQS);
+	for (unsigned int k = 0; k < RANGE_REQS; k++) {
+		unsigned int i = served[k];
+
+		EXPECT_EQ(range_io[i].done_count, 1);
+		EXPECT_EQ(range_io[i].rc, 0);
+		EXPECT_MEMEQ(range_data[i], want + i * DISK_SECTOR_SIZE, DISK_SECTOR_SIZE);
+		/* Served when due: not before MIN, not after MAX. */
+		EXPECT_EQ(served_at[i], due[i]);
+		EXPECT_LE(served_at[i], submitted[i] + max);
+		/* In due order, equal dues in submission order. */
+		if (k > 0)
+			EXPECT_TRUE(due[served[k - 1]] < due[i] ||
+			            (due[served[k - 1]] == due[i] && served[k - 1] < i));
+	}
+	for (unsigned int k = 0; k < RANGE_REQS; k++)
+		moved += served[k] != k;
+	EXPECT_GT(moved, 0); /* not in submission order */
+	/* The same draws on every init: a rig run repeats. */
+	ASSERT_TRUE(make(&rd, false));
+	ASSERT_EQ(ramdisk_set_latency_range(&rd, min, max, clock_now), 0);
+	for (unsigned int i = 0; i < RANGE_REQS; i++) {
+		range_submit(d, i, submitted[i]);
+		EXPECT_EQ(range_io[i].req.due_ns, due[i]);
+	}
+	fake_now = submitted[RANGE_REQS - 1] + max;
+	EXPECT_EQ(disk_poll(d), 0);
+}
+
+/* Each end of a range is drawn, nothing outside it; a range from 0 still holds requests. */
+TEST(ramdisk, a_narrow_range_reaches_both_ends_and_no_further)
+{
+	struct ramdisk rd;
+	struct disk *d = make(&rd, false);
+	struct disk_io io[16];
+	unsigned int at_min = 0, at_max = 0, outside = 0, done = 0;
+
+	ASSERT_TRUE(d);
+	ASSERT_EQ(ramdisk_set_latency_range(&rd, 1000, 1001, clock_now), 0);
+	fake_now = 0;
+	for (unsigned int i = 0; i < 16; i++) {
+		disk_io_init(&io[i], DISK_FLUSH, 0, 0, NULL);
+		disk_submit(d, &io[i].req);
+		at_min += io[i].req.due_ns == 1000;
+		at_max += io[i].req.due_ns == 1001;
+	}
+	EXPECT_GT(at_min, 0);
+	EXPECT_GT(at_max, 0);
+	EXPECT_EQ(at_min + at_max, 16);
+	fake_now = 1001;
+	EXPECT_EQ(disk_poll(d), 0);
+
+	ASSERT_EQ(ramdisk_set_latency_range(&rd, 0, 1, clock_now), 0);
+	fake_now = 5000;
+	for (unsigned int i = 0; i < 16; i++) {
+		disk_io_init(&io[i], DISK_FLUSH, 0, 0, NULL);
+		disk_submit(d, &io[i].req);
+		outside += io[i].req.due_ns != 5000 && io[i].req.due_ns != 5001;
+		done += io[i].done_count;
+	}
+	EXPECT_EQ(outside, 0);
+	EXPECT_EQ(done, 0); /* held even when due at once: served by the next poll */
+	EXPECT_TRUE(disk_poll(d) < 16);
+	fake_now = 5001;
+	EXPECT_EQ(disk_poll(d), 0);
+}
+
+TEST(ramdisk, one_latency_serves_in_submission_order)
+{
+	struct ramdisk rd;
+	struct disk *d = make(&rd, false);
+
+	ASSERT_TRUE(d);
+	ASSERT_EQ(ramdisk_set_latency_range(&rd, 3000, 3000, clock_now), 0);
+	served_count = 0;
+	for (unsigned int i = 0; i < RANGE_REQS; i++)
+		range_submit(d, i, 100 * (i / 2)); /* two at each time: equal dues */
+	EXPECT_EQ(disk_due(d), 3000);
+	fake_now = 3000 + 100 * (RANGE_REQS / 2);
+	EXPECT_EQ(disk_poll(d), 0);
+	ASSERT_EQ(served_count, RANGE_REQS);
+	for (unsigned int k = 0; k < RANGE_REQS; k++)
+		EXPECT_EQ(served[k], k);
+}
+
+/* A request due as early as one already held, but behind a later one, goes after the first. */
+TEST(ramdisk, equal_dues_keep_submission_order_inside_the_queue)
+{
+	struct ramdisk rd;
+	struct disk *d = make(&rd, false);
+
+	ASSERT_TRUE(d);
+	served_count = 0;
+	ASSERT_EQ(ramdisk_set_latency(&rd, 5000, clock_now), 0);
+	range_submit(d, 0, 0); /* due 5000 */
+	ASSERT_EQ(ramdisk_set_latency(&rd, 1000, clock_now), 0);
+	range_submit(d, 1, 0); /* due 1000: first */
+	range_submit(d, 2, 0); /* due 1000: after 1, before 0 */
+	ASSERT_EQ(ramdisk_set_latency(&rd, 3000, clock_now), 0);
+	range_submit(d, 3, 0); /* due 3000: between */
+	EXPECT_EQ(disk_due(d), 1000);
+	fake_now = 1000;
+	EXPECT_EQ(disk_poll(d), 2);
+	EXPECT_EQ(disk_due(d), 3000);
+	fake_now = 5000;
+	EXPECT_EQ(disk_poll(d), 0);
+	ASSERT_EQ(served_count, 4);
+	EXPECT_EQ(served[0], 1);
+	EXPECT_EQ(served[1], 2);
+	EXPECT_EQ(served[2], 3);
+	EXPECT_EQ(served[3], 0);
 }

@@ -73,7 +73,82 @@ TEST(target, ram_with_latency)
 	EXPECT_EQ(t.latency_ns, 60000000000ull);
 	EXPECT_EQ(parse("ram:1M", &t, &why), 0);
 	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_EQ(t.latency_max_ns, 0);
 	EXPECT_TRUE(why == NULL);
+}
+
+TEST(target, one_latency_is_its_own_range)
+{
+	struct target t = {.latency_max_ns = 12345};
+	const char *why;
+
+	EXPECT_EQ(parse("ram:16M,latency=2ms", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 2000000);
+	EXPECT_EQ(t.latency_max_ns, 2000000);
+	EXPECT_EQ(parse("ram:16M,latency=0ns", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_EQ(t.latency_max_ns, 0);
+	/* A range first, then none: nothing of it is left. */
+	EXPECT_EQ(parse("ram:1M,latency=1ms-2ms", &t, &why), 0);
+	EXPECT_EQ(parse("ram:1M", &t, &why), 0);
+	EXPECT_EQ(t.latency_max_ns, 0);
+	EXPECT_TRUE(why == NULL);
+}
+
+TEST(target, ram_with_a_latency_range)
+{
+	struct target t;
+	const char *why;
+
+	EXPECT_EQ(parse("ram:16M,latency=50us-2ms", &t, &why), 0);
+	EXPECT_EQ(t.kind, TARGET_RAM);
+	EXPECT_EQ(t.size, 16ull << 20);
+	EXPECT_EQ(t.latency_ns, 50000);
+	EXPECT_EQ(t.latency_max_ns, 2000000);
+	EXPECT_EQ(parse("ram:1M,latency=1ms-1ms", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 1000000);
+	EXPECT_EQ(t.latency_max_ns, 1000000);
+	EXPECT_EQ(parse("ram:1M,latency=0ns-1s", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_EQ(t.latency_max_ns, 1000000000);
+	EXPECT_EQ(parse("ram:1M,latency=999999us-1s", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 999999000);
+	EXPECT_EQ(t.latency_max_ns, 1000000000);
+	EXPECT_EQ(parse("ram:1M,latency=1ns-60s", &t, &why), 0);
+	EXPECT_EQ(t.latency_ns, 1);
+	EXPECT_EQ(t.latency_max_ns, TARGET_LATENCY_MAX_NS);
+	EXPECT_TRUE(why == NULL);
+}
+
+TEST(target, bad_latency_range_says_why)
+{
+	struct target t;
+	const char *why;
+
+	EXPECT_EQ(parse("ram:1M,latency=2ms-50us", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency range must go from the shorter to the longer time");
+	EXPECT_EQ(parse("ram:1M,latency=1001ns-1us", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency range must go from the shorter to the longer time");
+	EXPECT_EQ(parse("ram:1M,latency=50us-", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency range needs a time after the '-' (MIN-MAX)");
+	EXPECT_EQ(parse("ram:1M,latency=-2ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must start with a digit");
+	EXPECT_EQ(parse("ram:1M,latency=50-2ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+	EXPECT_EQ(parse("ram:1M,latency=50us-2msx", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+	EXPECT_EQ(parse("ram:1M,latency=50us-2ms-3ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+	EXPECT_EQ(parse("ram:1M,latency=50us-2ms,latency=1ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must end in ns, us, ms or s");
+	EXPECT_EQ(parse("ram:1M,latency=50us--2ms", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency must start with a digit");
+	EXPECT_EQ(parse("ram:1M,latency=1s-61s", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency is longer than 60 s");
+	EXPECT_EQ(parse("ram:1M,latency=1s-60000000001ns", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency is longer than 60 s");
+	EXPECT_EQ(parse("ram:1M,latency=61s-62s", &t, &why), -EINVAL);
+	EXPECT_STREQ(why, "latency is longer than 60 s");
 }
 
 TEST(target, bad_latency_says_why)
@@ -94,7 +169,7 @@ TEST(target, bad_latency_says_why)
 	EXPECT_EQ(parse("ram:1M,latency=99999999999999999999ns", &t, &why), -EINVAL);
 	EXPECT_STREQ(why, "latency is longer than 60 s");
 	EXPECT_EQ(parse("ram:1M,delay=5ms", &t, &why), -EINVAL);
-	EXPECT_STREQ(why, "the only option after the size is latency=TIME");
+	EXPECT_STREQ(why, "the only option after the size is latency=TIME or latency=MIN-MAX");
 	EXPECT_EQ(parse("ram:1M,", &t, &why), -EINVAL);
 	EXPECT_EQ(parse("ram:,latency=5ms", &t, &why), -EINVAL);
 	EXPECT_STREQ(why, "size must start with a digit");

@@ -1102,6 +1102,8 @@ TEST(vblk, requests_complete_out_of_order_under_one_interrupt)
 	EXPECT_EQ(status_of(1), SENTINEL);
 	EXPECT_MEMEQ(gp(DATA), disk + 0, 1024);
 	EXPECT_MEMEQ(gp(DATA + 0x2000), disk + 20 * 512, 1024);
+	/* The third overtook the first two; the first, back next, had nothing older left. */
+	EXPECT_EQ(vblk_out_of_order(&blk), 1);
 	/* Two completions in one pass, one interrupt. */
 	EXPECT_TRUE(irq_take());
 	EXPECT_FALSE(irq_take());
@@ -1112,8 +1114,42 @@ TEST(vblk, requests_complete_out_of_order_under_one_interrupt)
 	EXPECT_EQ(status_of(1), VBLK_S_OK);
 	EXPECT_MEMEQ(gp(DATA + 0x1000), disk + 10 * 512, 1024);
 	EXPECT_EQ(vblk_in_flight(&blk), 0);
+	EXPECT_EQ(vblk_out_of_order(&blk), 1); /* the second was the oldest left */
 	EXPECT_STREQ(log_text, "");
 	EXPECT_EQ(fake.contract_violations, 0);
+}
+
+/* A discard's later segments go to the disk after newer requests, but it stays the older. */
+TEST(vblk, a_request_keeps_its_age_across_its_segments)
+{
+	static const uint64_t seg[][3] = {{2, 1, 0}, {10, 1, 0}};
+
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_INLINE, true));
+	segments(seg, 2);
+	simple(0, VBLK_T_DISCARD, 0, DATA, 32, false);
+	simple(1, VBLK_T_IN, 20, DATA + 0x1000, 512, true);
+	kick();
+	ASSERT_EQ(slow.held_count, 2);
+	complete_in_order((const unsigned int[]){0}, 1); /* the first segment: the second goes */
+	vblk_run(&blk);
+	ASSERT_EQ(slow.held_count, 2);
+	EXPECT_EQ(used_idx(), 0);
+	complete_in_order((const unsigned int[]){0}, 1); /* the read, before the discard */
+	vblk_run(&blk);
+	EXPECT_EQ(used_idx(), 1);
+	EXPECT_EQ(used_id(0), 3);
+	EXPECT_EQ(vblk_out_of_order(&blk), 1);
+	complete_in_order((const unsigned int[]){0}, 1);
+	vblk_run(&blk);
+	EXPECT_EQ(used_idx(), 2);
+	EXPECT_EQ(used_id(1), 0);
+	EXPECT_EQ(status_of(0), VBLK_S_OK);
+	EXPECT_EQ(status_of(1), VBLK_S_OK);
+	EXPECT_EQ(vblk_out_of_order(&blk), 1);
+	memset(disk_want + 2 * 512, 0, 512);
+	memset(disk_want + 10 * 512, 0, 512);
+	EXPECT_MEMEQ(disk, disk_want, DISK_BYTES);
+	EXPECT_MEMEQ(gp(DATA + 0x1000), disk + 20 * 512, 512);
 }
 
 TEST(vblk, a_reset_waits_for_the_disk_and_touches_nothing_after)
@@ -1145,6 +1181,7 @@ TEST(vblk, a_reset_waits_for_the_disk_and_touches_nothing_after)
 	EXPECT_EQ(status_of(0), SENTINEL);
 	EXPECT_EQ(status_of(1), SENTINEL);
 	EXPECT_EQ(used_idx(), 0);
+	EXPECT_EQ(vblk_out_of_order(&blk), 0); /* cancelled: nothing came back to the guest */
 	EXPECT_FALSE(irq_take());
 	EXPECT_CONTAINS(log_text, "reset done");
 
@@ -1252,6 +1289,87 @@ TEST(vblk, service_time_is_counted_from_pick_up_to_the_used_ring)
 	vblk_run(&blk);
 	EXPECT_EQ(rd_reg(VMMIO_REG_STATUS), 0);
 	EXPECT_EQ(blk.service.count, 1);
+	ramdisk_set_latency(&rd, 0, NULL);
+}
+
+/*
+ * VBLK_REQ_MAX requests in one notify to the RAM disk, which holds them for its latency:
+ * writes of a pattern (even slots) and reads (odd ones), 4 sectors each, none overlapping.
+ * Runs the device at each time the disk is due until all are back; returns how many checks
+ * failed (status, data, used.len, a chain returned other than once) and in *moved how many
+ * came back at another place than their submission's.
+ */
+static unsigned int run_batch(unsigned int *moved)
+{
+	bool seen[VBLK_REQ_MAX] = {false};
+	unsigned int bad = 0, runs = 0;
+
+	test_now = 10000;
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++) {
+		gpa_t data = DATA + 0x1000u * i;
+
+		if (i % 2) {
+			memset(gp(data), 0x5a, 2048);
+			simple(i, VBLK_T_IN, 4 * i, data, 2048, true);
+			continue;
+		}
+		fill(data, 2048, (uint8_t)(0x30 + i));
+		memcpy(disk_want + 4 * i * 512, gp(data), 2048);
+		simple(i, VBLK_T_OUT, 4 * i, data, 2048, false);
+	}
+	kick();
+	bad += vblk_in_flight(&blk) != VBLK_REQ_MAX;
+	while (used_idx() < VBLK_REQ_MAX && runs++ < 2 * VBLK_REQ_MAX) {
+		test_now = disk_due(&rd.disk);
+		vblk_run(&blk);
+	}
+	bad += used_idx() != VBLK_REQ_MAX || vblk_in_flight(&blk) != 0;
+	*moved = 0;
+	for (unsigned int n = 0; n < VBLK_REQ_MAX; n++) {
+		uint32_t id = used_id((uint16_t)n), i = id / 3;
+
+		if (id % 3 || i >= VBLK_REQ_MAX || seen[i]) {
+			bad++;
+			continue;
+		}
+		seen[i] = true;
+		*moved += i != n;
+		bad += used_len((uint16_t)n) != (i % 2 ? 2049u : 1u);
+	}
+	for (unsigned int i = 0; i < VBLK_REQ_MAX; i++) {
+		bad += status_of(i) != VBLK_S_OK;
+		if (i % 2)
+			bad += memcmp(gp(DATA + 0x1000u * i), disk_want + 4 * i * 512, 2048) != 0;
+	}
+	bad += memcmp(disk, disk_want, DISK_BYTES) != 0;
+	return bad;
+}
+
+/* A latency range (ram:SIZE,latency=MIN-MAX) returns a batch out of order, all of it right. */
+TEST(vblk, a_ram_disk_latency_range_completes_out_of_order)
+{
+	unsigned int moved;
+
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_INLINE, false));
+	ASSERT_EQ(ramdisk_set_latency_range(&rd, 1000, 1000000, test_clock), 0);
+	EXPECT_EQ(run_batch(&moved), 0);
+	EXPECT_GT(moved, 0);
+	EXPECT_GT(vblk_out_of_order(&blk), 0);
+	EXPECT_LE(vblk_out_of_order(&blk), VBLK_REQ_MAX - 1); /* the last back had none older */
+	EXPECT_STREQ(log_text, "");
+	ramdisk_set_latency(&rd, 0, NULL);
+}
+
+TEST(vblk, one_ram_disk_latency_completes_in_order)
+{
+	unsigned int moved;
+
+	ASSERT_TRUE(setup_engine(VBLK_SERVE_INLINE, false));
+	ASSERT_EQ(ramdisk_set_latency(&rd, 500000, test_clock), 0);
+	EXPECT_EQ(run_batch(&moved), 0);
+	EXPECT_EQ(moved, 0);
+	EXPECT_EQ(vblk_out_of_order(&blk), 0);
+	EXPECT_STREQ(log_text, "");
 	ramdisk_set_latency(&rd, 0, NULL);
 }
 
