@@ -118,10 +118,13 @@ for gic in ${@:-3 2}; do
 	scenario "$gic" flask-backend tests/rig/flask-backend.sh --xsm flask "${guest_adds[@]}" \
 		--add build/rig/probe.cpio:/rig/domu/probe.cpio
 	scenario "$gic" flask-blk tests/rig/guest-virtio.sh --xsm flask "${guest_adds[@]}"
-	# Four guests at QD32 with verify at once: no error, none starved (FLASK). On GICv3 only:
-	# nothing in it depends on the interrupt controller, and it takes 4 minutes.
+	# Four guests at QD32 with verify at once on disks that complete out of order: no error,
+	# each guest's IOPS within 25% of the mean (FLASK). Under -icount, so that Xen shares the
+	# one CPU by guest time (about 13 minutes). On GICv3 only: nothing in it depends on the
+	# interrupt controller.
 	if [ "$gic" = 3 ]; then
-		RIG_MEM=3072 scenario "$gic" load tests/rig/load.sh --xsm flask "${guest_adds[@]}"
+		RIG_MEM=3072 scenario "$gic" load tests/rig/load.sh --xsm flask --icount \
+			--timeout 2700 "${guest_adds[@]}"
 	fi
 	# The hostile test guest attacks vdisk while a Linux guest checks its own disk (FLASK).
 	scenario "$gic" hostile tests/rig/hostile.sh --xsm flask "${guest_adds[@]}" \
