@@ -30,7 +30,7 @@ _Static_assert(VBLK_POLLED_PASSES < VBLK_PROBE_EVERY, "a polled queue is found b
 
 /* Requests returned to a used ring, by every device since boot (vblk_completed_count). */
 static uint64_t completed_count;
-/* Of those, completed while an older one was at the disk (vblk_out_of_order_count). */
+/* Of those, completed while an older one of their device was at the disk. */
 static uint64_t out_of_order_count;
 
 /* At most one line per burst of the same complaint (vmmio_warn_allowed): a ring full of bad
@@ -234,10 +234,8 @@ static void req_done(struct disk_req *dr, int rc)
 		return;
 	}
 	/* Nothing else in flight (the common case at queue depth 1) is nothing older. */
-	if (blk->in_flight && !r->cancelled && older_at_disk(blk, r)) {
-		blk->out_of_order++;
+	if (blk->in_flight && !r->cancelled && older_at_disk(blk, r))
 		out_of_order_count++;
-	}
 	r->seq = 0;
 	/* A buffer the guest took back was logged by the walker; -ECANCELED needs no line. */
 	if (rc && rc != -EFAULT && rc != -ECANCELED && !r->cancelled)
@@ -619,11 +617,6 @@ bool vblk_pending(const struct vblk *blk)
 unsigned int vblk_in_flight(const struct vblk *blk)
 {
 	return blk->in_flight;
-}
-
-uint64_t vblk_out_of_order(const struct vblk *blk)
-{
-	return blk->out_of_order;
 }
 
 uint64_t vblk_completed_count(void)

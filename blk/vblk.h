@@ -194,8 +194,7 @@ struct vblk {
 	struct vblk_req req[VBLK_REQ_MAX];
 	/* Service time: taken from the available ring to put in the used ring (not reset). */
 	struct hist service;
-	uint64_t disk_seq;     /* the seq of the last request sent to the disk */
-	uint64_t out_of_order; /* vblk_out_of_order (not reset) */
+	uint64_t disk_seq; /* the seq of the last request sent to the disk */
 	bool read_logged; /* the first read was logged: the end of a boot-timing run */
 };
 
@@ -234,14 +233,13 @@ unsigned int vblk_in_flight(const struct vblk *blk);
  * nothing); the caller keeps *blk until vblk_in_flight is 0.
  */
 void vblk_stop(struct vblk *blk);
-/**
- * Requests the disk completed while one that went to it earlier from this device was still
- * there, since vblk_init: how often completions overtook each other.
- */
-uint64_t vblk_out_of_order(const struct vblk *blk);
 /** Requests returned to a used ring since boot, by every device (for dom0's statistics). */
 uint64_t vblk_completed_count(void);
-/** vblk_out_of_order summed over every device since boot (for dom0's statistics). */
+/**
+ * Requests a disk completed while one that went to it earlier from the same device was still
+ * there, by every device since boot: how often completions overtook each other (dom0's
+ * statistics).
+ */
 uint64_t vblk_out_of_order_count(void);
 
 #endif
