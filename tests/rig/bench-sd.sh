@@ -44,7 +44,7 @@ snaps="$(for j in $JOBS; do echo "vdisk-$j"; done) vdisk-after"
 rig_snapper /tmp/rig-guest-bench-sd-vdisk/console.raw \
 	$(for j in $JOBS; do echo "vdisk-$j:vdisk_$j"; done) vdisk-after:none >/tmp/snaps.txt 2>&1 &
 SNAPPER=$!
-RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=10000 \
+RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=0 \
 	rig_guest_run bench-sd-vdisk "$(guest_script vda vdisk)" \
 	'backend=vdisk, backendtype=standalone, specification=virtio, vdev=xvda, target=mmc:0:2'
 rig_stop_snapper
@@ -63,7 +63,7 @@ rig_check dom0_found_the_card rig_wait_for 20 test -b /dev/mmcblk0p2
 dmesg | grep -i -E "mmc|sdhci" | tail -n 8
 rig_metric mmcblk0p2_bytes "$(blockdev --getsize64 /dev/mmcblk0p2 2>/dev/null)"
 rig_blkback_hotplug
-RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=10000 \
+RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=0 \
 	rig_guest_run bench-sd-blkback "$(guest_script xvda blkback)" \
 	'backendtype=phy, format=raw, vdev=xvda, access=rw, script=/tmp/block-phy, target=/dev/mmcblk0p2'
 grep -E "mmc|sdhci" /proc/interrupts
