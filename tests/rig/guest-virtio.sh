@@ -43,6 +43,9 @@ fi
 
 # the guest's module reload reached vdisk as a device reset (status 0 after DRIVER_OK)
 rig_check vdisk_saw_driver_reset grep -q "reset by the driver" "$LOGF"
+# after serving, with nothing to do, vdisk sleeps (issue 10: no spinning on several CPUs)
+VDISK_DOMID=$(xl domid vdisk)
+rig_vdisk_sleeps idle 3
 
 echo "--- vdisk's console (backend lines) ---"
 tr -d '\r' <"$LOGF" | grep -i -E "backend|ioreq|virtio|blk|reset|error|warn"

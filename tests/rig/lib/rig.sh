@@ -136,6 +136,31 @@ rig_vdisk_stats() {
 	return 1
 }
 
+# rig_vdisk_sleeps ID SECS: test vdisk_sleeps_when_idle: over SECS of dom0's time in which
+# nothing asks vdisk for anything (no guest I/O), it made under 100 hypercalls a second and was
+# awake (neither in WFI nor yielded) under 10% of the time, i.e. it neither spins in its loop
+# nor yields over and over (under TCG the rig has two CPUs: vdisk's vCPU has one to itself
+# whenever dom0 sleeps). Metrics vdisk_idle_hypercalls_per_s and vdisk_idle_awake_pct. Needs
+# VDISK_DOMID.
+rig_vdisk_sleeps() {
+	_sl_a=$(rig_vdisk_stats "$1-a") || { rig_fail vdisk_sleeps_when_idle "no counters from vdisk"; return 1; }
+	sleep "$2"
+	_sl_b=$(rig_vdisk_stats "$1-b") || { rig_fail vdisk_sleeps_when_idle "no counters from vdisk"; return 1; }
+	# shellcheck disable=SC2086 # one KEY=N a word
+	set -- $(echo "$_sl_a" "$_sl_b" | awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] in a) b[kv[1]] = kv[2]; else a[kv[1]] = kv[2] }
+		t = b["now_ns"] - a["now_ns"]
+		printf "%.0f %.1f %.0f", (b["hypercalls"] - a["hypercalls"]) * 1e9 / t,
+			100 * (t - (b["idle_ns"] - a["idle_ns"])) / t, t / 1e6 }')
+	rig_metric vdisk_idle_hypercalls_per_s "$1"
+	rig_metric vdisk_idle_awake_pct "$2"
+	if [ "$1" -lt 100 ] && awk -v p="$2" 'BEGIN { exit !(p < 10) }'; then
+		rig_pass vdisk_sleeps_when_idle
+	else
+		rig_fail vdisk_sleeps_when_idle "over $3 ms: $1 hypercalls a second, awake $2% of the time"
+	fi
+}
+
 # rig_vdisk_latency ID: asks vdisk for its counters (rig_vdisk_stats), which also has it write
 # each device's latency histograms (data/vdisk/latency/domFE-DEVID/{service,ioreq}), and prints
 # one line a histogram:  DEV KIND count=N mean_ns=N p50_ns=N ... max_ns=N buckets=MAX:N,...
