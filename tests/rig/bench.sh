@@ -60,7 +60,7 @@ SNAPPER=$!
 	cat /rig/guest/bench.sh
 } >/tmp/bench-guest.sh
 rig_metric bench_ios "$BENCH_IOS"
-# RIG_GUEST_POLL_MS=0: dom0 waits for the guest's end on its console and starts no process
+# RIG_GUEST_POLL_MS=0: dom0 waits for the guest's `xl console` to end and starts no process
 # meanwhile. A look every 10 s (grep + `xl list`, milliseconds of dom0's CPU) landed in the
 # middle of vdisk's randwrite_qd1 in every run (-icount repeats) and held one request 10 ms:
 # dom0, with more credit than vdisk, kept the CPU for credit2's longest slice.
