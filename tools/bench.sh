@@ -14,7 +14,8 @@
 # BENCH_SERVE (vdisk's serve= policy: adaptive, the default, inline or defer), BENCH_PARTS
 # ("ram sd", the default; "ram" or "sd" for one of them), BENCH_SD_IOS (I/Os per 4 KiB job on
 # the card, default 256), BENCH_VDISK_WEIGHT (vdisk's credit2 weight, xl sched-credit2 -w;
-# default Xen's 256, as every domain).
+# default Xen's 256, as every domain), BENCH_BUSY_MS (how often dom0 runs `xl list` during the
+# dom0-at-work job, default 100).
 # Prints the tables and writes them as CSV to build/bench/bench-gic$GIC.csv and
 # build/bench/bench-sd-gic$GIC.csv; exit status 1 (with the reason) when a run failed.
 # Plots (tools/plot-latency.py, Debian's python3-matplotlib) the latency of randread_qd1 and
@@ -71,8 +72,11 @@ case $WEIGHT in '' | [1-9] | [1-9][0-9] | [1-9][0-9][0-9] | [1-9][0-9][0-9][0-9]
 *) WEIGHT=bad ;; esac
 [ "$WEIGHT" != bad ] && [ "${WEIGHT:-1}" -le 65535 ] ||
 	{ echo "bench: BENCH_VDISK_WEIGHT must be a credit2 weight, 1..65535, got '$BENCH_VDISK_WEIGHT'" >&2; exit 2; }
-printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\nBENCH_SD_IOS=%s\nBENCH_VDISK_WEIGHT=%s\n' "$IOS" "$SERVE" "$SD_IOS" \
-	"$WEIGHT" >"$out/bench.env"
+BUSY_MS=${BENCH_BUSY_MS:-100}
+case $BUSY_MS in [1-9] | [1-9][0-9] | [1-9][0-9][0-9] | [1-9][0-9][0-9][0-9]) ;;
+*) echo "bench: BENCH_BUSY_MS must be 1..9999 (milliseconds), got '$BUSY_MS'" >&2; exit 2 ;; esac
+printf 'BENCH_IOS=%s\nBENCH_SERVE=%s\nBENCH_SD_IOS=%s\nBENCH_VDISK_WEIGHT=%s\nBENCH_BUSY_MS=%s\n' \
+	"$IOS" "$SERVE" "$SD_IOS" "$WEIGHT" "$BUSY_MS" >"$out/bench.env"
 
 # boot SCENARIO LOG MODS [BOOT.SH-ARG...]: one rig boot under -icount; sets clean (its log
 # without CRs) and wall (seconds), or fails with the reason
@@ -213,6 +217,13 @@ line mq_qd32 bench-mq.vdisk_mq_qd32 bench-mq.blkback_mq_qd32
 [ "$missing" = 0 ] || fail "some fio figures of the 2-vCPU guest are missing (log: $log)"
 jobs="$jobs poll_qd1 mq_qd32"
 
+# randread QD1 on both disks once more, dom0 running `xl list` every BUSY_MS meanwhile: a
+# backend outside dom0 waits while dom0 has the one CPU, blkback runs inside dom0
+echo
+echo "dom0 at work (xl list every $BUSY_MS ms), the first guest again:"
+line busy_qd1 bench.vdisk_busy_randread_qd1 bench.blkback_busy_randread_qd1
+[ "$missing" = 0 ] || fail "the dom0-at-work figures are missing (log: $log)"
+
 # The floor under every figure above: one register read of vdisk's device from the guest.
 null=$(sed -n 's/.*\(mmio-lat: .*\)/\1/p' <<<"$clean" | tail -n 1)
 [ -n "$null" ] || fail "no mmio-lat line from the guest (log: $log)"
@@ -220,6 +231,7 @@ echo
 echo "null IOREQ (tools/guest/mmio-lat.c, 2000 reads of MagicValue, no driver bound): ${null#mmio-lat: }"
 
 per_job "$csv" "bench.vdisk_ bench-mq.vdisk_" $jobs
+echo "${row[busy_qd1]},,,,,,," >>"$csv" # no snapshot of vdisk's counters around it
 echo
 echo "  hypercalls by kind, per request over the jobs:"
 total=0

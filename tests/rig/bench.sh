@@ -15,8 +15,9 @@
 # Needs /rig/vdisk.img, /rig/vdisk.cfg, /rig/domu/Image, /rig/domu/bench.cpio.zst (guest
 # initramfs with fio, virtio_mmio, virtio_blk, xen_blkfront), /rig/guest/bench.sh, and the
 # dom0 modules brd and xen-blkback under /rig/dom0-mods with their load order in
-# /rig/dom0-mods/modules.load; /rig/bench.env may set BENCH_IOS (I/Os per fio job) and
-# BENCH_SERVE (vdisk's serve= policy: adaptive, inline or defer).
+# /rig/dom0-mods/modules.load; /rig/bench.env may set BENCH_IOS (I/Os per fio job),
+# BENCH_SERVE (vdisk's serve= policy: adaptive, inline or defer) and BENCH_BUSY_MS (how often
+# dom0 runs `xl list` during the busy jobs).
 set -u
 # shellcheck disable=SC1091 # put there by boot.sh
 . /rig/lib/rig.sh
@@ -60,6 +61,30 @@ SNAPPER=$!
 	cat /rig/guest/bench.sh
 } >/tmp/bench-guest.sh
 rig_metric bench_ios "$BENCH_IOS"
+# dom0 at work for the guest's last two jobs: from its "BENCH-BUSY: start" line to "stop",
+# `xl list` every BENCH_BUSY_MS (default 100), milliseconds of dom0's CPU each
+(
+	until [ -e /tmp/rig-guest-bench/console.raw ]; do sleep 0.5; done
+	tail -n +1 -f /tmp/rig-guest-bench/console.raw | while IFS= read -r l; do
+		case $l in
+		*"BENCH-BUSY: start"*)
+			busy_s=$(awk -v ms="${BENCH_BUSY_MS:-100}" 'BEGIN { print ms / 1000 }')
+			(while :; do
+				xl list >/dev/null 2>&1
+				sleep "$busy_s"
+			done) &
+			echo $! >/tmp/busy.pid
+			echo "dom0: xl list every ${BENCH_BUSY_MS:-100} ms from now"
+			;;
+		*"BENCH-BUSY: stop"*)
+			kill "$(cat /tmp/busy.pid)" 2>/dev/null
+			echo "dom0: xl list stopped"
+			exit 0
+			;;
+		esac
+	done
+) &
+BUSY_WATCH=$!
 # RIG_GUEST_POLL_MS=0: dom0 waits for the guest's `xl console` to end and starts no process
 # meanwhile. A look every 10 s (grep + `xl list`, milliseconds of dom0's CPU) landed in the
 # middle of vdisk's randwrite_qd1 in every run (-icount repeats) and held one request 10 ms:
@@ -67,6 +92,7 @@ rig_metric bench_ios "$BENCH_IOS"
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=0 \
 	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
 rig_stop_snapper
+kill "$(cat /tmp/busy.pid 2>/dev/null)" "$BUSY_WATCH" 2>/dev/null
 # vdisk's own histograms of the device, as of the last snapshot (the vdisk jobs, verify
 # included; the fill too): service time and IOREQ turnaround
 rig_vdisk_latency - | sed 's/^/BENCH-LATENCY: /'

@@ -7,7 +7,8 @@
 # tools/bench.sh (tools/plot-latency.py).
 # Before each vdisk job (after the fill) and after the last it prints "BENCH-SNAP: vdisk-JOB"
 # / "vdisk-after" and sleeps: dom0 watches the console for them and takes vdisk's counters
-# meanwhile, so that each job gets its own counts.
+# meanwhile, so that each job gets its own counts. Last, randread QD1 on both disks once more
+# between "BENCH-BUSY: start" and "stop", while dom0 works.
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
 for dev in vda xvdb; do
@@ -33,6 +34,15 @@ done
 echo "BENCH-SNAP: vdisk-after"
 sleep "$BENCH_SNAP_WAIT_S"
 g_fio_set /dev/xvdb blkback "${BENCH_IOS:-2048}"
+# randread QD1 on each disk again while dom0 works: between the two markers dom0 runs
+# `xl list` every BENCH_BUSY_MS (tests/rig/bench.sh), as a management tool polling would
+echo "BENCH-BUSY: start"
+sleep "$BENCH_SNAP_WAIT_S"
+for d in vdisk:vda blkback:xvdb; do
+	g_fio "/dev/${d#*:}" "${d%%:*}_busy_randread_qd1" randread 1 --number_ios="${BENCH_IOS:-2048}" \
+		--do_verify=1
+done
+echo "BENCH-BUSY: stop"
 # The null-IOREQ floor: register reads of vdisk's device with its drivers unloaded (the region
 # is theirs while they are loaded).
 rmmod virtio_blk virtio_mmio
