@@ -34,8 +34,8 @@
 #                            is a grep and an `xl list`, milliseconds of dom0's CPU). 0: dom0
 #                            does not look but waits for the guest's `xl console` to end (the
 #                            guest powers off, or the timeout): for benchmarks, where a look in
-#                            the middle of a job delays a backend outside dom0 by up to Xen's
-#                            time slice
+#                            the middle of a job shows in its tail (a backend outside dom0 can
+#                            wait a whole credit2 slice, 10 ms, for dom0)
 #   RIG_GUEST_DEFERRED_PROBE deferred_probe_timeout= for the guest kernel (default 0). The
 #                            frontend's iommus=<&xen_grant_dma> has no driver in Debian's kernel,
 #                            so virtio_mmio waits for this timeout before it probes: Linux's default
