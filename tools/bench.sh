@@ -217,8 +217,8 @@ line mq_qd32 bench-mq.vdisk_mq_qd32 bench-mq.blkback_mq_qd32
 [ "$missing" = 0 ] || fail "some fio figures of the 2-vCPU guest are missing (log: $log)"
 jobs="$jobs poll_qd1 mq_qd32"
 
-# randread QD1 on both disks once more, dom0 running `xl list` every BUSY_MS meanwhile: a
-# backend outside dom0 waits while dom0 has the one CPU, blkback runs inside dom0
+# randread QD1 on both disks once more, dom0 running `xl list` every BUSY_MS meanwhile: vdisk
+# waits while dom0 has the one CPU, blkback's thread shares dom0 with the work
 echo
 echo "dom0 at work (xl list every $BUSY_MS ms), the first guest again:"
 line busy_qd1 bench.vdisk_busy_randread_qd1 bench.blkback_busy_randread_qd1
