@@ -55,22 +55,32 @@ struct disk_req {
 	uint64_t due_ns;       /* the disk's, while the request is in flight */
 };
 
-/** Requests a disk holds, oldest first, chained through their `next`. */
+/**
+ * Requests a disk holds, chained through their `next`, in the order the disk keeps them
+ * (disk_queue_push: oldest first; the RAM disk with a latency range: first due first).
+ */
 struct disk_queue {
 	struct disk_req *first, *last;
 	unsigned int count;
 };
 
+/** Puts req into q right after `prev`, a request q holds, or first if prev is NULL. */
+static inline void disk_queue_insert_after(struct disk_queue *q, struct disk_req *prev,
+                                           struct disk_req *req)
+{
+	struct disk_req **at = prev ? &prev->next : &q->first;
+
+	req->next = *at;
+	*at = req;
+	if (!req->next)
+		q->last = req;
+	q->count++;
+}
+
 /** Appends req to q. */
 static inline void disk_queue_push(struct disk_queue *q, struct disk_req *req)
 {
-	req->next = NULL;
-	if (q->last)
-		q->last->next = req;
-	else
-		q->first = req;
-	q->last = req;
-	q->count++;
+	disk_queue_insert_after(q, q->last, req);
 }
 
 /** Takes the oldest request off q (which must hold one) and returns it. */

@@ -103,19 +103,15 @@ static uint64_t next_rand(struct ramdisk *rd)
 /* Queues req after every held request due at or before it, so the first is the first due. */
 static void hold(struct disk_queue *q, struct disk_req *req)
 {
-	struct disk_req **at = &q->first;
+	struct disk_req *prev = q->last;
 
 	/* Most often due last (one latency for all: always), so that case walks nothing. */
-	if (!q->last || q->last->due_ns <= req->due_ns) {
-		disk_queue_push(q, req);
-		return;
+	if (prev && prev->due_ns > req->due_ns) {
+		prev = NULL;
+		for (struct disk_req *r = q->first; r->due_ns <= req->due_ns; r = r->next)
+			prev = r;
 	}
-	/* The last is due later: req goes before some held request, so `last` stays. */
-	while ((*at)->due_ns <= req->due_ns)
-		at = &(*at)->next;
-	req->next = *at;
-	*at = req;
-	q->count++;
+	disk_queue_insert_after(q, prev, req);
 }
 
 static void ramdisk_submit(struct disk *disk, struct disk_req *req)
