@@ -86,7 +86,7 @@ static int parse_time(const char *s, const char *end, uint64_t *out, const char 
 	return -EINVAL;
 }
 
-/* "TIME" or "MIN-MAX" of latency=, into out's latency_ns and latency_max_ns. */
+/* "TIME" or "MIN-MAX" of latency=, into out's latency_min_ns and latency_max_ns. */
 static int parse_latency(const char *s, struct target *out, const char **why)
 {
 	const char *end = s + strlen(s);
@@ -94,21 +94,21 @@ static int parse_latency(const char *s, struct target *out, const char **why)
 	int rc;
 
 	if (!dash) {
-		rc = parse_time(s, end, &out->latency_ns, why);
-		out->latency_max_ns = out->latency_ns;
+		rc = parse_time(s, end, &out->latency_min_ns, why);
+		out->latency_max_ns = out->latency_min_ns;
 		return rc;
 	}
 	if (dash + 1 == end) {
 		*why = "latency range needs a time after the '-' (MIN-MAX)";
 		return -EINVAL;
 	}
-	rc = parse_time(s, dash, &out->latency_ns, why);
+	rc = parse_time(s, dash, &out->latency_min_ns, why);
 	if (rc)
 		return rc;
 	rc = parse_time(dash + 1, end, &out->latency_max_ns, why);
 	if (rc)
 		return rc;
-	if (out->latency_ns > out->latency_max_ns) {
+	if (out->latency_min_ns > out->latency_max_ns) {
 		*why = "latency range must go from the shorter to the longer time";
 		return -EINVAL;
 	}
@@ -166,7 +166,7 @@ int target_parse(const char *params, struct target *out, const char **why)
 	params += 4;
 	comma = strchr(params, ',');
 	out->kind = TARGET_RAM;
-	out->latency_ns = 0;
+	out->latency_min_ns = 0;
 	out->latency_max_ns = 0;
 	rc = parse_size(params, comma ? comma : params + strlen(params), &out->size, why);
 	if (rc || !comma)

@@ -19,8 +19,8 @@ enum target_kind {
 struct target {
 	enum target_kind kind;
 	uint64_t size;           /* RAM: bytes, a multiple of 512 */
-	uint64_t latency_ns;     /* RAM: each request is served at least this long after arriving */
-	uint64_t latency_max_ns; /* RAM: and at most this long (0: at once; no range: latency_ns) */
+	uint64_t latency_min_ns; /* RAM: each request is served at least this long after arriving */
+	uint64_t latency_max_ns; /* RAM: and at most this long (0: at once; no range: the same) */
 	unsigned int card;       /* MMC: which card, in the order vdisk found them (0 first) */
 	unsigned int part;       /* MMC: partition number, 0 for the whole card */
 };

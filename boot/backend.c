@@ -214,7 +214,7 @@ static struct backing *find_disk(const struct backend_config *cfg, const char *o
 		if (r->kind == TARGET_RAM && !r->attached && r->devid == cfg->devid &&
 		    r->rd.disk.sector_count * DISK_SECTOR_SIZE == cfg->target.size) {
 			r->rd.disk.read_only = cfg->read_only;
-			ramdisk_set_latency_range(&r->rd, cfg->target.latency_ns,
+			ramdisk_set_latency_range(&r->rd, cfg->target.latency_min_ns,
 			                          cfg->target.latency_max_ns, arch_timer_now_ns);
 			log_info("backend: dom%u disk %u: reattaching its %s RAM disk", cfg->frontend,
 				 cfg->devid, size_text(cfg->target.size, size, sizeof(size)));
@@ -237,7 +237,7 @@ static struct backing *find_disk(const struct backend_config *cfg, const char *o
 	memset(mem, 0, cfg->target.size);
 	free_slot->kind = TARGET_RAM;
 	ramdisk_init(&free_slot->rd, mem, cfg->target.size, cfg->read_only);
-	ramdisk_set_latency_range(&free_slot->rd, cfg->target.latency_ns,
+	ramdisk_set_latency_range(&free_slot->rd, cfg->target.latency_min_ns,
 	                          cfg->target.latency_max_ns, arch_timer_now_ns);
 	free_slot->used = true;
 	free_slot->devid = cfg->devid;

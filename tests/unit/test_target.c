@@ -64,15 +64,15 @@ TEST(target, ram_with_latency)
 
 	EXPECT_EQ(parse("ram:16M,latency=2ms", &t, &why), 0);
 	EXPECT_EQ(t.size, 16ull << 20);
-	EXPECT_EQ(t.latency_ns, 2000000);
+	EXPECT_EQ(t.latency_min_ns, 2000000);
 	EXPECT_EQ(parse("ram:64K,latency=5s", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 5000000000ull);
+	EXPECT_EQ(t.latency_min_ns, 5000000000ull);
 	EXPECT_EQ(parse("ram:1M,latency=250us", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 250000);
+	EXPECT_EQ(t.latency_min_ns, 250000);
 	EXPECT_EQ(parse("ram:1M,latency=60000000000ns", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 60000000000ull);
+	EXPECT_EQ(t.latency_min_ns, 60000000000ull);
 	EXPECT_EQ(parse("ram:1M", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_EQ(t.latency_min_ns, 0);
 	EXPECT_EQ(t.latency_max_ns, 0);
 	EXPECT_TRUE(why == NULL);
 }
@@ -83,10 +83,10 @@ TEST(target, one_latency_is_its_own_range)
 	const char *why;
 
 	EXPECT_EQ(parse("ram:16M,latency=2ms", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 2000000);
+	EXPECT_EQ(t.latency_min_ns, 2000000);
 	EXPECT_EQ(t.latency_max_ns, 2000000);
 	EXPECT_EQ(parse("ram:16M,latency=0ns", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_EQ(t.latency_min_ns, 0);
 	EXPECT_EQ(t.latency_max_ns, 0);
 	/* A range first, then none: nothing of it is left. */
 	EXPECT_EQ(parse("ram:1M,latency=1ms-2ms", &t, &why), 0);
@@ -103,19 +103,19 @@ TEST(target, ram_with_a_latency_range)
 	EXPECT_EQ(parse("ram:16M,latency=50us-2ms", &t, &why), 0);
 	EXPECT_EQ(t.kind, TARGET_RAM);
 	EXPECT_EQ(t.size, 16ull << 20);
-	EXPECT_EQ(t.latency_ns, 50000);
+	EXPECT_EQ(t.latency_min_ns, 50000);
 	EXPECT_EQ(t.latency_max_ns, 2000000);
 	EXPECT_EQ(parse("ram:1M,latency=1ms-1ms", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 1000000);
+	EXPECT_EQ(t.latency_min_ns, 1000000);
 	EXPECT_EQ(t.latency_max_ns, 1000000);
 	EXPECT_EQ(parse("ram:1M,latency=0ns-1s", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 0);
+	EXPECT_EQ(t.latency_min_ns, 0);
 	EXPECT_EQ(t.latency_max_ns, 1000000000);
 	EXPECT_EQ(parse("ram:1M,latency=999999us-1s", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 999999000);
+	EXPECT_EQ(t.latency_min_ns, 999999000);
 	EXPECT_EQ(t.latency_max_ns, 1000000000);
 	EXPECT_EQ(parse("ram:1M,latency=1ns-60s", &t, &why), 0);
-	EXPECT_EQ(t.latency_ns, 1);
+	EXPECT_EQ(t.latency_min_ns, 1);
 	EXPECT_EQ(t.latency_max_ns, TARGET_LATENCY_MAX_NS);
 	EXPECT_TRUE(why == NULL);
 }
