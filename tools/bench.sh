@@ -17,7 +17,8 @@
 # default Xen's 256, as every domain), BENCH_BUSY_MS (how often dom0 runs `xl list` during the
 # dom0-at-work job, default 100).
 # Prints the tables and writes them as CSV to build/bench/bench-gic$GIC.csv and
-# build/bench/bench-sd-gic$GIC.csv; exit status 1 (with the reason) when a run failed.
+# build/bench/bench-sd-gic$GIC.csv, the guest's floor (the same jobs on null_blk in the guest)
+# to build/bench/floor-gic$GIC.csv; exit status 1 (with the reason) when a run failed.
 # Plots (tools/plot-latency.py, Debian's python3-matplotlib) the latency of randread_qd1 and
 # randread_qd32, vdisk against blkback, to build/bench/latency-JOB-gic$GIC.png and .csv, from
 # fio's latency logs (build/bench/{vdisk,blkback}_JOB_lat.log, cut from the boot log) and
@@ -60,11 +61,17 @@ tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/dom0-mods" brd xen-blkback \
 	>"$out/dom0-mods/modules.load" || fail "dom0 kernel modules brd, xen-blkback"
 tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/dom0-mods-sd" sdhci-pci xen-blkback \
 	>"$out/dom0-mods-sd/modules.load" || fail "dom0 kernel modules sdhci-pci, xen-blkback"
-# guest: fio, virtio-blk and blkfront, and mmio-lat (the null-IOREQ floor)
+# guest: fio, virtio-blk and blkfront, and mmio-lat (the null-IOREQ floor); null_blk for the
+# guest's floor, not loaded at boot (the guest script loads it with its parameters)
 "${CROSS:-aarch64-linux-gnu-}gcc" -static -O2 -Wall -Wextra -Werror -o "$out/mmio-lat" \
 	tools/guest/mmio-lat.c || fail "building tools/guest/mmio-lat.c"
+rm -rf "$out/guest-mods"
+mkdir -p "$out/guest-mods"
+tools/rig/kmods.sh "$cache/sysroot" "$kabi" "$out/guest-mods" null_blk \
+	>"$out/guest-mods/modules.load" || fail "guest kernel module null_blk"
 tools/rig/mk-domu-initrd.sh "$out/bench.cpio.zst" --blk \
-	--modules "virtio_mmio virtio_blk xen_blkfront" --add "$out/mmio-lat:/usr/bin/mmio-lat" >/dev/null
+	--modules "virtio_mmio virtio_blk xen_blkfront" --add "$out/mmio-lat:/usr/bin/mmio-lat" \
+	--add "$out/guest-mods:/rig/guest-mods" >/dev/null
 SERVE=${BENCH_SERVE:-adaptive}
 case $SERVE in adaptive | inline | defer) ;; *) echo "bench: BENCH_SERVE must be adaptive, inline or defer, got '$SERVE'" >&2; exit 2 ;; esac
 WEIGHT=${BENCH_VDISK_WEIGHT:-}
@@ -229,6 +236,40 @@ null=$(sed -n 's/.*\(mmio-lat: .*\)/\1/p' <<<"$clean" | tail -n 1)
 [ -n "$null" ] || fail "no mmio-lat line from the guest (log: $log)"
 echo
 echo "null IOREQ (tools/guest/mmio-lat.c, 2000 reads of MagicValue, no driver bound): ${null#mmio-lat: }"
+
+# The guest's floor: the first guest's jobs once more on null_blk in the guest (memory-backed,
+# each request completed where it is submitted): the guest's own path with no device, exit or
+# interrupt. A reference more than a bound: a real device adds its driver and interrupts, but
+# completing inline also changes how fio and the block layer batch (blkback's randwrite QD32
+# beat the floor's by 4% on 2026-12-07). At QD1 with interrupts a virtio-mmio request adds
+# 3 IOREQs (QueueNotify, InterruptStatus, InterruptACK) to it.
+null_us=$(sed -n 's/.* p50 \([0-9]*\) ns.*/\1/p' <<<"$null" | awk '{ printf "%.1f", $1 / 1000 }')
+[ -n "$null_us" ] || fail "no p50 in the mmio-lat line '$null' (log: $log)"
+fcsv=$out/floor-gic$GIC.csv
+echo "job,floor_iops,floor_p50_us,floor_p99_us,floor_p999_us,floor_max_us,vdisk_iops_of_floor,blkback_iops_of_floor,blkback_1_2x_iops_of_floor,qd1_virtio_mmio_bound_us,blkback_1_2x_p50_us" >"$fcsv"
+echo
+echo "The guest's floor: the same jobs on null_blk in the guest (memory-backed, irqmode=0: no device,"
+echo "no exit, no interrupt; the guest's own path). vdisk's and blkback's IOPS as a fraction of the"
+echo "floor's, and at QD32 1.2x blkback's (issue 10's goal) against it; at QD1 the floor's p50 plus"
+echo "3 null IOREQs (a virtio-mmio request with interrupts) against 1.2x blkback's p50 (the goal):"
+printf '%-15s | %7s %6s %6s %6s %6s | %6s %6s %6s | %9s %9s\n' job IOPS p50 p99 p99.9 max vdisk blkbk 1.2xbb "p50+3io" 1.2xbb
+for job in randread_qd1 randread_qd32 randwrite_qd1 randwrite_qd32; do
+	f=()
+	for k in iops p50_us p99_us p999_us max_us; do f+=("$(metric "bench.floor_${job}_$k")"); done
+	for x in "${f[@]}"; do [ -n "$x" ] || fail "no floor figures for $job (log: $log)"; done
+	bb=$(metric "bench.blkback_${job}_iops")
+	fv=("$(div "$(metric "bench.vdisk_${job}_iops")" "${f[0]}")" "$(div "$bb" "${f[0]}")"
+		"$(div "$(awk -v b="$bb" 'BEGIN { print 1.2 * b }')" "${f[0]}")" - -)
+	case $job in *_qd1)
+		fv[2]=-
+		fv[3]=$(awk -v p="${f[1]}" -v n="$null_us" 'BEGIN { printf "%.1f", p + 3 * n }')
+		fv[4]=$(awk -v p="$(metric "bench.blkback_${job}_p50_us")" 'BEGIN { printf "%.1f", 1.2 * p }')
+		;;
+	esac
+	printf '%-15s | %7s %6s %6s %6s %6s | %6s %6s %6s | %9s %9s\n' "$job" "${f[@]}" "${fv[@]}"
+	echo "$job,$(IFS=,; echo "${f[*]},${fv[*]}")" >>"$fcsv"
+done
+echo "(null IOREQ p50 $null_us us; floor csv: $fcsv)"
 
 per_job "$csv" "bench.vdisk_ bench-mq.vdisk_" $jobs
 echo "${row[busy_qd1]},,,,,,," >>"$csv" # no snapshot of vdisk's counters around it

@@ -8,7 +8,8 @@
 # Before each vdisk job (after the fill) and after the last it prints "BENCH-SNAP: vdisk-JOB"
 # / "vdisk-after" and sleeps: dom0 watches the console for them and takes vdisk's counters
 # meanwhile, so that each job gets its own counts. Last, randread QD1 on both disks once more
-# between "BENCH-BUSY: start" and "stop", while dom0 works.
+# between "BENCH-BUSY: start" and "stop", while dom0 works; then the guest's floor, the same
+# jobs on a null_blk disk in the guest.
 # shellcheck shell=sh disable=SC1091
 . /rig/glib.sh
 for dev in vda xvdb; do
@@ -43,6 +44,24 @@ for d in vdisk:vda blkback:xvdb; do
 		--do_verify=1
 done
 echo "BENCH-BUSY: stop"
+# The guest's floor: the same jobs on null_blk, memory-backed (fio's verify needs the data
+# back) in 4 KiB blocks (it copies a block at a time) and completing each request where it is
+# submitted (irqmode=0): no device, no exit, no interrupt, only this guest's own path (fio with
+# crc32c verify, libaio, the block layer and the same scheduler as vda) and null_blk's copy of
+# the 4 KiB. A device adds its driver, exits and interrupts to this (tools/bench.sh sets the
+# goals against it).
+while read -r m; do
+	case $m in */null_blk.ko) a="memory_backed=1 gb=1 bs=4096 irqmode=0 submit_queues=1" ;; *) a= ;; esac
+	# shellcheck disable=SC2086 # a parameter a word
+	insmod "/rig/guest-mods$m" $a || g_fail floor_null_blk "insmod $m $a"
+done </rig/guest-mods/modules.load
+g_need_disk nullb0
+sched=$(sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/block/vda/queue/scheduler)
+echo "${sched:-none}" >/sys/block/nullb0/queue/scheduler
+echo "nullb0: $(cat /sys/block/nullb0/size) sectors, queue $(cat /sys/block/nullb0/queue/nr_requests) requests, scheduler $(cat /sys/block/nullb0/queue/scheduler)"
+# shellcheck disable=SC2034 # read by g_fio
+G_FIO_LAT_LOG=""
+g_fio_set /dev/nullb0 floor "${BENCH_IOS:-2048}"
 # The null-IOREQ floor: register reads of vdisk's device with its drivers unloaded (the region
 # is theirs while they are loaded).
 rmmod virtio_blk virtio_mmio
