@@ -64,8 +64,7 @@ rig_metric bench_ios "$BENCH_IOS"
 # dom0 at work for the guest's last two jobs: from its "BENCH-BUSY: start" line to "stop",
 # `xl list` every BENCH_BUSY_MS (default 100), milliseconds of dom0's CPU each
 (
-	until [ -e /tmp/rig-guest-bench/console.raw ]; do sleep 0.5; done
-	tail -n +1 -f /tmp/rig-guest-bench/console.raw | while IFS= read -r l; do
+	rig_follow /tmp/rig-guest-bench/console.raw /tmp/busy-tail.pid | while IFS= read -r l; do
 		case $l in
 		*"BENCH-BUSY: start"*)
 			busy_s=$(awk -v ms="${BENCH_BUSY_MS:-100}" 'BEGIN { print ms / 1000 }')
@@ -92,7 +91,7 @@ BUSY_WATCH=$!
 RIG_GUEST_INITRD=/rig/domu/bench.cpio.zst RIG_GUEST_TIMEOUT=3000 RIG_GUEST_POLL_MS=0 \
 	rig_guest_run bench /tmp/bench-guest.sh "$VDISK" "$BLKBACK"
 rig_stop_snapper
-kill "$(cat /tmp/busy.pid 2>/dev/null)" "$BUSY_WATCH" 2>/dev/null
+kill "$(cat /tmp/busy.pid 2>/dev/null)" "$(cat /tmp/busy-tail.pid 2>/dev/null)" "$BUSY_WATCH" 2>/dev/null
 # vdisk's own histograms of the device, as of the last snapshot (the vdisk jobs, verify
 # included; the fill too): service time and IOREQ turnaround
 rig_vdisk_latency - | sed 's/^/BENCH-LATENCY: /'

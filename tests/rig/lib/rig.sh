@@ -146,7 +146,7 @@ rig_vdisk_sleeps() {
 	_sl_a=$(rig_vdisk_stats "$1-a") || { rig_fail vdisk_sleeps_when_idle "no counters from vdisk"; return 1; }
 	sleep "$2"
 	_sl_b=$(rig_vdisk_stats "$1-b") || { rig_fail vdisk_sleeps_when_idle "no counters from vdisk"; return 1; }
-	# shellcheck disable=SC2086 # one KEY=N a word
+	# shellcheck disable=SC2046 # the three numbers, a parameter each
 	set -- $(echo "$_sl_a" "$_sl_b" | awk '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] in a) b[kv[1]] = kv[2]; else a[kv[1]] = kv[2] }
 		t = b["now_ns"] - a["now_ns"]
@@ -207,13 +207,14 @@ rig_snap_lines() {
 		echo "BENCH-STATS: $_snap $_st"
 	done
 }
-rig_snapper() {
+rig_snapper() { rig_follow "$1" /tmp/snapper-tail.pid | rig_snap_lines "$@"; }
+# rig_follow FILE PIDFILE: prints FILE from its start and then as it grows, through `tail -f`
+# (one read a second), once FILE exists; the tail's pid goes to PIDFILE, for whoever ends it
+rig_follow() {
 	until [ -e "$1" ]; do sleep 0.5; done
-	{
-		tail -n +1 -f "$1" 2>/dev/null &
-		echo $! >/tmp/snapper-tail.pid
-		wait
-	} | rig_snap_lines "$@"
+	tail -n +1 -f "$1" 2>/dev/null &
+	echo $! >"$2"
+	wait
 }
 # rig_snap_deltas FILE SNAP...: test vdisk_counters (FILE, rig_snapper's output, has every
 # SNAP) and, from each snapshot to the next,
